@@ -1,0 +1,219 @@
+/**
+ * The errors of the Objectstore client.
+ *
+ * Every Session operation fails with a union of the tagged errors below, and each operation lists only the
+ * failures it can produce. Match them with `Effect.catchTag` or inspect `_tag`. None of them ever carries a
+ * token, a secret key or a full request: fields are plain data chosen to be safe to log.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * The object does not exist, or it has expired (an expired object is treated exactly like a missing one).
+ *
+ * `get` and `head` fail with it; `delete` treats a missing object as success.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotFoundError extends Schema.TaggedError<NotFoundError>("@objectstore/client/NotFoundError")(
+  "NotFoundError",
+  {
+    usecase: Schema.String,
+    scope: Schema.String,
+    key: Schema.String
+  }
+) {
+  override get message(): string {
+    return `object not found: ${this.key} (usecase ${this.usecase}, scope ${this.scope})`
+  }
+}
+
+/**
+ * Why a request was not authorized.
+ *
+ * - `MissingToken`: the server enforces auth and the request had no token (the server answers 400).
+ * - `InvalidToken`: the token or signature is malformed, signed by an unknown key or has expired (401).
+ * - `Forbidden`: the token is valid but does not grant this operation on this usecase and scope (403).
+ * - `Signing`: the client could not produce a token (bad private key, permission the key does not hold).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const AuthErrorReason = Schema.Literal("MissingToken", "InvalidToken", "Forbidden", "Signing")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AuthErrorReason = typeof AuthErrorReason.Type
+
+/**
+ * The request was rejected for lack of valid credentials or permissions, or the client could not sign a token.
+ *
+ * `status` is the HTTP status when the server answered (400, 401 or 403), and `detail` the server's message.
+ * Auth errors are never retryable: the same request with the same token fails the same way.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AuthError extends Schema.TaggedError<AuthError>("@objectstore/client/AuthError")("AuthError", {
+  reason: AuthErrorReason,
+  status: Schema.optional(Schema.Number),
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
+    return `authorization failed: ${this.reason}${status}${this.detail === undefined ? "" : `: ${this.detail}`}`
+  }
+}
+
+/**
+ * Why the exchange with the server broke down.
+ *
+ * - `Transport`: the connection could not be made, was reset, or the request body could not be sent.
+ * - `Timeout`: the connect or request timeout elapsed.
+ * - `Decode`: the response could not be read or did not have the shape the protocol specifies.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const NetworkErrorReason = Schema.Literal("Transport", "Timeout", "Decode")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type NetworkErrorReason = typeof NetworkErrorReason.Type
+
+/**
+ * The request did not complete: no connection, a reset, a timeout, or an unreadable response.
+ *
+ * `retryable` says whether repeating the request may succeed (transport failures and timeouts are, a malformed
+ * response is not). The client already retries retryable failures of replayable requests according to its
+ * retry schedule; an error that reaches the caller has exhausted those retries.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NetworkError extends Schema.TaggedError<NetworkError>("@objectstore/client/NetworkError")(
+  "NetworkError",
+  {
+    reason: NetworkErrorReason,
+    retryable: Schema.Boolean,
+    method: Schema.optional(Schema.String),
+    /** The request path, without query string (a query may carry a token). */
+    path: Schema.optional(Schema.String),
+    detail: Schema.optional(Schema.String)
+  }
+) {
+  override get message(): string {
+    const target = this.method === undefined ? "" : ` ${this.method} ${this.path ?? ""}`
+    return `network error (${this.reason})${target}${this.detail === undefined ? "" : `: ${this.detail}`}`
+  }
+}
+
+/**
+ * What kind of server-side refusal a {@link ResponseError} is.
+ *
+ * - `BadRequest`: the server rejected the request as malformed (400, 405, 413, 415, 416, 422).
+ * - `RateLimited`: 429; slow down and retry.
+ * - `Overloaded`: 503 or another sign the service is at capacity; retry later.
+ * - `Killswitched`: access to this usecase or scope is disabled by the operators (403 with a text body).
+ * - `ServerError`: 500 and other 5xx the server reported as internal failures.
+ * - `Unexpected`: any other status the protocol does not define for this operation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ResponseErrorReason = Schema.Literal(
+  "BadRequest",
+  "RateLimited",
+  "Overloaded",
+  "Killswitched",
+  "ServerError",
+  "Unexpected"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ResponseErrorReason = typeof ResponseErrorReason.Type
+
+/**
+ * The server answered with a status the operation does not treat as success, other than the auth statuses and
+ * not-found. Carries the server's JSON error detail (`detail`, `causes`) when it sent one, else its text body.
+ *
+ * `retryable` is true for 429, 502, 503 and 504.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResponseError extends Schema.TaggedError<ResponseError>("@objectstore/client/ResponseError")(
+  "ResponseError",
+  {
+    reason: ResponseErrorReason,
+    status: Schema.Number,
+    retryable: Schema.Boolean,
+    detail: Schema.optional(Schema.String),
+    causes: Schema.optional(Schema.Array(Schema.String))
+  }
+) {
+  override get message(): string {
+    return `server answered ${this.status} (${this.reason})${this.detail === undefined ? "" : `: ${this.detail}`}`
+  }
+}
+
+/**
+ * The caller's input was rejected before any request was made: a bad usecase, scope, key, metadata value,
+ * expiration policy, byte range or pre-signing request. `field` names the offending input and `reason` says
+ * what is wrong with it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidInputError extends Schema.TaggedError<InvalidInputError>(
+  "@objectstore/client/InvalidInputError"
+)("InvalidInputError", {
+  field: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `invalid ${this.field}: ${this.reason}`
+  }
+}
+
+/**
+ * zstd compression or decompression failed: the codec is unavailable in this runtime, or a downloaded payload
+ * is not valid zstd (for example a truncated or corrupt frame).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CompressionError extends Schema.TaggedError<CompressionError>("@objectstore/client/CompressionError")(
+  "CompressionError",
+  {
+    operation: Schema.Literal("compress", "decompress"),
+    detail: Schema.String
+  }
+) {
+  override get message(): string {
+    return `zstd ${this.operation} failed: ${this.detail}`
+  }
+}
+
+/**
+ * Every error the client can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ObjectstoreError =
+  | NotFoundError
+  | AuthError
+  | NetworkError
+  | ResponseError
+  | InvalidInputError
+  | CompressionError
