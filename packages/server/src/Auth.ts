@@ -10,7 +10,8 @@ import type * as Permission from "@objectstore/protocol/Permission"
 import type * as Scope from "@objectstore/protocol/Scope"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 /**
  * What verification needs from a request: the method, the path exactly as received (still percent-encoded), the
@@ -87,3 +88,29 @@ export interface Service {
  * @category services
  */
 export class ServerAuth extends Context.Tag("@objectstore/server/Auth")<ServerAuth, Service>() {}
+
+/**
+ * The key directory could not be loaded, or auth is enforced with no keys (the server refuses to start).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AuthConfigError extends Data.TaggedError("AuthConfigError")<{ readonly message: string }> {}
+
+/**
+ * Builds the verifier for `options`.
+ *
+ * CONTRACT STUB: allows every request until the real verifier lands.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (_options: Options): Effect.Effect<Service, AuthConfigError> =>
+  Effect.succeed(ServerAuth.of({ authenticate: () => Effect.succeed({ authorize: () => Effect.void }) }))
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<ServerAuth, AuthConfigError> =>
+  Layer.effect(ServerAuth, make(options))
