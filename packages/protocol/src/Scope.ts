@@ -1,10 +1,14 @@
 /**
  * Scopes: the ordered `(name, value)` pairs under a usecase (PROTOCOL §4.2).
  *
- * CONTRACT STUB (owned by the protocol work): `Components` is fixed; the functions are to be implemented.
+ * Names and values share one alphabet (`A-Z a-z 0-9 _ - ( ) $ ! + '`) and are never empty. A scope list renders
+ * into the URL as `name=value` pairs joined with `;` (`org=42;project=1337`), or as the placeholder `_` when it is
+ * empty. Clients validate with {@link validate} (which also rejects duplicate names); the server parses the path
+ * segment with {@link parse}, which accepts duplicates as upstream does.
  *
  * @since 0.1.0
  */
+import * as Either from "effect/Either"
 
 /**
  * Ordered scope components; order is significant for addressing.
@@ -13,3 +17,91 @@
  * @category models
  */
 export type Components = ReadonlyArray<readonly [name: string, value: string]>
+
+/**
+ * The path segment that stands for "no scopes".
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const EMPTY = "_"
+
+const partPattern = /^[A-Za-z0-9_\-()$!+']+$/
+
+/**
+ * Whether `text` is a valid scope name or value: non-empty and made only of `A-Z a-z 0-9 _ - ( ) $ ! + '`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isValidPart = (text: string): boolean => partPattern.test(text)
+
+/**
+ * Validates components the way the client does before sending: every name and value must be valid
+ * ({@link isValidPart}) and names must not repeat. Zero components are allowed.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (components: Components): Either.Either<Components, string> => {
+  const seen = new Set<string>()
+  for (const [name, value] of components) {
+    if (name.length === 0) return Either.left("scope name must not be empty")
+    if (!isValidPart(name)) return Either.left(`invalid scope name ${JSON.stringify(name)}`)
+    if (value.length === 0) return Either.left(`scope ${JSON.stringify(name)} has an empty value`)
+    if (!isValidPart(value)) return Either.left(`invalid value for scope ${JSON.stringify(name)}`)
+    if (seen.has(name)) return Either.left(`duplicate scope name ${JSON.stringify(name)}`)
+    seen.add(name)
+  }
+  return Either.right(components)
+}
+
+/**
+ * Renders components into their URL segment: `org=42;project=1337`, or `_` when there are none. Valid components
+ * need no escaping.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const render = (components: Components): string =>
+  components.length === 0 ? EMPTY : components.map(([name, value]) => `${name}=${value}`).join(";")
+
+/**
+ * Parses a (percent-decoded) scopes path segment with the server rules of §4.2: `_` means none; otherwise pieces
+ * separated by `;`, each split at its first `=`; a piece without `=`, an empty name or value, or a character
+ * outside the allowed set is rejected. Duplicate names are accepted.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (segment: string): Either.Either<Components, string> => {
+  if (segment === EMPTY) return Either.right([])
+  const components: Array<readonly [string, string]> = []
+  for (const piece of segment.split(";")) {
+    const index = piece.indexOf("=")
+    if (index < 0) return Either.left(`invalid scope ${JSON.stringify(piece)}: missing '='`)
+    const name = piece.slice(0, index)
+    const value = piece.slice(index + 1)
+    if (name.length === 0) return Either.left(`invalid scope ${JSON.stringify(piece)}: empty name`)
+    if (value.length === 0) return Either.left(`invalid scope ${JSON.stringify(piece)}: empty value`)
+    if (!isValidPart(name) || !isValidPart(value)) {
+      return Either.left(`invalid scope ${JSON.stringify(piece)}: invalid character`)
+    }
+    components.push([name, value])
+  }
+  return Either.right(components)
+}
+
+/**
+ * Formats a scope value: strings are returned as is, numbers and bigints in plain decimal (no exponent). Numbers
+ * must be integers (`NaN`, infinities and fractions are rejected); negative integers are formatted with a `-`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatValue = (value: string | number | bigint): Either.Either<string, string> => {
+  if (typeof value === "string") return Either.right(value)
+  if (typeof value === "bigint") return Either.right(value.toString())
+  if (!Number.isInteger(value)) return Either.left(`scope value ${value} is not an integer`)
+  return Either.right(BigInt(value).toString())
+}

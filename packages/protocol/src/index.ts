@@ -1,6 +1,16 @@
 /**
  * @since 0.1.0
  */
+export * as Identifiers from "./Identifiers.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Path from "./Path.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Permission from "./Permission.js"
 
 /**
