@@ -1,0 +1,376 @@
+/**
+ * The filesystem store.
+ *
+ * Layout under the root folder:
+ *
+ * - `objects/<id>.json`: the current metadata record of an object, `<id>` = hex SHA-256 of the canonical identity
+ *   encoding (`JSON.stringify([usecase, scopes, key])`); the record names the payload blob by its generation.
+ * - `blobs/<id>.<generation>`: immutable payloads.
+ * - `tmp/`: files being written; anything left there at start is a leftover of a crash and is removed.
+ *
+ * A write streams the payload into `tmp/`, fsyncs it, writes and fsyncs the metadata record into `tmp/`, then (under
+ * the store's commit lock) renames the blob into `blobs/`, renames the record over `objects/<id>.json` (the commit
+ * point) and removes the blob of the replaced write. Readers never lock: they read the record, then open the blob it
+ * names; if a concurrent commit removed that blob in between, they read the record again.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs/promises"
+import * as NodePath from "node:path"
+import * as Storage from "../Storage.js"
+import { CHUNK_SIZE, identityKey, isExpiredAt } from "./memoryStorage.js"
+
+type Metadata = Storage.ObjectInfo["metadata"]
+type Policy = Metadata["expirationPolicy"]
+
+interface RecordJson {
+  readonly version: 1
+  readonly id: {
+    readonly usecase: string
+    readonly scopes: ReadonlyArray<readonly [string, string]>
+    readonly key: string
+  }
+  readonly generation: string
+  readonly size: number
+  readonly metadata: {
+    readonly contentType: string
+    readonly compression: "zstd" | null
+    readonly expiration: { readonly kind: "manual" } | { readonly kind: "ttl" | "tti"; readonly nanos: string }
+    readonly timeCreated: string | null
+    readonly timeExpires: string | null
+    readonly origin: string | null
+    readonly filename: string | null
+    readonly custom: Readonly<Record<string, string>>
+  }
+}
+
+interface StoredRecord {
+  readonly id: Storage.ObjectId
+  readonly info: Storage.ObjectInfo
+}
+
+const durationNanos = (policy: Policy): string =>
+  policy._tag === "Manual" ? "0" : Duration.unsafeToNanos(policy.duration).toString()
+
+const policyFromJson = (expiration: RecordJson["metadata"]["expiration"]): Policy => {
+  if (expiration.kind === "manual") return { _tag: "Manual" }
+  const duration = Duration.nanos(BigInt(expiration.nanos))
+  return expiration.kind === "ttl" ? { _tag: "TimeToLive", duration } : { _tag: "TimeToIdle", duration }
+}
+
+const encodeRecord = (id: Storage.ObjectId, info: Storage.ObjectInfo): string => {
+  const m = info.metadata
+  const policy = m.expirationPolicy
+  const json: RecordJson = {
+    version: 1,
+    id: { usecase: id.usecase, scopes: id.scopes.map(([name, value]) => [name, value] as const), key: id.key },
+    generation: info.generation,
+    size: info.size,
+    metadata: {
+      contentType: m.contentType,
+      compression: m.compression ?? null,
+      expiration: policy._tag === "Manual"
+        ? { kind: "manual" }
+        : { kind: policy._tag === "TimeToLive" ? "ttl" : "tti", nanos: durationNanos(policy) },
+      timeCreated: m.timeCreated === undefined ? null : m.timeCreated.toString(),
+      timeExpires: m.timeExpires === undefined ? null : m.timeExpires.toString(),
+      origin: m.origin ?? null,
+      filename: m.filename ?? null,
+      custom: { ...m.custom }
+    }
+  }
+  return JSON.stringify(json)
+}
+
+const decodeRecord = (text: string): StoredRecord => {
+  const json = JSON.parse(text) as RecordJson
+  if (json.version !== 1) throw new Error(`unknown record version ${String(json.version)}`)
+  const m = json.metadata
+  const metadata: Metadata = {
+    contentType: m.contentType,
+    compression: m.compression ?? undefined,
+    expirationPolicy: policyFromJson(m.expiration),
+    timeCreated: m.timeCreated === null ? undefined : BigInt(m.timeCreated),
+    timeExpires: m.timeExpires === null ? undefined : BigInt(m.timeExpires),
+    origin: m.origin ?? undefined,
+    filename: m.filename ?? undefined,
+    custom: m.custom
+  }
+  return {
+    id: { usecase: json.id.usecase, scopes: json.id.scopes, key: json.id.key },
+    info: { metadata, size: json.size, generation: json.generation }
+  }
+}
+
+const isNotFound = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { code?: unknown }).code === "ENOENT"
+
+const writeFileSynced = async (path: string, data: string): Promise<void> => {
+  const handle = await Fs.open(path, "wx")
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+const syncDirectory = async (path: string): Promise<void> => {
+  try {
+    const handle = await Fs.open(path, "r")
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    // not supported everywhere (e.g. some platforms refuse fsync on directories); durability best effort
+  }
+}
+
+/** @internal */
+export const make = (options: { readonly path: string }): Effect.Effect<Storage.Service, Storage.StorageError> =>
+  Effect.gen(function*() {
+    const root = NodePath.resolve(options.path)
+    const objectsDir = NodePath.join(root, "objects")
+    const blobsDir = NodePath.join(root, "blobs")
+    const tmpDir = NodePath.join(root, "tmp")
+
+    const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, Storage.StorageError> =>
+      Effect.tryPromise({
+        try: f,
+        catch: (cause) =>
+          new Storage.StorageError({
+            operation,
+            reason: cause instanceof Error ? cause.message : String(cause),
+            cause
+          })
+      })
+
+    const hashOf = (id: Storage.ObjectId): string =>
+      Crypto.createHash("sha256").update(identityKey(id), "utf8").digest("hex")
+    const recordPath = (hash: string) => NodePath.join(objectsDir, `${hash}.json`)
+    const blobPath = (hash: string, generation: string) => NodePath.join(blobsDir, `${hash}.${generation}`)
+    const tmpPath = (suffix: string) => NodePath.join(tmpDir, `${Crypto.randomUUID()}${suffix}`)
+
+    const readRecord = async (hash: string): Promise<StoredRecord | undefined> => {
+      let text: string
+      try {
+        text = await Fs.readFile(recordPath(hash), "utf8")
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        throw error
+      }
+      return decodeRecord(text)
+    }
+
+    // Start: create the folders, drop leftovers of interrupted writes, drop blobs no record points at.
+    yield* attempt("open", async () => {
+      await Fs.mkdir(objectsDir, { recursive: true })
+      await Fs.mkdir(blobsDir, { recursive: true })
+      await Fs.rm(tmpDir, { recursive: true, force: true })
+      await Fs.mkdir(tmpDir, { recursive: true })
+      const live = new Set<string>()
+      for (const name of await Fs.readdir(objectsDir)) {
+        if (!name.endsWith(".json")) {
+          await Fs.rm(NodePath.join(objectsDir, name), { force: true })
+          continue
+        }
+        const hash = name.slice(0, -".json".length)
+        try {
+          const record = await readRecord(hash)
+          if (record !== undefined) live.add(`${hash}.${record.info.generation}`)
+        } catch {
+          // an unreadable record cannot be served; keep it for inspection but do not crash
+        }
+      }
+      for (const name of await Fs.readdir(blobsDir)) {
+        if (!live.has(name)) await Fs.rm(NodePath.join(blobsDir, name), { force: true })
+      }
+    })
+
+    // Commits (renames into place, metadata updates, deletes) are serialised; payload writes and reads are not.
+    const lock = yield* Effect.makeSemaphore(1)
+    const locked = <A, E>(effect: Effect.Effect<A, E>) => Effect.uninterruptible(lock.withPermits(1)(effect))
+
+    const removeQuietly = (path: string) => Effect.promise(() => Fs.rm(path, { force: true }).catch(() => undefined))
+
+    const writeBody = <E>(path: string, body: Stream.Stream<Uint8Array, E>) =>
+      Effect.acquireUseRelease(
+        attempt("put", () => Fs.open(path, "wx")),
+        (handle) =>
+          Effect.gen(function*() {
+            let size = 0
+            yield* Stream.runForEach(body, (chunk) =>
+              attempt("put", async () => {
+                let offset = 0
+                while (offset < chunk.length) {
+                  const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset)
+                  offset += bytesWritten
+                }
+                size += chunk.length
+              }))
+            yield* attempt("put", () => handle.sync())
+            return size
+          }),
+        (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+      )
+
+    const put = <E>(
+      id: Storage.ObjectId,
+      metadata: Metadata,
+      body: Stream.Stream<Uint8Array, E>
+    ): Effect.Effect<Storage.ObjectInfo, E | Storage.StorageError> => {
+      const hash = hashOf(id)
+      const generation = Crypto.randomUUID()
+      const tmpBlob = tmpPath(".blob")
+      const tmpRecord = tmpPath(".json")
+      return Effect.gen(function*() {
+        const size = yield* writeBody(tmpBlob, body)
+        const info: Storage.ObjectInfo = { metadata, size, generation }
+        yield* attempt("put", () => writeFileSynced(tmpRecord, encodeRecord(id, info)))
+        yield* locked(attempt("put", async () => {
+          let previous: StoredRecord | undefined
+          try {
+            previous = await readRecord(hash)
+          } catch {
+            previous = undefined
+          }
+          await Fs.rename(tmpBlob, blobPath(hash, generation))
+          await Fs.rename(tmpRecord, recordPath(hash))
+          await syncDirectory(objectsDir)
+          if (previous !== undefined && previous.info.generation !== generation) {
+            await Fs.rm(blobPath(hash, previous.info.generation), { force: true })
+          }
+        }))
+        return info
+      }).pipe(
+        Effect.onExit((exit) =>
+          Exit.isSuccess(exit) ? Effect.void : Effect.zipRight(removeQuietly(tmpBlob), removeQuietly(tmpRecord))
+        )
+      )
+    }
+
+    const chunkStream = (
+      handle: Fs.FileHandle,
+      start: number,
+      end: number
+    ): Stream.Stream<Uint8Array, Storage.StorageError> =>
+      Stream.paginateEffect(start, (position) =>
+        attempt("get", async () => {
+          const length = Math.min(CHUNK_SIZE, end - position + 1)
+          const buffer = new Uint8Array(length)
+          const { bytesRead } = await handle.read(buffer, 0, length, position)
+          const next = position + bytesRead
+          const more = bytesRead > 0 && next <= end
+          return [buffer.subarray(0, bytesRead), more ? Option.some(next) : Option.none()] as const
+        })).pipe(Stream.filter((chunk) => chunk.length > 0))
+
+    const open = (id: Storage.ObjectId) =>
+      Effect.gen(function*() {
+        const hash = hashOf(id)
+        for (let attemptNo = 0; attemptNo < 10; attemptNo++) {
+          const record = yield* attempt("get", () => readRecord(hash))
+          if (record === undefined) return Option.none<Storage.OpenedObject>()
+          const handle = yield* Effect.acquireRelease(
+            attempt("get", async () => {
+              try {
+                return await Fs.open(blobPath(hash, record.info.generation), "r")
+              } catch (error) {
+                if (isNotFound(error)) return undefined
+                throw error
+              }
+            }),
+            (handle) => handle === undefined ? Effect.void : Effect.promise(() => handle.close().catch(() => undefined))
+          )
+          if (handle === undefined) continue // replaced meanwhile: read the new record
+          const info = record.info
+          const opened: Storage.OpenedObject = {
+            ...info,
+            read: (range) => {
+              const start = range?.start ?? 0
+              const end = range?.end ?? info.size - 1
+              return end < start ? Stream.empty : chunkStream(handle, start, end)
+            }
+          }
+          return Option.some(opened)
+        }
+        return yield* new Storage.StorageError({ operation: "get", reason: "object keeps changing while opened" })
+      })
+
+    const head = (id: Storage.ObjectId) =>
+      Effect.map(
+        attempt("head", () => readRecord(hashOf(id))),
+        (record) => Option.map(Option.fromNullable(record), (r) => r.info)
+      )
+
+    const deleteHash = async (hash: string, onlyIf?: (record: StoredRecord) => boolean): Promise<boolean> => {
+      const record = await readRecord(hash)
+      if (record === undefined) return false
+      if (onlyIf !== undefined && !onlyIf(record)) return false
+      await Fs.rm(recordPath(hash), { force: true })
+      await syncDirectory(objectsDir)
+      await Fs.rm(blobPath(hash, record.info.generation), { force: true })
+      return true
+    }
+
+    const remove = (id: Storage.ObjectId) => locked(attempt("delete", () => deleteHash(hashOf(id))))
+
+    const setExpiry = (id: Storage.ObjectId, generation: string, timeExpires: bigint) =>
+      locked(attempt("update", async () => {
+        const hash = hashOf(id)
+        const record = await readRecord(hash)
+        if (record === undefined || record.info.generation !== generation) return false
+        const info: Storage.ObjectInfo = {
+          ...record.info,
+          metadata: { ...record.info.metadata, timeExpires }
+        }
+        const tmpRecord = tmpPath(".json")
+        try {
+          await writeFileSynced(tmpRecord, encodeRecord(record.id, info))
+          await Fs.rename(tmpRecord, recordPath(hash))
+        } catch (error) {
+          await Fs.rm(tmpRecord, { force: true }).catch(() => undefined)
+          throw error
+        }
+        return true
+      }))
+
+    const recordHashes = attempt(
+      "list",
+      async () =>
+        (await Fs.readdir(objectsDir)).filter((name) => name.endsWith(".json")).map((name) =>
+          name.slice(0, -".json".length)
+        )
+    )
+
+    const reap = (now: bigint) =>
+      Effect.gen(function*() {
+        let count = 0
+        for (const hash of yield* recordHashes) {
+          const deleted = yield* locked(
+            attempt("reap", () => deleteHash(hash, (record) => isExpiredAt(record.info.metadata, now)))
+          )
+          if (deleted) count++
+        }
+        return count
+      })
+
+    const list = Effect.gen(function*() {
+      const entries: Array<Storage.Entry> = []
+      for (const hash of yield* recordHashes) {
+        const record = yield* attempt("list", () => readRecord(hash))
+        if (record !== undefined) entries.push({ id: record.id, ...record.info })
+      }
+      return entries
+    })
+
+    const service: Storage.Service = { put, open, head, delete: remove, setExpiry, reap, list }
+    return service
+  })
