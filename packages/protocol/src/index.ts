@@ -1,6 +1,21 @@
 /**
  * @since 0.1.0
  */
+export * as ApiError from "./ApiError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExpirationPolicy from "./ExpirationPolicy.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Humantime from "./Humantime.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Identifiers from "./Identifiers.js"
 
 /**
