@@ -1,13 +1,45 @@
 /**
- * zstd compression as a service.
+ * zstd compression as a service (PROTOCOL §7).
  *
- * CONTRACT STUB (owned by the client-services work): the interface and Tag below are fixed; the layers are to be
- * implemented.
+ * Compression and decompression are `Stream` transformations: bytes flow through chunk by chunk, the whole payload
+ * is never held in memory, and the codec only works when the consumer pulls (back-pressure). Failures of the input
+ * stream pass through unchanged; failures of the codec (corrupt or truncated data, a missing encoder) become
+ * `CompressionError`. The codec's resources are released when the stream ends, fails or is interrupted.
+ *
+ * - `compress` produces exactly one zstd frame per stream, at the library default level (3), like the upstream
+ *   clients. An empty input compresses to a valid (empty) frame.
+ * - `decompress` accepts one or more concatenated frames (multipart objects are frame concatenations). An empty
+ *   input decompresses to an empty output; an input that ends inside a frame fails with `CompressionError`.
+ *
+ * Layers:
+ *
+ * - {@link layerNodeZlib}: `node:zlib`'s `createZstdCompress` / `createZstdDecompress` (Node.js >= 22.15, Bun,
+ *   Deno). Fails to build with `CompressionError` where the runtime lacks them (Node.js 20).
+ * - {@link layerZstdNapi}: the `zstd-napi` native addon (an optional dependency), through its low-level streaming
+ *   API. Fails to build with `CompressionError` when the addon is not installed.
+ * - {@link layerFzstd}: pure JavaScript `fzstd`, decompression only; `compress` fails with `CompressionError`.
+ * - {@link layer}: the best of the three available, decided once when the layer is built.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ * import * as Compression from "@objectstore/client/Compression"
+ *
+ * const roundTrip = Effect.gen(function*() {
+ *   const zstd = yield* Compression.Compression
+ *   const bytes = Stream.make(new TextEncoder().encode("hello"))
+ *   return yield* Stream.runCollect(zstd.decompress(zstd.compress(bytes)))
+ * }).pipe(Effect.provide(Compression.layer))
+ * ```
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Stream from "effect/Stream"
+import * as zstd from "./internal/zstd.js"
 import type { CompressionError } from "./ObjectstoreError.js"
 
 /**
@@ -38,3 +70,92 @@ export interface Service {
  * @category services
  */
 export class Compression extends Context.Tag("@objectstore/client/Compression")<Compression, Service>() {}
+
+/**
+ * The zstd level used for compression (the library default, as in the upstream clients).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_LEVEL: number = zstd.DEFAULT_LEVEL
+
+const service = (implementation: Implementation, backend: zstd.Backend): Service =>
+  Compression.of({ implementation, compress: backend.compress, decompress: backend.decompress })
+
+/**
+ * Builds the `node:zlib` service; fails with `CompressionError` where `node:zlib` has no zstd streams.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeNodeZlib: Effect.Effect<Service, CompressionError> = Effect.map(
+  zstd.loadZlib,
+  (zlib) => service("node:zlib", zstd.zlibBackend(zlib))
+)
+
+/**
+ * Builds the `zstd-napi` service; fails with `CompressionError` when the addon cannot be loaded.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeZstdNapi: Effect.Effect<Service, CompressionError> = Effect.map(
+  zstd.loadNapi,
+  (binding) => service("zstd-napi", zstd.napiBackend(binding))
+)
+
+/**
+ * The `fzstd` service: decompression in pure JavaScript; `compress` fails with `CompressionError` ("no zstd
+ * encoder available in this runtime") when the stream is run.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fzstd: Service = service("fzstd", zstd.fzstdBackend)
+
+/**
+ * Builds the best available service: `node:zlib`, else `zstd-napi`, else `fzstd`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service> = makeNodeZlib.pipe(
+  Effect.orElse(() => makeZstdNapi),
+  Effect.orElseSucceed(() => fzstd)
+)
+
+/**
+ * zstd from `node:zlib` (Node.js >= 22.15, Bun, Deno). On runtimes without it (Node.js 20) the layer fails to build
+ * with a `CompressionError` saying so.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNodeZlib: Layer.Layer<Compression, CompressionError> = Layer.effect(Compression, makeNodeZlib)
+
+/**
+ * zstd from the native `zstd-napi` addon, loaded when the layer is built (so this module can be imported where
+ * the addon is absent). Fails to build with a `CompressionError` when it cannot be loaded.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerZstdNapi: Layer.Layer<Compression, CompressionError> = Layer.effect(Compression, makeZstdNapi)
+
+/**
+ * Decompression only, with pure JavaScript `fzstd` (works in every runtime). Compressing fails with
+ * `CompressionError`, so pair it with uploads that use compression "none".
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFzstd: Layer.Layer<Compression> = Layer.succeed(Compression, fzstd)
+
+/**
+ * The best available implementation (`node:zlib`, then `zstd-napi`, then `fzstd`), decided once when the layer is
+ * built. Read `implementation` to see which one was chosen.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Compression> = Layer.effect(Compression, make)

@@ -1,0 +1,244 @@
+/**
+ * The three zstd backends, each loaded lazily so that importing the Compression module never requires a native
+ * addon or a Node.js built-in.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
+import { Decompress } from "fzstd"
+import type { Duplex } from "node:stream"
+import type { CompressionError } from "../ObjectstoreError.js"
+import { codecError, type SyncCodec, transformNode, transformSync } from "./codec.js"
+
+/** @internal */
+export interface Backend {
+  readonly compress: <E, R>(self: Stream.Stream<Uint8Array, E, R>) => Stream.Stream<Uint8Array, E | CompressionError, R>
+  readonly decompress: <E, R>(
+    self: Stream.Stream<Uint8Array, E, R>
+  ) => Stream.Stream<Uint8Array, E | CompressionError, R>
+}
+
+/** The level the upstream clients use (the library default). @internal */
+export const DEFAULT_LEVEL = 3
+
+const EMPTY = new Uint8Array(0)
+
+const copy = (buffer: Uint8Array, length: number): Uint8Array => buffer.slice(0, length)
+
+// ---------------------------------------------------------------------------------------------------------------
+// zstd-napi (the low-level `zstd-napi/binding` API: ZSTD_compressStream2 / ZSTD_decompressStream)
+// ---------------------------------------------------------------------------------------------------------------
+
+type StreamResult = [remainingOrHint: number, produced: number, consumed: number]
+
+interface NapiCCtx {
+  setParameter(param: number, value: number): void
+  reset(reset: number): void
+  compressStream2(dst: Uint8Array, src: Uint8Array, endOp: number): StreamResult
+}
+
+interface NapiDCtx {
+  reset(reset: number): void
+  decompressStream(dst: Uint8Array, src: Uint8Array): StreamResult
+}
+
+/** The part of `zstd-napi/binding` this module uses. @internal */
+export interface NapiBinding {
+  readonly CCtx: new() => NapiCCtx
+  readonly DCtx: new() => NapiDCtx
+  readonly CParameter: { readonly compressionLevel: number }
+  readonly EndDirective: { readonly continue: number; readonly end: number }
+  readonly ResetDirective: { readonly sessionAndParameters: number }
+  readonly cStreamOutSize: () => number
+  readonly dStreamOutSize: () => number
+}
+
+const napiCompressor = (binding: NapiBinding): SyncCodec => {
+  let cctx: NapiCCtx | undefined = new binding.CCtx()
+  cctx.setParameter(binding.CParameter.compressionLevel, DEFAULT_LEVEL)
+  const scratch = new Uint8Array(binding.cStreamOutSize())
+  const context = () => {
+    if (cctx === undefined) throw new Error("the zstd context was released")
+    return cctx
+  }
+  return {
+    *push(chunk) {
+      let input = chunk
+      while (input.length > 0) {
+        const [, produced, consumed] = context().compressStream2(scratch, input, binding.EndDirective.continue)
+        input = input.subarray(consumed)
+        if (produced > 0) yield copy(scratch, produced)
+      }
+    },
+    *finish() {
+      for (;;) {
+        const [remaining, produced] = context().compressStream2(scratch, EMPTY, binding.EndDirective.end)
+        if (produced > 0) yield copy(scratch, produced)
+        if (remaining === 0) return
+      }
+    },
+    release() {
+      // zstd-napi frees the native context in its finalizer; resetting drops the frame state and buffers now.
+      cctx?.reset(binding.ResetDirective.sessionAndParameters)
+      cctx = undefined
+    }
+  }
+}
+
+const napiDecompressor = (binding: NapiBinding): SyncCodec => {
+  let dctx: NapiDCtx | undefined = new binding.DCtx()
+  const scratch = new Uint8Array(binding.dStreamOutSize())
+  let inFrame = false
+  const context = () => {
+    if (dctx === undefined) throw new Error("the zstd context was released")
+    return dctx
+  }
+  return {
+    *push(chunk) {
+      if (chunk.length === 0) return
+      let input = chunk
+      for (;;) {
+        const [hint, produced, consumed] = context().decompressStream(scratch, input)
+        input = input.subarray(consumed)
+        if (produced > 0) yield copy(scratch, produced)
+        // Done with this chunk once it is consumed and the context has no more output buffered.
+        if (input.length === 0 && (produced < scratch.length || hint === 0)) {
+          inFrame = hint !== 0
+          return
+        }
+      }
+    },
+    *finish() {
+      if (inFrame) throw new Error("truncated input: the data ended in the middle of a zstd frame")
+    },
+    release() {
+      dctx?.reset(binding.ResetDirective.sessionAndParameters)
+      dctx = undefined
+    }
+  }
+}
+
+/**
+ * Loads `zstd-napi/binding`, failing with a `CompressionError` when the optional dependency is not installed or
+ * its native addon cannot be loaded.
+ *
+ * @internal
+ */
+export const loadNapi: Effect.Effect<NapiBinding, CompressionError> = Effect.tryPromise({
+  try: async () => {
+    const specifier = "zstd-napi/binding"
+    const module = await import(/* @vite-ignore */ specifier)
+    return (module.default ?? module) as NapiBinding
+  },
+  catch: (cause) => codecError("compress", `zstd-napi is not available in this runtime (${errorSummary(cause)})`)
+})
+
+const errorSummary = (cause: unknown): string =>
+  cause instanceof Error ? (cause as Error & { code?: string }).code ?? cause.message.split("\n")[0]! : "load failed"
+
+/** @internal */
+export const napiBackend = (binding: NapiBinding): Backend => ({
+  compress: (self) => transformSync(self, "compress", () => napiCompressor(binding)),
+  decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding))
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// fzstd (pure JavaScript; decompression only)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** How much input fzstd is given at a time, so that its output for one pull stays small. */
+const FZSTD_SLICE = 16 * 1024
+
+const fzstdDecompressor = (): SyncCodec => {
+  let pending: Array<Uint8Array> = []
+  let decoder: Decompress | undefined = new Decompress((data) => {
+    if (data.length > 0) pending.push(data)
+  })
+  const take = () => {
+    const out = pending
+    pending = []
+    return out
+  }
+  const context = () => {
+    if (decoder === undefined) throw new Error("the zstd decoder was released")
+    return decoder
+  }
+  return {
+    *push(chunk) {
+      for (let offset = 0; offset < chunk.length; offset += FZSTD_SLICE) {
+        context().push(chunk.subarray(offset, offset + FZSTD_SLICE), false)
+        yield* take()
+      }
+    },
+    *finish() {
+      try {
+        context().push(EMPTY, true)
+      } catch (cause) {
+        // fzstd reports every premature end as "unexpected EOF".
+        throw new Error(`truncated input: ${cause instanceof Error ? cause.message : "unexpected end of data"}`)
+      }
+      yield* take()
+    },
+    release() {
+      pending = []
+      decoder = undefined
+    }
+  }
+}
+
+/** @internal */
+export const NO_ENCODER = "no zstd encoder available in this runtime"
+
+/** @internal */
+export const fzstdBackend: Backend = {
+  compress: (self) =>
+    transformSync(self, "compress", () => {
+      throw new Error(NO_ENCODER)
+    }),
+  decompress: (self) => transformSync(self, "decompress", fzstdDecompressor)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// node:zlib (Node >= 22.15, Bun, Deno: zlib.createZstdCompress / createZstdDecompress)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The part of `node:zlib` with zstd support. @internal */
+export interface ZlibZstd {
+  readonly createZstdCompress: (options?: { params?: Record<number, number> }) => Duplex
+  readonly createZstdDecompress: () => Duplex
+  readonly constants: { readonly ZSTD_c_compressionLevel?: number }
+}
+
+/**
+ * Loads `node:zlib` and checks that it has zstd streams.
+ *
+ * @internal
+ */
+export const loadZlib: Effect.Effect<ZlibZstd, CompressionError> = Effect.tryPromise({
+  try: () => import("node:zlib"),
+  catch: () => codecError("compress", "node:zlib is not available in this runtime")
+}).pipe(
+  Effect.flatMap((zlib) => {
+    const candidate = ((zlib as { default?: unknown }).default ?? zlib) as Partial<ZlibZstd>
+    return typeof candidate.createZstdCompress === "function" && typeof candidate.createZstdDecompress === "function"
+      ? Effect.succeed(candidate as ZlibZstd)
+      : Effect.fail(
+        codecError("compress", "node:zlib has no zstd streams in this runtime (needs Node.js >= 22.15, Bun or Deno)")
+      )
+  })
+)
+
+/** @internal */
+export const zlibBackend = (zlib: ZlibZstd): Backend => {
+  const level = zlib.constants.ZSTD_c_compressionLevel
+  return {
+    compress: (self) =>
+      transformNode(
+        self,
+        "compress",
+        () => zlib.createZstdCompress(level === undefined ? {} : { params: { [level]: DEFAULT_LEVEL } })
+      ),
+    decompress: (self) => transformNode(self, "decompress", () => zlib.createZstdDecompress())
+  }
+}
