@@ -21,6 +21,16 @@ export * as Identifiers from "./Identifiers.js"
 /**
  * @since 0.1.0
  */
+export * as MediaType from "./MediaType.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Metadata from "./Metadata.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Path from "./Path.js"
 
 /**
@@ -32,3 +42,8 @@ export * as Permission from "./Permission.js"
  * @since 0.1.0
  */
 export * as Scope from "./Scope.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Timestamp from "./Timestamp.js"
