@@ -1,0 +1,211 @@
+/**
+ * The Objectstore client: where the server is and how requests behave (timeout, retries, trace propagation).
+ * Sessions for a usecase and scope are made from it.
+ *
+ * The client needs an `HttpClient` plus the `Compression`, `Auth` and `Metrics` services; `NodeClient.layer`
+ * provides all of them for Node in one line.
+ *
+ * @example
+ * ```ts
+ * import { NodeClient, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+ * import * as Effect from "effect/Effect"
+ *
+ * const attachments = Usecase.make("attachments")
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* ObjectstoreClient.ObjectstoreClient
+ *   const session = yield* client.session(attachments, Scope.make({ org: 42, project: 1337 }))
+ *   return yield* session.put("Hello, world!")
+ * }).pipe(Effect.provide(NodeClient.layer({ baseUrl: "http://localhost:8888" })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import { Auth } from "./Auth.js"
+import { Compression } from "./Compression.js"
+import * as SessionInternal from "./internal/session.js"
+import { Metrics } from "./Metrics.js"
+import { InvalidInputError } from "./ObjectstoreError.js"
+import type * as Scope from "./Scope.js"
+import type * as Session from "./Session.js"
+import type * as Usecase from "./Usecase.js"
+
+/**
+ * Retry behaviour for transient failures (connection failures, timeouts, 429, 502, 503, 504).
+ *
+ * Only requests whose body can be sent again are retried (bytes, strings, `Body.replayable`), and an insert with
+ * a server-generated key (POST) only when the server certainly did not process it (connection refused, 429,
+ * 503). A `Retry-After` header lengthens the wait to what the server asked for.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryOptions {
+  /** The delays between attempts. Default: exponential from 100 ms, with jitter. */
+  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
+  /** The most retries after the first attempt. Default 3 (unlimited beyond the schedule's own limit when a schedule is given without `times`). */
+  readonly times?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Where the server is, e.g. `http://localhost:8888`; may carry a path prefix (`http://host/objectstore`). */
+  readonly baseUrl: string
+  /** Deadline of each request attempt until the response headers arrive. Default: none. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Retries of transient failures; `false` disables them. Default: 3 retries, exponential from 100 ms. */
+  readonly retry?: RetryOptions | false | undefined
+  /** Send `traceparent`/`b3` headers of the current span (default `false`). */
+  readonly propagateTraces?: boolean | undefined
+  /** The `User-Agent` header. */
+  readonly userAgent?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The options the client was made with. */
+  readonly options: Options
+  /** A session for `usecase` and `scope`; fails with `InvalidInputError` when either is invalid. */
+  readonly session: (usecase: Usecase.Usecase, scope: Scope.Scope) => Effect.Effect<Session.Service, InvalidInputError>
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class ObjectstoreClient extends Context.Tag("@objectstore/client/ObjectstoreClient")<
+  ObjectstoreClient,
+  Service
+>() {}
+
+/**
+ * The default `User-Agent`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_USER_AGENT = "objectstore-client-ts/0.1.0"
+
+/**
+ * The default retry schedule: exponential from 100 ms with jitter, at most 3 retries.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis").pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(3))
+)
+
+const retrySchedule = (retry: Options["retry"]): Schedule.Schedule<unknown, unknown> | undefined => {
+  if (retry === false) return undefined
+  const times = retry?.times
+  if (retry?.schedule !== undefined) {
+    return times === undefined ? retry.schedule : Schedule.intersect(retry.schedule, Schedule.recurs(times))
+  }
+  if (times === undefined) return defaultRetrySchedule
+  return Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(times)))
+}
+
+const parseBaseUrl = (baseUrl: string): Effect.Effect<{ origin: string; basePath: string }, InvalidInputError> =>
+  Effect.gen(function*() {
+    const invalid = (reason: string) => new InvalidInputError({ field: "baseUrl", reason })
+    let url: URL
+    try {
+      url = new URL(baseUrl)
+    } catch {
+      return yield* invalid(`not a URL: ${JSON.stringify(baseUrl)}`)
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      return yield* invalid(`unsupported scheme ${url.protocol}`)
+    }
+    if (url.search !== "" || url.hash !== "") return yield* invalid("a base URL has no query or fragment")
+    if (url.username !== "" || url.password !== "") return yield* invalid("a base URL has no credentials")
+    let basePath: string
+    try {
+      basePath = decodeURIComponent(url.pathname)
+    } catch {
+      return yield* invalid("the path prefix is not valid percent-encoded UTF-8")
+    }
+    return { origin: url.origin, basePath: basePath.replace(/\/+$/, "") }
+  })
+
+/**
+ * Builds the client from its options and the services it needs.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<Service, InvalidInputError, HttpClient.HttpClient | Compression | Auth | Metrics> =>
+  Effect.gen(function*() {
+    const { basePath, origin } = yield* parseBaseUrl(options.baseUrl)
+    let timeout: Duration.Duration | undefined
+    if (options.timeout !== undefined) {
+      const decoded = Duration.decodeUnknown(options.timeout)
+      if (decoded._tag === "None" || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
+        return yield* new InvalidInputError({ field: "timeout", reason: "must be a positive, finite duration" })
+      }
+      timeout = decoded.value
+    }
+    if (
+      options.retry !== undefined && options.retry !== false && options.retry.times !== undefined &&
+      !(Number.isInteger(options.retry.times) && options.retry.times >= 0)
+    ) {
+      return yield* new InvalidInputError({ field: "retry.times", reason: "must be a non-negative integer" })
+    }
+    const httpClient = HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, options.propagateTraces ?? false)
+    const context = {
+      httpClient,
+      origin,
+      basePath,
+      timeout,
+      schedule: retrySchedule(options.retry),
+      userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+      auth: yield* Auth,
+      metrics: yield* Metrics,
+      compression: yield* Compression
+    }
+    return ObjectstoreClient.of({
+      options,
+      session: (usecase, scope) => SessionInternal.make(context, usecase, scope)
+    })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<ObjectstoreClient, InvalidInputError, HttpClient.HttpClient | Compression | Auth | Metrics> =>
+  Layer.effect(ObjectstoreClient, make(options))
+
+/**
+ * The client with options read from `Config`, e.g. `{ baseUrl: Config.string("OBJECTSTORE_URL") }`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<
+  ObjectstoreClient,
+  InvalidInputError | ConfigError.ConfigError,
+  HttpClient.HttpClient | Compression | Auth | Metrics
+> => Layer.effect(ObjectstoreClient, Effect.flatMap(Config.unwrap(options), make))

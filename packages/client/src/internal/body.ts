@@ -1,0 +1,103 @@
+/**
+ * Turns a `Body.Input` into the HTTP body of one upload attempt: optional streamed zstd compression, byte
+ * counting for metrics, and capture of the caller's own stream error (which `HttpBody.stream` would otherwise
+ * turn into a transport error).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as Body from "../Body.js"
+import type * as Compression from "../Compression.js"
+import type { PreparedBody } from "./http.js"
+
+/** Slice size when a byte array is compressed as a stream. */
+const SLICE = 256 * 1024
+
+/** @internal */
+export interface Counts {
+  /** Bytes read from the caller (uncompressed). */
+  readonly raw: number
+  /** Bytes put on the wire (compressed when compressed). */
+  readonly sent: number
+}
+
+/** @internal */
+export interface Upload {
+  readonly replayable: boolean
+  /** Prepares one attempt; `counts` reads the bytes streamed so far by that attempt. */
+  readonly attempt: Effect.Effect<{ readonly prepared: PreparedBody; readonly counts: () => Counts }>
+}
+
+const slices = (bytes: Uint8Array): Stream.Stream<Uint8Array> =>
+  bytes.length <= SLICE
+    ? Stream.make(bytes)
+    : Stream.fromIterable(
+      Array.from({ length: Math.ceil(bytes.length / SLICE) }, (_, i) => bytes.subarray(i * SLICE, (i + 1) * SLICE))
+    )
+
+/** @internal */
+export const prepare = <E, R>(
+  input: Body.Input<E, R>,
+  options: {
+    readonly compression: "zstd" | "none"
+    readonly compress: Compression.Service["compress"]
+    readonly context: Context.Context<R>
+    readonly contentType: string
+  }
+): Upload => {
+  const bytes = typeof input === "string"
+    ? new TextEncoder().encode(input)
+    : input instanceof Uint8Array
+    ? input
+    : undefined
+  if (bytes !== undefined && options.compression === "none") {
+    const counts = { raw: bytes.length, sent: bytes.length }
+    return {
+      replayable: true,
+      attempt: Effect.succeed({
+        prepared: { body: HttpBody.uint8Array(bytes, options.contentType), failed: Effect.succeedNone },
+        counts: () => counts
+      })
+    }
+  }
+  const replayable = bytes !== undefined || Body.isReplayable(input)
+  const contentLength = bytes !== undefined
+    ? bytes.length
+    : Body.isReplayable(input)
+    ? input.contentLength
+    : undefined
+  let used = false
+  const source = (): Stream.Stream<Uint8Array, E, R> => {
+    if (bytes !== undefined) return slices(bytes)
+    if (Body.isReplayable(input)) return (input as Body.Replayable<E, R>).make()
+    if (used) return Stream.die(new Error("a stream body cannot be sent twice"))
+    used = true
+    return input as Stream.Stream<Uint8Array, E, R>
+  }
+  return {
+    replayable,
+    attempt: Effect.gen(function*() {
+      const captured = yield* Ref.make(Option.none<unknown>())
+      let raw = 0
+      let sent = 0
+      const counted = source().pipe(Stream.tap((chunk) => Effect.sync(() => (raw += chunk.length))))
+      const encoded = options.compression === "zstd" ? options.compress(counted) : counted
+      const stream = encoded.pipe(
+        Stream.tap((chunk) => Effect.sync(() => (sent += chunk.length))),
+        Stream.tapError((error) => Ref.set(captured, Option.some<unknown>(error))),
+        Stream.provideContext(options.context)
+      )
+      const length = options.compression === "none" ? contentLength : undefined
+      return {
+        prepared: { body: HttpBody.stream(stream, options.contentType, length), failed: Ref.get(captured) },
+        counts: () => ({ raw, sent })
+      }
+    })
+  }
+}

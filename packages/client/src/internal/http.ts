@@ -1,0 +1,187 @@
+/**
+ * The request machinery shared by every Session operation: URL building, auth header, header redaction,
+ * per-request timeout, retries (with `Retry-After`) and the mapping of transport failures.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Headers from "@effect/platform/Headers"
+import type * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
+import type * as ProtocolScope from "@objectstore/protocol/Scope"
+import * as Arr from "effect/Array"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Auth from "../Auth.js"
+import type * as Metrics from "../Metrics.js"
+import type { AuthError, NetworkError, ResponseError } from "../ObjectstoreError.js"
+import * as Errors from "./errors.js"
+
+/**
+ * What every request needs from the client.
+ *
+ * @internal
+ */
+export interface ClientContext {
+  readonly httpClient: HttpClient.HttpClient
+  readonly origin: string
+  /** The base URL's path prefix, decoded, without trailing `/` (empty for none). */
+  readonly basePath: string
+  readonly timeout: Duration.Duration | undefined
+  /** `undefined` when retries are disabled. */
+  readonly schedule: Schedule.Schedule<unknown, unknown> | undefined
+  readonly userAgent: string
+  readonly auth: Auth.Service
+  readonly metrics: Metrics.Service
+}
+
+/**
+ * A request body prepared for one attempt, with a way to learn whether the caller's stream failed.
+ *
+ * @internal
+ */
+export interface PreparedBody {
+  readonly body: HttpBody.HttpBody
+  /** The caller's own failure (stream error or compression error), if the body failed while being sent. */
+  readonly failed: Effect.Effect<Option.Option<unknown>>
+}
+
+/**
+ * @internal
+ */
+export interface RequestSpec {
+  readonly operation: Metrics.Operation
+  readonly usecase: string
+  readonly scope: ProtocolScope.Components
+  readonly method: HttpMethod.HttpMethod
+  /** The encoded path (from `Path.objectPath`). */
+  readonly path: string
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Builds the body of one attempt. */
+  readonly body?: Effect.Effect<PreparedBody> | undefined
+  /** Whether the body can be sent again (bytes, strings, replayable factories, no body). */
+  readonly replayable: boolean
+  /** Whether repeating a processed request is harmless (everything but POST). */
+  readonly idempotent: boolean
+}
+
+/**
+ * Failure of one attempt; `E` is what the handler adds.
+ *
+ * @internal
+ */
+export type AttemptError<E> = Errors.Failure<E | AuthError | NetworkError | ResponseError>
+
+/**
+ * Reads an error response's body (bounded) and maps its status.
+ *
+ * @internal
+ */
+export const failStatus = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<never, Errors.Failure<AuthError | ResponseError>> =>
+  Effect.gen(function*() {
+    const body = yield* Effect.orElseSucceed(response.text, () => "")
+    const now = yield* Clock.currentTimeMillis
+    return yield* Effect.fail(Errors.fromStatus({
+      status: response.status,
+      body,
+      retryAfter: Errors.parseRetryAfter(response.headers["retry-after"], now)
+    }))
+  })
+
+/**
+ * Drains a response body whose content does not matter.
+ *
+ * @internal
+ */
+export const drain = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.ignore(response.text)
+
+const retrySchedule = (schedule: Schedule.Schedule<unknown, unknown>) =>
+  Schedule.intersect(
+    schedule,
+    Schedule.addDelay(
+      Schedule.identity<Errors.Failure<unknown>>(),
+      (failure) => failure.retryAfter ?? Duration.zero
+    )
+  )
+
+/**
+ * Sends a request (retrying transient failures as the options allow) and hands the response to `handle`.
+ * The request lives in the caller's `Scope`: closing it cancels the response body.
+ *
+ * @internal
+ */
+export const execute = <A, E>(
+  context: ClientContext,
+  spec: RequestSpec,
+  handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, AttemptError<E>, Scope.Scope>
+): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope> => {
+  const target = { method: spec.method, path: spec.path }
+  const url = context.origin + spec.path
+  const client = HttpClient.withScope(context.httpClient)
+  const attempt: Effect.Effect<A, AttemptError<E>, Scope.Scope> = Effect.gen(function*() {
+    const token = yield* Effect.mapError(
+      context.auth.token({ usecase: spec.usecase, scope: spec.scope }),
+      (error) => Errors.failure(error)
+    )
+    let request = HttpClientRequest.make(spec.method)(url)
+    let failed: Effect.Effect<Option.Option<unknown>> = Effect.succeedNone
+    if (spec.body !== undefined) {
+      const prepared = yield* spec.body
+      request = HttpClientRequest.setBody(request, prepared.body)
+      failed = prepared.failed
+    }
+    request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
+    if (Option.isSome(token)) {
+      request = HttpClientRequest.setHeader(request, "x-os-auth", `Bearer ${Redacted.value(token.value)}`)
+    }
+    const response = yield* client.execute(request).pipe(
+      Effect.catchAll((error): Effect.Effect<never, AttemptError<E>> =>
+        Effect.flatMap(failed, (own): Effect.Effect<never, AttemptError<E>> =>
+          Option.isSome(own)
+            ? Effect.fail(Errors.failure(own.value as E))
+            : Effect.fail(Errors.fromHttpClientError(error, target)))
+      )
+    )
+    yield* context.metrics.recordResponse(spec.operation, spec.usecase, response.status)
+    return yield* handle(response)
+  }).pipe(
+    Effect.locallyWith(Headers.currentRedactedNames, Arr.append("x-os-auth"))
+  )
+  const timed = context.timeout === undefined
+    ? attempt
+    : Effect.timeoutFail(attempt, {
+      duration: context.timeout,
+      onTimeout: () => Errors.timeout(target, context.timeout!)
+    })
+  const schedule = context.schedule
+  if (schedule === undefined) return Effect.mapError(timed, (failure) => failure.error)
+  return Effect.suspend(() => {
+    let attempts = 0
+    const counted = Effect.suspend(() => {
+      attempts++
+      return attempts > 1
+        ? Effect.zipRight(context.metrics.recordRetry(spec.operation, spec.usecase), timed)
+        : timed
+    })
+    return counted.pipe(
+      Effect.retry({
+        schedule: retrySchedule(schedule),
+        while: (failure: AttemptError<E>) =>
+          spec.replayable &&
+          (failure.retry === "safe" || (failure.retry === "idempotent" && spec.idempotent))
+      }),
+      Effect.mapError((failure) => failure.error)
+    )
+  })
+}

@@ -1,0 +1,300 @@
+/**
+ * The Session operations: put, get, head, delete.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
+import * as Identifiers from "@objectstore/protocol/Identifiers"
+import * as Metadata from "@objectstore/protocol/Metadata"
+import * as Path from "@objectstore/protocol/Path"
+import type * as ProtocolScope from "@objectstore/protocol/Scope"
+import * as Timestamp from "@objectstore/protocol/Timestamp"
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import type * as Body from "../Body.js"
+import type * as Compression from "../Compression.js"
+import { InvalidInputError, NotFoundError } from "../ObjectstoreError.js"
+import type { CompressionError, NetworkError } from "../ObjectstoreError.js"
+import * as Scope from "../Scope.js"
+import type * as Session from "../Session.js"
+import type * as Usecase from "../Usecase.js"
+import * as BodyInternal from "./body.js"
+import * as Errors from "./errors.js"
+import * as Http from "./http.js"
+
+const validateKey = (key: string): Effect.Effect<string, InvalidInputError> =>
+  Either.match(Identifiers.validateKey(key), {
+    onLeft: (reason) => Effect.fail(new InvalidInputError({ field: "key", reason })),
+    onRight: Effect.succeed
+  })
+
+/**
+ * Validates the usecase and scope and builds the session.
+ *
+ * @internal
+ */
+export const make = (
+  context: Http.ClientContext & { readonly compression: Compression.Service },
+  usecase: Usecase.Usecase,
+  scope: Scope.Scope
+): Effect.Effect<Session.Service, InvalidInputError> =>
+  Effect.gen(function*() {
+    yield* Either.match(Identifiers.validateUsecase(usecase.name), {
+      onLeft: (reason) => Effect.fail(new InvalidInputError({ field: "usecase", reason })),
+      onRight: () => Effect.void
+    })
+    if (usecase.compression !== "zstd" && usecase.compression !== "none") {
+      return yield* new InvalidInputError({
+        field: "compression",
+        reason: `unknown compression ${usecase.compression}`
+      })
+    }
+    const components: ProtocolScope.Components = yield* Scope.toComponents(scope)
+    const rendered = yield* Scope.render(scope)
+    return makeSession(context, usecase, components, rendered)
+  })
+
+const makeSession = (
+  context: Http.ClientContext & { readonly compression: Compression.Service },
+  usecase: Usecase.Usecase,
+  components: ProtocolScope.Components,
+  scope: string
+): Session.Service => {
+  const { compression, metrics } = context
+  const path = (key: string | undefined) =>
+    Path.objectPath({ basePath: context.basePath, resource: "objects", usecase: usecase.name, scope, key })
+  const spec = (method: HttpMethod.HttpMethod, operation: Http.RequestSpec["operation"], key: string | undefined) => ({
+    operation,
+    usecase: usecase.name,
+    scope: components,
+    method,
+    path: path(key),
+    replayable: true,
+    idempotent: method !== "POST"
+  })
+  const annotate = (key?: string) =>
+    Effect.annotateCurrentSpan({
+      "objectstore.usecase": usecase.name,
+      "objectstore.scope": scope,
+      ...(key === undefined ? {} : { "objectstore.key": key })
+    })
+  const notFound = (key: string) => new NotFoundError({ usecase: usecase.name, scope, key })
+
+  const put = Effect.fn("Session.put")(
+    function*(body: Body.Input<unknown, unknown>, options: Session.PutOptions | undefined) {
+      const given = options?.key === undefined || options.key === "" ? undefined : options.key
+      yield* annotate(given)
+      if (given !== undefined) yield* validateKey(given)
+      const chosen = options?.compression ?? usecase.compression
+      if (chosen !== "zstd" && chosen !== "none") {
+        return yield* new InvalidInputError({ field: "compression", reason: `unknown compression ${chosen}` })
+      }
+      const headers = yield* Either.match(
+        Metadata.toInsertHeaders({
+          contentType: options?.contentType,
+          compression: chosen,
+          expirationPolicy: options?.expirationPolicy ?? usecase.expirationPolicy,
+          origin: options?.origin,
+          filename: options?.filename,
+          custom: options?.metadata
+        }),
+        {
+          onLeft: ({ field, reason }) => Effect.fail(new InvalidInputError({ field, reason })),
+          onRight: Effect.succeed
+        }
+      )
+      const callerContext = yield* Effect.context<unknown>()
+      const upload = BodyInternal.prepare(body, {
+        compression: chosen,
+        compress: compression.compress,
+        context: callerContext as Context.Context<unknown>,
+        contentType: headers[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
+      })
+      let counts: () => BodyInternal.Counts = () => ({ raw: 0, sent: 0 })
+      const start = yield* Clock.currentTimeMillis
+      const base = spec(given === undefined ? "POST" : "PUT", "put", given)
+      const target = { method: base.method, path: base.path }
+      const key = yield* Effect.scoped(Http.execute(
+        context,
+        {
+          ...base,
+          headers,
+          replayable: upload.replayable,
+          body: Effect.map(upload.attempt, (attempt) => {
+            counts = attempt.counts
+            return attempt.prepared
+          })
+        },
+        (response): Effect.Effect<string, Http.AttemptError<never>> =>
+          response.status === 200 || response.status === 201
+            ? readKey(response, target)
+            : Http.failStatus(response)
+      ))
+      if (given === undefined) yield* Effect.annotateCurrentSpan("objectstore.key", key)
+      const end = yield* Clock.currentTimeMillis
+      const { raw, sent } = counts()
+      yield* metrics.recordSize("put", usecase.name, {
+        bytes: sent,
+        compression: chosen,
+        uncompressedBytes: chosen === "zstd" ? raw : undefined,
+        elapsed: Duration.millis(end - start)
+      })
+      return key
+    },
+    (effect) => metrics.track("put", usecase.name, effect)
+  )
+
+  const get = Effect.fn("Session.get")(
+    function*(key: string, options: Session.GetOptions | undefined) {
+      yield* annotate(key)
+      yield* validateKey(key)
+      const request = spec("GET", "get", key)
+      const target = { method: request.method, path: request.path }
+      const response = yield* Http.execute(context, request, (response): Effect.Effect<
+        HttpClientResponse.HttpClientResponse,
+        Http.AttemptError<NotFoundError>
+      > => {
+        if (response.status === 200) return Effect.succeed(response)
+        if (response.status === 404) {
+          return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(notFound(key))))
+        }
+        return Http.failStatus(response)
+      })
+      const stored = toObjectMetadata(response)
+      const raw: Stream.Stream<Uint8Array, NetworkError> = Stream.mapError(
+        response.stream,
+        (error) => Errors.fromHttpClientError(error, target).error
+      )
+      const decompress = stored.compression === "zstd" && options?.decompress !== false
+      const start = yield* Clock.currentTimeMillis
+      let received = 0
+      let delivered = 0
+      const counted = Stream.tap(raw, (chunk) => Effect.sync(() => (received += chunk.length)))
+      const decoded: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
+        ? compression.decompress(counted)
+        : counted
+      const stream = decoded.pipe(
+        Stream.tap((chunk) => Effect.sync(() => (delivered += chunk.length))),
+        Stream.onEnd(Effect.flatMap(Clock.currentTimeMillis, (end) =>
+          metrics.recordSize("get", usecase.name, {
+            bytes: received,
+            compression: stored.compression,
+            uncompressedBytes: decompress ? delivered : undefined,
+            elapsed: Duration.millis(end - start)
+          })))
+      )
+      return {
+        key,
+        metadata: decompress ? { ...stored, compression: "none" as const } : stored,
+        stream
+      } satisfies Session.ObjectResponse
+    },
+    (effect) => metrics.track("get", usecase.name, effect)
+  )
+
+  const head = Effect.fn("Session.head")(
+    function*(key: string) {
+      yield* annotate(key)
+      yield* validateKey(key)
+      return yield* Effect.scoped(Http.execute(context, spec("HEAD", "head", key), (response): Effect.Effect<
+        Session.ObjectMetadata,
+        Http.AttemptError<NotFoundError>
+      > => {
+        if (response.status === 204 || response.status === 200) {
+          return Effect.as(Http.drain(response), toObjectMetadata(response))
+        }
+        if (response.status === 404) {
+          return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(notFound(key))))
+        }
+        return Http.failStatus(response)
+      }))
+    },
+    (effect) => metrics.track("head", usecase.name, effect)
+  )
+
+  const del = Effect.fn("Session.delete")(
+    function*(key: string) {
+      yield* annotate(key)
+      yield* validateKey(key)
+      yield* Effect.scoped(Http.execute(context, spec("DELETE", "delete", key), (response): Effect.Effect<
+        void,
+        Http.AttemptError<never>
+      > => {
+        if (response.status === 204 || response.status === 200 || response.status === 404) return Http.drain(response)
+        return Http.failStatus(response)
+      }))
+    },
+    (effect) => metrics.track("delete", usecase.name, effect)
+  )
+
+  const getBytes = (key: string, options?: Session.GetOptions) =>
+    Effect.scoped(Effect.flatMap(get(key, options), collectBytes))
+
+  return {
+    usecase,
+    components,
+    scope,
+    put: <E, R>(body: Body.Input<E, R>, options?: Session.PutOptions) =>
+      put(body as Body.Input<unknown, unknown>, options) as unknown as Effect.Effect<string, E | Session.PutError, R>,
+    get: (key, options) => get(key, options),
+    getBytes,
+    getText: (key, options) => Effect.map(getBytes(key, options), (bytes) => new TextDecoder().decode(bytes)),
+    head,
+    delete: del
+  }
+}
+
+const collectBytes = <E>(response: { readonly stream: Stream.Stream<Uint8Array, E> }) =>
+  Effect.map(Stream.runCollect(response.stream), (chunks) => {
+    let length = 0
+    for (const chunk of chunks) length += chunk.length
+    const bytes = new Uint8Array(length)
+    let offset = 0
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset)
+      offset += chunk.length
+    }
+    return bytes
+  })
+
+const readKey = (
+  response: HttpClientResponse.HttpClientResponse,
+  target: { readonly method: string; readonly path: string }
+): Effect.Effect<string, Errors.Failure<NetworkError>> =>
+  response.json.pipe(
+    Effect.mapError((error) => Errors.fromHttpClientError(error, target)),
+    Effect.flatMap((json) => {
+      const key = typeof json === "object" && json !== null ? (json as { key?: unknown }).key : undefined
+      return typeof key === "string" && key !== ""
+        ? Effect.succeed(key)
+        : Effect.fail(Errors.failure(Errors.decode(target, "insert response without a key")))
+    })
+  )
+
+/**
+ * The client view of a response's metadata headers.
+ *
+ * @internal
+ */
+export const toObjectMetadata = (response: HttpClientResponse.HttpClientResponse): Session.ObjectMetadata => {
+  const get = (name: string): string | undefined => response.headers[name.toLowerCase()]
+  const metadata = Metadata.fromResponseHeaders(get)
+  return {
+    contentType: metadata.contentType,
+    compression: metadata.compression === "zstd" ? "zstd" : "none",
+    expirationPolicy: metadata.expirationPolicy,
+    timeCreated: metadata.timeCreated === undefined ? undefined : Timestamp.toDate(metadata.timeCreated),
+    timeCreatedText: metadata.timeCreated === undefined ? undefined : get(Metadata.TIME_CREATED),
+    timeExpires: metadata.timeExpires === undefined ? undefined : Timestamp.toDate(metadata.timeExpires),
+    timeExpiresText: metadata.timeExpires === undefined ? undefined : get(Metadata.TIME_EXPIRES),
+    origin: metadata.origin,
+    filename: metadata.filename,
+    custom: metadata.custom
+  }
+}
