@@ -61,4 +61,5 @@ export const replayable = <E = never, R = never>(
  * @since 0.1.0
  * @category guards
  */
-export const isReplayable = (u: unknown): u is Replayable<unknown, unknown> => Predicate.hasProperty(u, ReplayableTypeId)
+export const isReplayable = (u: unknown): u is Replayable<unknown, unknown> =>
+  Predicate.hasProperty(u, ReplayableTypeId)

@@ -115,7 +115,10 @@ export const toComponents = (self: Scope): Either.Either<ProtocolScope.Component
     }
     components.push([name, formatted.right])
   }
-  return Either.mapLeft(ProtocolScope.validate(components), (reason) => new InvalidInputError({ field: "scope", reason }))
+  return Either.mapLeft(
+    ProtocolScope.validate(components),
+    (reason) => new InvalidInputError({ field: "scope", reason })
+  )
 }
 
 /**

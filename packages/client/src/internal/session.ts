@@ -284,7 +284,7 @@ const readKey = (
  */
 export const toObjectMetadata = (response: HttpClientResponse.HttpClientResponse): Session.ObjectMetadata => {
   const get = (name: string): string | undefined => response.headers[name.toLowerCase()]
-  const metadata = Metadata.fromResponseHeaders(get)
+  const metadata = Metadata.fromResponseHeaders(response.headers)
   return {
     contentType: metadata.contentType,
     compression: metadata.compression === "zstd" ? "zstd" : "none",
