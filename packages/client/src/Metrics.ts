@@ -1,14 +1,38 @@
 /**
  * Metrics of client operations.
  *
- * CONTRACT STUB (owned by the client-services work): the interface and Tag below are fixed; the layers are to be
- * implemented.
+ * The metrics are Effect `Metric`s defined once in this module; an application exports them with the exporter of
+ * its choice (for example `@effect/opentelemetry`). The distributions carry the names the Python client uses
+ * (PROTOCOL §21), so dashboards built for it keep working:
+ *
+ * | metric | value | tags |
+ * |---|---|---|
+ * | `storage.<op>.latency` | seconds, every operation, failures included | `usecase` |
+ * | `storage.<op>.size` | bytes | `usecase`, `compression` (when the transfer has one) |
+ * | `storage.<op>.compression_ratio` | compressed ÷ uncompressed | `usecase`, `compression` |
+ * | `storage.<op>.throughput` | bytes per second | like `size` |
+ * | `storage.<op>.inverse_throughput` | seconds per byte | like `size` |
+ * | `objectstore_client_requests_total` | operations | `operation`, `usecase`, `outcome` (`success`, `failure`, `interrupted`) |
+ * | `objectstore_client_responses_total` | responses | `operation`, `usecase`, `status` (`404`), `status_class` (`4xx`) |
+ * | `objectstore_client_retries_total` | retries | `operation`, `usecase` |
+ *
+ * Tags never carry object keys, scopes or tokens.
+ *
+ * Layers: {@link layer} records the Effect metrics, {@link layerNoop} records nothing, and {@link layerBackend}
+ * forwards to a user-supplied backend with the Python client's interface, making exactly the calls the Python
+ * client makes.
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as internal from "./internal/metrics.js"
 
 /**
  * @since 0.1.0
@@ -63,3 +87,299 @@ export interface Service {
  * @category services
  */
 export class Metrics extends Context.Tag("@objectstore/client/Metrics")<Metrics, Service>() {}
+
+/**
+ * Every operation, in a stable order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const operations: ReadonlyArray<Operation> = [
+  "put",
+  "get",
+  "head",
+  "delete",
+  "many",
+  "multipart.initiate",
+  "multipart.put_part",
+  "multipart.list_parts",
+  "multipart.complete",
+  "multipart.abort"
+]
+
+/**
+ * The operations the Python client measures (PROTOCOL §21); {@link layerBackend} reports only these.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const pythonOperations: ReadonlyArray<Operation> = [
+  "put",
+  "get",
+  "head",
+  "delete",
+  "multipart.initiate",
+  "multipart.put_part",
+  "multipart.complete"
+]
+
+const perOperation = <M>(make: (operation: Operation) => M): Readonly<Record<Operation, M>> =>
+  Object.fromEntries(operations.map((operation) => [operation, make(operation)])) as Record<Operation, M>
+
+/** 1 ms … about 65 s. */
+const latencyBoundaries = MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 17 })
+/** 64 B … about 4 GiB. */
+const sizeBoundaries = MetricBoundaries.exponential({ start: 64, factor: 4, count: 14 })
+/** 0.05 … 1.2. */
+const ratioBoundaries = MetricBoundaries.linear({ start: 0.05, width: 0.05, count: 24 })
+/** 1 KiB/s … about 64 GiB/s. */
+const throughputBoundaries = MetricBoundaries.exponential({ start: 1024, factor: 4, count: 14 })
+/** 10 ps/B … about 10 ms/B. */
+const inverseThroughputBoundaries = MetricBoundaries.exponential({ start: 1e-11, factor: 4, count: 16 })
+
+/**
+ * `storage.<op>.latency`: seconds per operation, failures included (tag `usecase`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const latency: Readonly<Record<Operation, Metric.Metric.Histogram<number>>> = perOperation((operation) =>
+  Metric.histogram(`storage.${operation}.latency`, latencyBoundaries, `Latency of ${operation} in seconds`)
+)
+
+/**
+ * `storage.<op>.size`: bytes transferred (tags `usecase`, `compression`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const size: Readonly<Record<Operation, Metric.Metric.Histogram<number>>> = perOperation((operation) =>
+  Metric.histogram(`storage.${operation}.size`, sizeBoundaries, `Bytes transferred by ${operation}`)
+)
+
+/**
+ * `storage.<op>.compression_ratio`: compressed ÷ uncompressed size (tags `usecase`, `compression`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const compressionRatio: Readonly<Record<Operation, Metric.Metric.Histogram<number>>> = perOperation((
+  operation
+) =>
+  Metric.histogram(
+    `storage.${operation}.compression_ratio`,
+    ratioBoundaries,
+    `Compressed size divided by uncompressed size for ${operation}`
+  )
+)
+
+/**
+ * `storage.<op>.throughput`: bytes per second (tags like `size`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const throughput: Readonly<Record<Operation, Metric.Metric.Histogram<number>>> = perOperation((operation) =>
+  Metric.histogram(`storage.${operation}.throughput`, throughputBoundaries, `Bytes per second for ${operation}`)
+)
+
+/**
+ * `storage.<op>.inverse_throughput`: seconds per byte (tags like `size`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const inverseThroughput: Readonly<Record<Operation, Metric.Metric.Histogram<number>>> = perOperation((
+  operation
+) =>
+  Metric.histogram(
+    `storage.${operation}.inverse_throughput`,
+    inverseThroughputBoundaries,
+    `Seconds per byte for ${operation}`
+  )
+)
+
+/**
+ * `objectstore_client_requests_total`: operations by `operation`, `usecase` and `outcome`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const requests: Metric.Metric.Counter<number> = Metric.counter("objectstore_client_requests_total", {
+  description: "Client operations by outcome",
+  incremental: true
+})
+
+/**
+ * `objectstore_client_responses_total`: responses by `operation`, `usecase`, `status` and `status_class`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const responses: Metric.Metric.Counter<number> = Metric.counter("objectstore_client_responses_total", {
+  description: "HTTP responses received by status",
+  incremental: true
+})
+
+/**
+ * `objectstore_client_retries_total`: retried requests by `operation` and `usecase`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const retries: Metric.Metric.Counter<number> = Metric.counter("objectstore_client_retries_total", {
+  description: "Requests retried",
+  incremental: true
+})
+
+const histograms: Readonly<Record<internal.SizeKind, Readonly<Record<Operation, Metric.Metric.Histogram<number>>>>> = {
+  size,
+  compression_ratio: compressionRatio,
+  throughput,
+  inverse_throughput: inverseThroughput
+}
+
+const withTags = <Type, In, Out>(
+  metric: Metric.Metric<Type, In, Out>,
+  tags: Readonly<Record<string, string>>
+): Metric.Metric<Type, In, Out> =>
+  Object.entries(tags).reduce((m, [key, value]) => Metric.tagged(m, key, value), metric)
+
+/** How an operation ended, for the `outcome` tag. */
+const outcome = (exit: Exit.Exit<unknown, unknown>): string =>
+  Exit.isSuccess(exit) ? "success" : Exit.isInterrupted(exit) ? "interrupted" : "failure"
+
+/** Runs `effect` and calls `record` with its duration in seconds (from `Clock`) and its exit. */
+const timed = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  record: (seconds: number, exit: Exit.Exit<A, E>) => Effect.Effect<void>
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    Clock.currentTimeNanos,
+    (start) =>
+      Effect.onExit(effect, (exit) =>
+        Effect.flatMap(Clock.currentTimeNanos, (end) => record(Number(end - start) / 1e9, exit)))
+  )
+
+/**
+ * A service that records the Effect metrics of this module.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Service = Metrics.of({
+  track: (operation, usecase, effect) =>
+    timed(effect, (seconds, exit) =>
+      Effect.zipRight(
+        Metric.update(Metric.tagged(latency[operation], "usecase", usecase), seconds),
+        Metric.increment(withTags(requests, { operation, usecase, outcome: outcome(exit) }))
+      )),
+  recordSize: (operation, usecase, sizes) =>
+    Effect.forEach(
+      internal.distributions(usecase, sizes),
+      (distribution) =>
+        Metric.update(withTags(histograms[distribution.kind][operation], distribution.tags), distribution.value),
+      { discard: true }
+    ),
+  recordResponse: (operation, usecase, status) =>
+    Metric.increment(
+      withTags(responses, { operation, usecase, status: String(status), status_class: internal.statusClass(status) })
+    ),
+  recordRetry: (operation, usecase) => Metric.increment(withTags(retries, { operation, usecase }))
+})
+
+/**
+ * A service that records nothing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const noop: Service = Metrics.of({
+  track: (_operation, _usecase, effect) => effect,
+  recordSize: () => Effect.void,
+  recordResponse: () => Effect.void,
+  recordRetry: () => Effect.void
+})
+
+/**
+ * A metrics backend with the Python client's interface (`objectstore_client.metrics.MetricsBackend`). Only
+ * `distribution` is called, as by the Python client.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Backend {
+  readonly distribution: (
+    name: string,
+    value: number,
+    tags: Readonly<Record<string, string>> | undefined,
+    unit: string | undefined
+  ) => void
+  readonly increment?:
+    | ((name: string, value: number, tags: Readonly<Record<string, string>> | undefined) => void)
+    | undefined
+  readonly gauge?:
+    | ((name: string, value: number, tags: Readonly<Record<string, string>> | undefined) => void)
+    | undefined
+}
+
+const isPythonOperation = (operation: Operation): boolean => pythonOperations.includes(operation)
+
+/**
+ * A service forwarding to `backend` exactly the calls the Python client makes for the same operation: for `put`,
+ * `get`, `head`, `delete`, `multipart.initiate`, `multipart.put_part` and `multipart.complete`, a
+ * `storage.<op>.latency` distribution (seconds, no unit) per operation and the size distributions (`size` with unit
+ * `byte`, `compression_ratio`, `throughput`, `inverse_throughput`) per recorded transfer; nothing for other
+ * operations, responses or retries. A backend that throws is ignored (logged at debug level): metrics never fail an
+ * operation.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeBackend = (backend: Backend): Service => {
+  const distribution = (name: string, value: number, tags: Readonly<Record<string, string>>, unit?: string) =>
+    Effect.try(() => backend.distribution(name, value, tags, unit)).pipe(
+      Effect.catchAll((error) => Effect.logDebug("objectstore metrics backend failed", error.cause))
+    )
+  return Metrics.of({
+    track: (operation, usecase, effect) =>
+      isPythonOperation(operation)
+        ? timed(effect, (seconds) => distribution(`storage.${operation}.latency`, seconds, { usecase }))
+        : effect,
+    recordSize: (operation, usecase, sizes) =>
+      isPythonOperation(operation)
+        ? Effect.forEach(
+          internal.distributions(usecase, sizes),
+          (d) =>
+            distribution(`storage.${operation}.${d.kind}`, d.value, d.tags, d.kind === "size" ? "byte" : undefined),
+          { discard: true }
+        )
+        : Effect.void,
+    recordResponse: () => Effect.void,
+    recordRetry: () => Effect.void
+  })
+}
+
+/**
+ * Records the Effect metrics of this module.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Metrics> = Layer.succeed(Metrics, make)
+
+/**
+ * Records nothing.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNoop: Layer.Layer<Metrics> = Layer.succeed(Metrics, noop)
+
+/**
+ * Forwards to a backend with the Python client's interface (see {@link makeBackend}).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBackend = (backend: Backend): Layer.Layer<Metrics> => Layer.succeed(Metrics, makeBackend(backend))
