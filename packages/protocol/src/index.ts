@@ -6,6 +6,11 @@ export * as ApiError from "./ApiError.js"
 /**
  * @since 0.1.0
  */
+export * as Base64Url from "./Base64Url.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as ExpirationPolicy from "./ExpirationPolicy.js"
 
 /**
@@ -17,6 +22,11 @@ export * as Humantime from "./Humantime.js"
  * @since 0.1.0
  */
 export * as Identifiers from "./Identifiers.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Limits from "./Limits.js"
 
 /**
  * @since 0.1.0
@@ -41,9 +51,24 @@ export * as Permission from "./Permission.js"
 /**
  * @since 0.1.0
  */
+export * as Presign from "./Presign.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Range from "./Range.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Scope from "./Scope.js"
 
 /**
  * @since 0.1.0
  */
 export * as Timestamp from "./Timestamp.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Token from "./Token.js"
