@@ -1,0 +1,156 @@
+/**
+ * The client over a real undici transport against misbehaving loopback servers: one that never answers, one that
+ * resets every connection, and a closed port.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Auth from "@objectstore/client/Auth"
+import * as Compression from "@objectstore/client/Compression"
+import * as Metrics from "@objectstore/client/Metrics"
+import * as ObjectstoreClient from "@objectstore/client/ObjectstoreClient"
+import * as Scope from "@objectstore/client/Scope"
+import * as Usecase from "@objectstore/client/Usecase"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as net from "node:net"
+
+interface Loopback {
+  readonly port: number
+  readonly connections: () => number
+  readonly closed: () => number
+}
+
+/** A TCP server on 127.0.0.1 whose connections are handled by `onConnection`; closed with the scope. */
+const loopback = (onConnection: (socket: net.Socket) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ server: net.Server; info: Loopback }>((resume) => {
+      let connections = 0
+      let closed = 0
+      const sockets = new Set<net.Socket>()
+      const server = net.createServer((socket) => {
+        connections++
+        sockets.add(socket)
+        socket.on("close", () => (closed++, sockets.delete(socket)))
+        socket.on("error", () => {})
+        onConnection(socket)
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const port = (server.address() as net.AddressInfo).port
+        resume(Effect.succeed({
+          server: Object.assign(server, { sockets }),
+          info: { port, connections: () => connections, closed: () => closed }
+        }))
+      })
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        for (const socket of (server as any).sockets as Set<net.Socket>) socket.destroy()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map(({ info }) => info))
+
+const Services = Layer.mergeAll(
+  NodeHttpClient.layerUndici,
+  Layer.succeed(
+    Auth.Auth,
+    Auth.Auth.of({ token: () => Effect.succeedSome(Redacted.make("secret-t0ken")), signer: Option.none() })
+  ),
+  Layer.succeed(
+    Metrics.Metrics,
+    Metrics.Metrics.of({
+      track: (_op, _usecase, effect) => effect,
+      recordSize: () => Effect.void,
+      recordResponse: () => Effect.void,
+      recordRetry: () => Effect.void
+    })
+  ),
+  Compression.layer
+)
+
+/** Builds the client in the test's scope (the undici dispatcher lives until the test ends). */
+const session = (options: ObjectstoreClient.Options, services: typeof Services = Services) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(ObjectstoreClient.layer(options).pipe(Layer.provide(services)))
+    const client = yield* Effect.provide(ObjectstoreClient.ObjectstoreClient, context)
+    return yield* client.session(Usecase.make("net", { compression: "none" }), Scope.make({ org: 1 }))
+  })
+
+const waitUntil = (predicate: () => boolean) =>
+  Effect.repeat(Effect.sync(predicate), {
+    until: (done) => done,
+    schedule: Schedule.spaced("10 millis").pipe(Schedule.upTo("5 seconds"))
+  })
+
+describe("Session over undici (loopback misbehaviour)", () => {
+  it.scopedLive(
+    "a server that accepts and never answers hits the timeout, and the connection is closed",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* loopback(() => {})
+        const s = yield* session({ baseUrl: `http://127.0.0.1:${server.port}`, timeout: "300 millis", retry: false })
+        const error = yield* Effect.flip(s.head("k"))
+        assert.strictEqual(error._tag, "NetworkError")
+        if (error._tag === "NetworkError") {
+          assert.strictEqual(error.reason, "Timeout")
+          assert.isTrue(error.retryable)
+        }
+        yield* waitUntil(() => server.closed() === 1)
+        assert.strictEqual(server.closed(), 1)
+        assert.notInclude(String(error), "secret-t0ken")
+      }),
+    { timeout: 20_000 }
+  )
+
+  it.scopedLive(
+    "a reset connection is retried for PUT but not for POST (it might have created an object)",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* loopback((socket) => socket.once("data", () => socket.resetAndDestroy()))
+        const s = yield* session({
+          baseUrl: `http://127.0.0.1:${server.port}`,
+          retry: { schedule: Schedule.spaced("10 millis"), times: 2 }
+        })
+        const post = yield* Effect.flip(s.put("x"))
+        assert.strictEqual(post._tag, "NetworkError")
+        assert.strictEqual(server.connections(), 1)
+        const put = yield* Effect.flip(s.put("x", { key: "k" }))
+        assert.strictEqual(put._tag, "NetworkError")
+        if (put._tag === "NetworkError") assert.strictEqual(put.reason, "Transport")
+        assert.strictEqual(server.connections(), 4)
+      }),
+    { timeout: 20_000 }
+  )
+
+  it.scopedLive("connection refused is a retryable Transport error, and POST is retried", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.scoped(Effect.map(loopback(() => {}), (server) => server.port))
+      let retries = 0
+      const s = yield* session(
+        { baseUrl: `http://127.0.0.1:${port}`, retry: { schedule: Schedule.spaced("10 millis"), times: 2 } },
+        Layer.merge(
+          Services,
+          Layer.succeed(
+            Metrics.Metrics,
+            Metrics.Metrics.of({
+              track: (_op, _usecase, effect) => effect,
+              recordSize: () => Effect.void,
+              recordResponse: () => Effect.void,
+              recordRetry: () => Effect.sync(() => void retries++)
+            })
+          )
+        )
+      )
+      const error = yield* Effect.flip(s.put("x"))
+      assert.strictEqual(error._tag, "NetworkError")
+      if (error._tag === "NetworkError") {
+        assert.strictEqual(error.reason, "Transport")
+        assert.isTrue(error.retryable)
+        assert.include(error.detail, "ECONNREFUSED")
+        assert.strictEqual(error.path, "/v1/objects/net/org=1/")
+      }
+      assert.strictEqual(retries, 2)
+    }), { timeout: 20_000 })
+})
