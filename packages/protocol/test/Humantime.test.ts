@@ -60,7 +60,9 @@ describe("Humantime", () => {
       ["1w", 604800],
       ["1M", 2_630_016],
       ["1y", 31_557_600],
-      ["0s", 0]
+      ["0s", 0],
+      ["1.5 h", 5400],
+      ["1 0s", 10] // humantime skips whitespace between digits
     ]
     for (const [text, secs] of examples) assert.strictEqual(parseNanos(text), BigInt(secs) * 1_000_000_000n, text)
   })
