@@ -63,7 +63,7 @@ describe("Compression Transform adapter", () => {
 
   it.effect("input failures pass through unchanged", () =>
     Effect.gen(function*() {
-      const input = Stream.concat(chunked(sample, 4096), Stream.fail(new InputError()))
+      const input = Stream.concat(chunked(sample, 4096), Stream.fail(new InputError({ source: "test" })))
       const error = yield* Effect.flip(collect(compress(input)))
       assert.instanceOf(error, InputError)
     }))
