@@ -95,7 +95,21 @@ const pause = (millis: number) =>
     return Effect.sync(() => clearTimeout(timer))
   })
 
-const nowMicros = Effect.map(Clock.currentTimeNanos, (nanos) => nanos / 1000n)
+/**
+ * Now in epoch microseconds. Milliseconds come from `currentTimeMillis`; the sub-millisecond part from
+ * `currentTimeNanos` only when both agree on the millisecond (a `TestClock` derives nanos from millis through a
+ * float product that can be off by a few hundred nanoseconds either way).
+ *
+ * @internal
+ */
+export const nowMicros: Effect.Effect<bigint> = Effect.zipWith(
+  Clock.currentTimeMillis,
+  Clock.currentTimeNanos,
+  (millis, nanos) => {
+    const ms = BigInt(Math.floor(millis))
+    return nanos / 1_000_000n === ms ? ms * 1000n + (nanos / 1000n) % 1000n : ms * 1000n
+  }
+)
 
 const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n
 
@@ -165,11 +179,12 @@ export const make = (
     const reapNow = Effect.flatMap(nowMicros, (now) => storage.reap(now))
     if (config.enforceExpiration) {
       yield* Effect.sleep(config.reapInterval).pipe(
+        // A short pause outside the Clock between the Clock sleep and reading the time: when a TestClock jumps far
+        // ahead, the reaper then runs once, at the final time, instead of once per interval in between (which
+        // would make `TestClock.setTime` hang).
+        Effect.zipRight(pause(25)),
         Effect.zipRight(reapNow),
         Effect.catchAll((error) => Effect.logWarning("objectstore: reaping expired objects failed", error)),
-        // A short pause outside the Clock before the next Clock sleep: when a TestClock jumps far ahead, the
-        // reaper runs once instead of once per interval in between (which would make `TestClock.setTime` hang).
-        Effect.zipRight(pause(25)),
         Effect.forever,
         Effect.interruptible,
         Effect.forkScoped
