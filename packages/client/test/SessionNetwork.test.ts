@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as http from "node:http"
 import * as net from "node:net"
 
 interface Loopback {
@@ -152,5 +153,31 @@ describe("Session over undici (loopback misbehaviour)", () => {
         assert.strictEqual(error.path, "/v1/objects/net/org=1/")
       }
       assert.strictEqual(retries, 2)
+    }), { timeout: 20_000 })
+
+  it.scopedLive("closing the scope of get cancels an unread response body", () =>
+    Effect.gen(function*() {
+      let closed = false
+      const server = yield* Effect.acquireRelease(
+        Effect.async<http.Server>((resume) => {
+          const server = http.createServer((_request, response) => {
+            response.writeHead(200, { "content-type": "application/octet-stream" })
+            response.write(new Uint8Array(64 * 1024))
+            response.on("close", () => (closed = true))
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) =>
+          Effect.async<void>((resume) => {
+            server.closeAllConnections()
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const port = (server.address() as net.AddressInfo).port
+      const s = yield* session({ baseUrl: `http://127.0.0.1:${port}`, retry: false })
+      const response = yield* Effect.scoped(s.get("endless"))
+      assert.strictEqual(response.key, "endless")
+      yield* waitUntil(() => closed)
+      assert.isTrue(closed)
     }), { timeout: 20_000 })
 })
