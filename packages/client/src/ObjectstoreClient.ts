@@ -124,23 +124,19 @@ const retrySchedule = (retry: Options["retry"]): Schedule.Schedule<unknown, unkn
 const parseBaseUrl = (baseUrl: string): Effect.Effect<{ origin: string; basePath: string }, InvalidInputError> =>
   Effect.gen(function*() {
     const invalid = (reason: string) => new InvalidInputError({ field: "baseUrl", reason })
-    let url: URL
-    try {
-      url = new URL(baseUrl)
-    } catch {
-      return yield* invalid(`not a URL: ${JSON.stringify(baseUrl)}`)
-    }
+    const url = yield* Effect.try({
+      try: () => new URL(baseUrl),
+      catch: () => invalid(`not a URL: ${JSON.stringify(baseUrl)}`)
+    })
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       return yield* invalid(`unsupported scheme ${url.protocol}`)
     }
     if (url.search !== "" || url.hash !== "") return yield* invalid("a base URL has no query or fragment")
     if (url.username !== "" || url.password !== "") return yield* invalid("a base URL has no credentials")
-    let basePath: string
-    try {
-      basePath = decodeURIComponent(url.pathname)
-    } catch {
-      return yield* invalid("the path prefix is not valid percent-encoded UTF-8")
-    }
+    const basePath = yield* Effect.try({
+      try: () => decodeURIComponent(url.pathname),
+      catch: () => invalid("the path prefix is not valid percent-encoded UTF-8")
+    })
     return { origin: url.origin, basePath: basePath.replace(/\/+$/, "") }
   })
 

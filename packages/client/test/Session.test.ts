@@ -51,7 +51,7 @@ const readBody = (request: HttpClientRequest.HttpClientRequest) => {
         Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause }))
       )
     default:
-      return Effect.succeed(undefined)
+      return Effect.sync((): Uint8Array | undefined => undefined)
   }
 }
 
