@@ -4,6 +4,8 @@
  *
  * @internal
  */
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -15,6 +17,7 @@ import * as Metadata from "@objectstore/protocol/Metadata"
 import type * as Permission from "@objectstore/protocol/Permission"
 import * as Range from "@objectstore/protocol/Range"
 import * as Scope from "@objectstore/protocol/Scope"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -25,6 +28,7 @@ import * as Option from "effect/Option"
 import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
+import * as Http from "node:http"
 import * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
@@ -84,6 +88,28 @@ const bodyTooLarge = (limit: number) =>
   jsonError(413, `client error: request body exceeds the limit of ${limit} bytes`, [
     `request body exceeds the limit of ${limit} bytes`
   ])
+
+/** The `node:http` request under a server request, when served over TCP. */
+const incomingMessage = (request: HttpServerRequest.HttpServerRequest): Http.IncomingMessage | undefined => {
+  const source: unknown = NodeHttpServerRequest.toIncomingMessage(request)
+  return source instanceof Http.IncomingMessage ? source : undefined
+}
+
+/** How much of an oversized body is read (and discarded) so the connection can be reused after the 413. */
+const DRAIN_LIMIT = 64 * 1024 * 1024
+
+/**
+ * Reads and discards the rest of a request body, up to `DRAIN_LIMIT` bytes; `true` when the body ended (the
+ * connection can carry the next request), `false` when the connection should be closed after answering.
+ */
+const drain = (source: Http.IncomingMessage | undefined): Effect.Effect<boolean> => {
+  if (source === undefined || source.readableEnded) return Effect.succeed(true)
+  return NodeStream.fromReadable(() => source, () => undefined, { closeOnDone: false }).pipe(
+    Stream.runFoldWhile(0, (total) => total <= DRAIN_LIMIT, (total, chunk: Uint8Array) => total + chunk.length),
+    Effect.map(() => source.readableEnded),
+    Effect.orElseSucceed(() => false)
+  )
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // time
@@ -240,24 +266,33 @@ export const make = (
         yield* authorize(context, "object.write", address)
 
         const limit = config.maxBodySize
+        const source = incomingMessage(request)
+        const tooLarge = (limit: number) =>
+          Effect.map(drain(source), (ended) => {
+            const response = bodyTooLarge(limit)
+            return reply(ended ? response : HttpServerResponse.setHeader(response, "connection", "close"))
+          }).pipe(Effect.flatten)
         const declared = request.headers["content-length"]
         if (limit !== undefined && declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) {
-          return yield* reply(bodyTooLarge(limit))
+          return yield* tooLarge(limit)
         }
         let received = 0
-        const body = request.stream.pipe(
-          Stream.mapError((error) => new BodyError({ reason: error.message })),
-          Stream.mapEffect((chunk) => {
-            received += chunk.length
-            return limit !== undefined && received > limit
-              ? Effect.fail(new BodyTooLarge({ limit }))
-              : Effect.succeed(chunk)
+        const raw: Stream.Stream<Uint8Array, BodyError> = source !== undefined
+          // not `request.stream`: it destroys the socket when reading stops early, and a 413 could never be sent
+          ? NodeStream.fromReadable(() => source, (error) => new BodyError({ reason: String(error) }), {
+            closeOnDone: false
           })
-        )
+          : Stream.mapError(request.stream, (error) => new BodyError({ reason: error.message }))
+        const body = Stream.mapEffect(raw, (chunk) => {
+          received += chunk.length
+          return limit !== undefined && received > limit
+            ? Effect.fail(new BodyTooLarge({ limit }))
+            : Effect.succeed(chunk)
+        })
         const finalKey = key ?? Crypto.randomUUID()
         yield* backend(storage.put({ ...address, key: finalKey }, metadata, body)).pipe(
           Effect.catchTags({
-            BodyTooLarge: (error) => reply(bodyTooLarge(error.limit)),
+            BodyTooLarge: (error) => tooLarge(error.limit),
             BodyError: (error) =>
               reply(jsonError(400, `client error: failed to read request body: ${error.reason}`, [
                 `failed to read request body: ${error.reason}`
@@ -445,11 +480,16 @@ export const make = (
       if (Option.isSome(raw)) request = request.modify({ url: raw.value })
       const response = yield* handle(request).pipe(
         Effect.catchTag("Reply", (error) => Effect.succeed(error.response)),
+        // `HttpApp.toHandled` runs apps uninterruptibly; the handler itself must be interruptible so a client that
+        // goes away stops it (releasing files) and admission timeouts can cancel waits.
+        Effect.interruptible,
         Effect.catchAllCause((cause) =>
-          Effect.as(
-            Effect.logError("objectstore: request failed", cause),
-            jsonError(500, "internal error: unexpected failure", ["unexpected failure"])
-          )
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.as(
+              Effect.logError("objectstore: request failed", cause),
+              jsonError(500, "internal error: unexpected failure", ["unexpected failure"])
+            )
         )
       )
       return HttpServerResponse.setHeader(response, "server", SERVER_HEADER)
