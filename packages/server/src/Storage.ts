@@ -198,7 +198,7 @@ export const readAll = (
 ): Effect.Effect<{ readonly info: ObjectInfo; readonly bytes: Uint8Array } | undefined, StorageError> =>
   Effect.scoped(
     Effect.flatMap(storage.open(id), (opened) => {
-      if (opened._tag === "None") return Effect.succeed(undefined)
+      if (opened._tag === "None") return Effect.sync(() => undefined)
       return Effect.map(memory.collect(opened.value.read()), (bytes) => ({ info: opened.value, bytes }))
     })
   )

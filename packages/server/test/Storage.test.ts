@@ -38,7 +38,7 @@ const readText = (storage: Storage.Service, objectId: Storage.ObjectId, range?: 
   Effect.scoped(
     Effect.flatMap(storage.open(objectId), (opened) =>
       Option.isNone(opened)
-        ? Effect.succeed(undefined)
+        ? Effect.sync(() => undefined)
         : Effect.map(
           Stream.runCollect(opened.value.read(range)),
           (chunks) => decoder.decode(Buffer.concat(Chunk.toReadonlyArray(chunks))).toString()
