@@ -13,7 +13,8 @@
  *
  * @example
  * ```ts
- * import { NodeClient, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+ * import { ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+ * import * as NodeClient from "@objectstore/client/NodeClient"
  * import * as Effect from "effect/Effect"
  * import * as Redacted from "effect/Redacted"
  *

@@ -7,7 +7,8 @@
  *
  * @example
  * ```ts
- * import { NodeClient, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+ * import { ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+ * import * as NodeClient from "@objectstore/client/NodeClient"
  * import * as Effect from "effect/Effect"
  *
  * const attachments = Usecase.make("attachments")

@@ -47,8 +47,3 @@ export * as Auth from "./Auth.js"
  * @since 0.1.0
  */
 export * as Metrics from "./Metrics.js"
-
-/**
- * @since 0.1.0
- */
-export * as NodeClient from "./NodeClient.js"
