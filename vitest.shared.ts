@@ -7,8 +7,8 @@ const root = path.dirname(fileURLToPath(import.meta.url))
 const config: ViteUserConfig = {
   resolve: {
     alias: [
-      { find: /^@objectstore\/(protocol|client|server|cli)$/, replacement: path.join(root, "packages/$1/src/index.ts") },
-      { find: /^@objectstore\/(protocol|client|server|cli)\/(.*)$/, replacement: path.join(root, "packages/$1/src/$2.ts") }
+      { find: /^@objectstore\/(protocol|client|server|testing|cli)$/, replacement: path.join(root, "packages/$1/src/index.ts") },
+      { find: /^@objectstore\/(protocol|client|server|testing|cli)\/(.*)$/, replacement: path.join(root, "packages/$1/src/$2.ts") }
     ]
   },
   test: {
