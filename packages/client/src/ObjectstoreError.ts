@@ -31,6 +31,29 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>("@objectsto
 }
 
 /**
+ * A ranged `get` asked for bytes the object does not have: the range starts at or past its end, or the object is
+ * empty (HTTP 416). `size` is the object's stored size when the server reported it (the compressed size for a
+ * zstd object).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RangeNotSatisfiableError extends Schema.TaggedError<RangeNotSatisfiableError>(
+  "@objectstore/client/RangeNotSatisfiableError"
+)("RangeNotSatisfiableError", {
+  usecase: Schema.String,
+  scope: Schema.String,
+  key: Schema.String,
+  range: Schema.String,
+  size: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    const size = this.size === undefined ? "" : ` (the object has ${this.size} bytes)`
+    return `range not satisfiable: ${this.range} of ${this.key}${size}`
+  }
+}
+
+/**
  * Why a request was not authorized.
  *
  * - `MissingToken`: the server enforces auth and the request had no token (the server answers 400).
@@ -217,3 +240,4 @@ export type ObjectstoreError =
   | ResponseError
   | InvalidInputError
   | CompressionError
+  | RangeNotSatisfiableError

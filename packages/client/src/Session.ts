@@ -25,11 +25,14 @@
  * @since 0.1.0
  */
 import type * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
+import type * as Permission from "@objectstore/protocol/Permission"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Body from "./Body.js"
@@ -40,9 +43,12 @@ import type {
   InvalidInputError,
   NetworkError,
   NotFoundError,
+  RangeNotSatisfiableError,
   ResponseError
 } from "./ObjectstoreError.js"
+import type * as Range from "./Range.js"
 import type * as Scope from "./Scope.js"
+import type * as Urls from "./Urls.js"
 import type * as Usecase from "./Usecase.js"
 
 /**
@@ -57,8 +63,16 @@ export interface PutOptions {
   readonly key?: string | undefined
   /** Overrides the usecase's compression (`"none"` for data that is already compressed). */
   readonly compression?: Usecase.Compression | undefined
-  /** The media type stored with the object; default `application/octet-stream`. */
+  /**
+   * The media type stored with the object; default `application/octet-stream`. `"guess"` sniffs it from the first
+   * bytes of the body (see `ContentType`), falling back to the default.
+   */
   readonly contentType?: string | undefined
+  /**
+   * `"zstd"`: the body is already zstd-compressed. It is sent as it is and recorded as zstd (readers get it
+   * decompressed), instead of being compressed again. Conflicts with `compression: "none"`.
+   */
+  readonly encoding?: "zstd" | undefined
   /**
    * Custom metadata. Names must be HTTP tokens and are stored lowercase; values must be visible ASCII.
    */
@@ -83,6 +97,17 @@ export interface GetOptions {
    * metadata keeps `compression: "zstd"`.
    */
   readonly decompress?: boolean | undefined
+  /**
+   * Encodings the caller takes as stored (`["zstd"]`, `["*"]`, or `Encoding.parseAcceptEncoding(header)`): when
+   * the object's compression is among them, its bytes are returned as stored and the metadata keeps
+   * `compression: "zstd"`.
+   */
+  readonly acceptEncoding?: ReadonlyArray<string> | undefined
+  /**
+   * Read only these bytes of the stored object (HTTP 206). For a zstd object they are compressed bytes, returned
+   * as they are (see `Range`). A range that starts past the end fails with `RangeNotSatisfiableError`.
+   */
+  readonly range?: Range.ByteRange | undefined
 }
 
 /**
@@ -121,6 +146,10 @@ export interface ObjectResponse {
   readonly key: string
   readonly metadata: ObjectMetadata
   readonly stream: Stream.Stream<Uint8Array, NetworkError | CompressionError>
+  /** For a ranged read the server honoured (206): the offsets of the returned bytes and the stored size. */
+  readonly range?: Range.RangeInfo | undefined
+  /** The object's stored size in bytes, when the server said (ranged reads, or a `content-length`). */
+  readonly size?: number | undefined
 }
 
 /**
@@ -172,21 +201,46 @@ export interface Service {
   readonly get: (
     key: string,
     options?: GetOptions
-  ) => Effect.Effect<ObjectResponse, GetError, EffectScope.Scope>
+  ) => Effect.Effect<ObjectResponse, GetError | RangeNotSatisfiableError, EffectScope.Scope>
   /** Downloads a whole object into memory. */
   readonly getBytes: (
     key: string,
     options?: GetOptions
-  ) => Effect.Effect<Uint8Array, GetError | CompressionError>
+  ) => Effect.Effect<Uint8Array, GetError | RangeNotSatisfiableError | CompressionError>
   /** Downloads a whole object and decodes it as UTF-8. */
   readonly getText: (
     key: string,
     options?: GetOptions
-  ) => Effect.Effect<string, GetError | CompressionError>
+  ) => Effect.Effect<string, GetError | RangeNotSatisfiableError | CompressionError>
   /** Reads an object's metadata without its payload. */
   readonly head: (key: string) => Effect.Effect<ObjectMetadata, GetError>
   /** Deletes an object; deleting a missing object succeeds. */
   readonly delete: (key: string) => Effect.Effect<void, DeleteError>
+  /**
+   * The object's URL (`<origin><base path>/v1/objects/<usecase>/<scope>/<key>`, §4.4 encoding); with
+   * `tokenValidity`, plus `?os_auth=<read-only token>` (needs a secret key). See `Urls`.
+   */
+  readonly objectUrl: (
+    key: string,
+    options?: Urls.ObjectUrlOptions
+  ) => Effect.Effect<string, InvalidInputError | AuthError>
+  /**
+   * A URL pre-signed with the secret key for `GET` or `HEAD` of `key`, valid for `duration` (default 1 hour, at
+   * most 7 days) from now. See `Urls`.
+   */
+  readonly presignedUrl: (
+    method: Urls.PresignMethod,
+    key: string,
+    duration?: Duration.DurationInput
+  ) => Effect.Effect<string, InvalidInputError | AuthError>
+  /**
+   * Mints a token for this session's usecase and scope with the secret key: `permissions` default to the key's
+   * (asking for one it lacks fails with `AuthError` `Signing`), `expiry` to its configured expiry. See `Tokens`.
+   */
+  readonly mintToken: (options?: {
+    readonly permissions?: ReadonlyArray<Permission.Permission> | undefined
+    readonly expiry?: Duration.DurationInput | undefined
+  }) => Effect.Effect<Redacted.Redacted<string>, AuthError | InvalidInputError>
 }
 
 /**

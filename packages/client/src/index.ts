@@ -47,3 +47,28 @@ export * as Auth from "./Auth.js"
  * @since 0.1.0
  */
 export * as Metrics from "./Metrics.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Urls from "./Urls.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Tokens from "./Tokens.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Range from "./Range.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Encoding from "./Encoding.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ContentType from "./ContentType.js"

@@ -16,17 +16,23 @@ import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Body from "../Body.js"
 import type * as Compression from "../Compression.js"
-import { InvalidInputError, NotFoundError } from "../ObjectstoreError.js"
+import * as Encoding from "../Encoding.js"
+import { InvalidInputError, NotFoundError, RangeNotSatisfiableError } from "../ObjectstoreError.js"
 import type { CompressionError, NetworkError } from "../ObjectstoreError.js"
 import * as Scope from "../Scope.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
 import * as BodyInternal from "./body.js"
+import * as EncodingUpload from "./encodingUpload.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
+import * as PresignInternal from "./presign.js"
+import * as RangeInternal from "./range.js"
+import * as UrlsInternal from "./urls.js"
 
 const validateKey = (key: string): Effect.Effect<string, InvalidInputError> =>
   Either.match(Identifiers.validateKey(key), {
@@ -85,6 +91,14 @@ const makeSession = (
       ...(key === undefined ? {} : { "objectstore.key": key })
     })
   const notFound = (key: string) => new NotFoundError({ usecase: usecase.name, scope, key })
+  const urlContext: UrlsInternal.UrlContext = {
+    origin: context.origin,
+    basePath: context.basePath,
+    usecase: usecase.name,
+    scope,
+    components,
+    auth: context.auth
+  }
 
   const put = Effect.fn("Session.put")(
     function*(body: Body.Input<unknown, unknown>, options: Session.PutOptions | undefined) {
@@ -95,10 +109,15 @@ const makeSession = (
       if (chosen !== "zstd" && chosen !== "none") {
         return yield* new InvalidInputError({ field: "compression", reason: `unknown compression ${chosen}` })
       }
+      const resolved = yield* EncodingUpload.resolve(body, {
+        contentType: options?.contentType,
+        compression: chosen,
+        encoding: options?.encoding
+      })
       const headers = yield* Either.match(
         Metadata.toInsertHeaders({
-          contentType: options?.contentType,
-          compression: chosen,
+          contentType: resolved.contentType,
+          compression: resolved.compression,
           expirationPolicy: options?.expirationPolicy ?? usecase.expirationPolicy,
           origin: options?.origin,
           filename: options?.filename,
@@ -110,8 +129,8 @@ const makeSession = (
         }
       )
       const callerContext = yield* Effect.context<unknown>()
-      const upload = BodyInternal.prepare(body, {
-        compression: chosen,
+      const upload = BodyInternal.prepare(resolved.body, {
+        compression: resolved.compress ? "zstd" : "none",
         compress: compression.compress,
         context: callerContext as Context.Context<unknown>,
         contentType: headers[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
@@ -141,37 +160,76 @@ const makeSession = (
       const { raw, sent } = counts()
       yield* metrics.recordSize("put", usecase.name, {
         bytes: sent,
-        compression: chosen,
-        uncompressedBytes: chosen === "zstd" ? raw : undefined,
+        compression: resolved.compression,
+        uncompressedBytes: resolved.compress ? raw : undefined,
         elapsed: Duration.millis(end - start)
       })
       return key
     },
-    (effect) => metrics.track("put", usecase.name, effect)
+    // Scoped: a stream body peeked for `contentType: "guess"` lives in the scope of the upload.
+    (effect) => metrics.track("put", usecase.name, Effect.scoped(effect))
   )
 
   const get = Effect.fn("Session.get")(
     function*(key: string, options: Session.GetOptions | undefined) {
       yield* annotate(key)
       yield* validateKey(key)
-      const request = spec("GET", "get", key)
+      const rangeHeader = options?.range === undefined ? undefined : yield* RangeInternal.toHeader(options.range)
+      const request = {
+        ...spec("GET", "get", key),
+        ...(rangeHeader === undefined ? {} : { headers: { range: rangeHeader } })
+      }
       const target = { method: request.method, path: request.path }
       const response = yield* Http.execute(context, request, (response): Effect.Effect<
         HttpClientResponse.HttpClientResponse,
-        Http.AttemptError<NotFoundError>
+        Http.AttemptError<NotFoundError | RangeNotSatisfiableError>
       > => {
-        if (response.status === 200) return Effect.succeed(response)
+        if (response.status === 200 || (response.status === 206 && rangeHeader !== undefined)) {
+          return Effect.succeed(response)
+        }
         if (response.status === 404) {
           return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(notFound(key))))
+        }
+        if (response.status === 416 && rangeHeader !== undefined) {
+          const size = RangeInternal.unsatisfiedSize(response.headers["content-range"])
+          return Effect.zipRight(
+            Http.drain(response),
+            Effect.fail(Errors.failure(
+              new RangeNotSatisfiableError({
+                usecase: usecase.name,
+                scope,
+                key,
+                range: rangeHeader,
+                ...(size === undefined ? {} : { size })
+              })
+            ))
+          )
         }
         return Http.failStatus(response)
       })
       const stored = toObjectMetadata(response)
+      const ranged = response.status === 206
+        ? RangeInternal.fromContentRange(response.headers["content-range"]).pipe(Option.getOrUndefined)
+        : undefined
+      if (response.status === 206 && ranged === undefined) {
+        return yield* Errors.decode(target, "206 response without a valid content-range")
+      }
+      // A range addresses the stored bytes: a slice of a zstd frame cannot be decompressed on its own.
+      if (ranged !== undefined && stored.compression === "zstd" && options?.decompress === true) {
+        return yield* new InvalidInputError({
+          field: "decompress",
+          reason: "a range of a zstd object is compressed bytes and cannot be decompressed; omit decompress " +
+            "or pass false to receive them as stored"
+        })
+      }
+      const passthrough = options?.acceptEncoding !== undefined &&
+        Encoding.accepts(options.acceptEncoding, stored.compression)
       const raw: Stream.Stream<Uint8Array, NetworkError> = Stream.mapError(
         response.stream,
         (error) => Errors.fromHttpClientError(error, target).error
       )
-      const decompress = stored.compression === "zstd" && options?.decompress !== false
+      const decompress = stored.compression === "zstd" && options?.decompress !== false && !passthrough &&
+        ranged === undefined
       const start = yield* Clock.currentTimeMillis
       let received = 0
       let delivered = 0
@@ -189,10 +247,18 @@ const makeSession = (
             elapsed: Duration.millis(end - start)
           })))
       )
+      const length = response.headers["content-length"]
+      const size = ranged !== undefined
+        ? ranged.size
+        : response.status === 200 && length !== undefined && /^\d+$/.test(length)
+        ? Number(length)
+        : undefined
       return {
         key,
         metadata: decompress ? { ...stored, compression: "none" as const } : stored,
-        stream
+        stream,
+        ...(ranged === undefined ? {} : { range: ranged }),
+        ...(size === undefined ? {} : { size })
       } satisfies Session.ObjectResponse
     },
     (effect) => metrics.track("get", usecase.name, effect)
@@ -246,7 +312,17 @@ const makeSession = (
     getBytes,
     getText: (key, options) => Effect.map(getBytes(key, options), (bytes) => new TextDecoder().decode(bytes)),
     head,
-    delete: del
+    delete: del,
+    objectUrl: (key, options) => UrlsInternal.objectUrl(urlContext, key, options),
+    presignedUrl: (method, key, duration) =>
+      Effect.map(PresignInternal.presignedUrl(urlContext, method, key, duration), (signed) => signed.url),
+    mintToken: (options) =>
+      UrlsInternal.mintToken(context.auth, {
+        usecase: usecase.name,
+        components,
+        permissions: options?.permissions,
+        expiry: options?.expiry
+      })
   }
 }
 

@@ -1,0 +1,131 @@
+/**
+ * Upload options of `put` that decide the body's encoding and type before it is sent: pre-compressed bodies
+ * (`encoding: "zstd"`: record the encoding, do not compress again) and the opt-in content-type guess
+ * (`contentType: "guess"`), which sniffs the first bytes without buffering more than the first chunk(s) of a stream.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import type * as EffectScope from "effect/Scope"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import * as Body from "../Body.js"
+import * as ContentType from "../ContentType.js"
+import { InvalidInputError } from "../ObjectstoreError.js"
+import type * as Usecase from "../Usecase.js"
+
+/** @internal */
+export interface Resolved<E, R> {
+  /** The body to upload (a peeked stream is re-assembled). */
+  readonly body: Body.Input<E, R>
+  /** The `Content-Type` to send (`undefined`: the default). */
+  readonly contentType: string | undefined
+  /** The encoding recorded on the object (`Content-Encoding`). */
+  readonly compression: Usecase.Compression
+  /** Whether the client compresses the body (false for pre-compressed bodies). */
+  readonly compress: boolean
+}
+
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd]
+
+/** A zstd frame or a skippable frame (magic 0x184D2A50–0x184D2A5F, little endian). */
+const looksLikeZstd = (bytes: Uint8Array): boolean =>
+  bytes.length >= 4 && (
+    ZSTD_MAGIC.every((byte, i) => bytes[i] === byte) ||
+    ((bytes[0]! & 0xf0) === 0x50 && bytes[1] === 0x2a && bytes[2] === 0x4d && bytes[3] === 0x18)
+  )
+
+const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!
+  let length = 0
+  for (const chunk of chunks) length += chunk.length
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
+}
+
+/** Collects whole chunks until at least `SNIFF_LENGTH` bytes (or the end). */
+const sniffSink = Sink.fold(
+  { chunks: [] as Array<Uint8Array>, length: 0 },
+  (state) => state.length < ContentType.SNIFF_LENGTH,
+  (state, chunk: Uint8Array) => ({ chunks: [...state.chunks, chunk], length: state.length + chunk.length })
+)
+
+const sniff = (head: ReadonlyArray<Uint8Array>, ended: boolean): string | undefined =>
+  ContentType.guess(concat(head), { truncated: !ended })
+
+/**
+ * Resolves `encoding`, `compression` and `contentType: "guess"` for one `put`. A stream body that must be sniffed
+ * is peeled in the caller's `Scope` (its remainder stays valid while the scope is open).
+ *
+ * @internal
+ */
+export const resolve = <E, R>(
+  body: Body.Input<E, R>,
+  options: {
+    readonly contentType: string | undefined
+    readonly compression: Usecase.Compression
+    readonly encoding: unknown
+  }
+): Effect.Effect<Resolved<E, R>, E | InvalidInputError, R | EffectScope.Scope> =>
+  Effect.gen(function*() {
+    const precompressed = options.encoding !== undefined
+    if (precompressed && options.encoding !== "zstd") {
+      return yield* new InvalidInputError({
+        field: "encoding",
+        reason: `the only encoding of pre-compressed bodies is "zstd", got ${JSON.stringify(options.encoding)}`
+      })
+    }
+    if (precompressed && options.compression === "none") {
+      return yield* new InvalidInputError({
+        field: "encoding",
+        reason: "a zstd body cannot be stored with compression \"none\" (drop one of the two options)"
+      })
+    }
+    const bytes = typeof body === "string"
+      ? new TextEncoder().encode(body)
+      : body instanceof Uint8Array
+      ? body
+      : undefined
+    if (precompressed && bytes !== undefined && bytes.length > 0 && !looksLikeZstd(bytes)) {
+      return yield* new InvalidInputError({ field: "encoding", reason: "the body does not start with a zstd frame" })
+    }
+    const compression: Usecase.Compression = precompressed ? "zstd" : options.compression
+    const compress = compression === "zstd" && !precompressed
+    if (options.contentType !== ContentType.GUESS) {
+      return { body, contentType: options.contentType, compression, compress }
+    }
+    if (precompressed) {
+      return yield* new InvalidInputError({
+        field: "contentType",
+        reason: "the type of pre-compressed data cannot be guessed; give it explicitly"
+      })
+    }
+    if (bytes !== undefined) return { body, contentType: ContentType.guess(bytes), compression, compress }
+    if (Body.isReplayable(body)) {
+      // A replayable body yields the same bytes every time: read just its beginning once.
+      const replayable = body as Body.Replayable<E, R>
+      const head = yield* Stream.run(replayable.make(), sniffSink)
+      return {
+        body,
+        contentType: sniff(head.chunks, head.length < ContentType.SNIFF_LENGTH),
+        compression,
+        compress
+      }
+    }
+    const stream = body as Stream.Stream<Uint8Array, E, R>
+    const [head, rest] = yield* Stream.peel(stream, sniffSink)
+    return {
+      body: Stream.concat(Stream.fromChunk(Chunk.unsafeFromArray(head.chunks)), rest),
+      // Whether the stream ended is unknown here: treat the head as a prefix.
+      contentType: sniff(head.chunks, false),
+      compression,
+      compress
+    }
+  })
