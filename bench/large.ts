@@ -1,0 +1,113 @@
+/**
+ * Large objects: 64 MiB put and get, zstd and none, on realistic semi-compressible data; the SDK against raw undici
+ * plus the native zstd codec alone (zstd-napi's `CompressStream`/`DecompressStream` at level 3, fed the same
+ * 256 KiB slices the SDK compresses). Target: 90% or more of the baseline throughput (MiB/s of payload).
+ *
+ *   node --import tsx bench/large.ts [--quick]
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { Readable } from "node:stream"
+import type { Agent } from "undici"
+import * as zstd from "zstd-napi"
+import { makeAgent, makeSdk, objectPath, putHeaders, readHeaders, type Sdk } from "./lib/clients.js"
+import { semiCompressible, slices } from "./lib/data.js"
+import { compareHigher, emit, interleave, MiB, progress, quick, type Result, timed } from "./lib/harness.js"
+import { startServer } from "./lib/server.js"
+
+type Compression = "zstd" | "none"
+
+const SIZE = (quick ? 16 : 64) * MiB
+const SLICE = 256 * 1024
+const repetitions = quick ? 3 : 5
+const warmup = 1
+
+const DATA = semiCompressible(SIZE, 21)
+const getKey = (compression: Compression) => `large-get-${compression}`
+const putKey = (compression: Compression) => `large-put-${compression}`
+
+const rate = (millis: number) => SIZE / MiB / (millis / 1000)
+
+const sdkPut = (sdk: Sdk, compression: Compression) => () =>
+  timed(() => sdk.run(sdk.session.put(DATA, { key: putKey(compression), compression }))).then(rate)
+
+const sdkGet = (sdk: Sdk, compression: Compression) => () =>
+  timed(async () => {
+    const received = await sdk.run(Effect.scoped(Effect.flatMap(
+      sdk.session.get(getKey(compression)),
+      (response) => Stream.runFold(response.stream, 0, (total, chunk) => total + chunk.length)
+    )))
+    if (received !== SIZE) throw new Error(`sdk get ${compression}: ${received} bytes`)
+  }).then(rate)
+
+const rawPut = (agent: Agent, origin: string, compression: Compression) => () =>
+  timed(async () => {
+    const body = compression === "none"
+      ? DATA
+      : Readable.from(slices(DATA, SLICE)).pipe(new zstd.CompressStream({ compressionLevel: 3 }))
+    const response = await agent.request({
+      origin,
+      path: objectPath(putKey(compression)),
+      method: "PUT",
+      headers: putHeaders(compression),
+      body
+    })
+    const json = (await response.body.json()) as { key?: string }
+    if (response.statusCode >= 300 || typeof json.key !== "string") throw new Error(`raw put: ${response.statusCode}`)
+  }).then(rate)
+
+const rawGet = (agent: Agent, origin: string, compression: Compression) => () =>
+  timed(async () => {
+    const response = await agent.request({
+      origin,
+      path: objectPath(getKey(compression)),
+      method: "GET",
+      headers: readHeaders
+    })
+    if (response.statusCode !== 200) throw new Error(`raw get: ${response.statusCode}`)
+    const body = compression === "none" ? response.body : response.body.pipe(new zstd.DecompressStream())
+    let received = 0
+    for await (const chunk of body) received += (chunk as Uint8Array).length
+    if (received !== SIZE) throw new Error(`raw get ${compression}: ${received} bytes`)
+  }).then(rate)
+
+const main = async () => {
+  const server = await startServer()
+  const sdk = await makeSdk(server.url)
+  const agent = makeAgent()
+  const results: Array<Result> = []
+  const compressed = zstd.compress(DATA, { compressionLevel: 3 }).length
+  try {
+    for (const compression of ["zstd", "none"] as const) {
+      await sdk.run(sdk.session.put(DATA, { key: getKey(compression), compression }))
+    }
+    for (const operation of ["put", "get"] as const) {
+      for (const compression of ["zstd", "none"] as const) {
+        const samples = await interleave(
+          { repetitions, warmup },
+          operation === "put" ? sdkPut(sdk, compression) : sdkGet(sdk, compression),
+          operation === "put" ? rawPut(agent, server.url, compression) : rawGet(agent, server.url, compression)
+        )
+        const result = compareHigher(`${SIZE / MiB} MiB ${operation} ${compression}`, "MiB/s", samples, 0.9)
+        results.push(result)
+        progress(`${result.name}: sdk ${result.median.toFixed(1)}, baseline ${result.baseline!.toFixed(1)} MiB/s`)
+      }
+    }
+  } finally {
+    await sdk.dispose()
+    await agent.destroy()
+    await server.stop()
+  }
+  emit("large", results, [
+    `${repetitions} interleaved repetitions after ${warmup} warm-up; MiB/s of uncompressed payload`,
+    `payload: ${SIZE / MiB} MiB of semi-compressible log-like data; zstd level 3 ratio ${
+      (SIZE / compressed).toFixed(2)
+    }x`,
+    "baseline: undici Agent.request with the same headers; zstd via zstd-napi CompressStream/DecompressStream"
+  ])
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exit(1)
+})
