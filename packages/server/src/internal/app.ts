@@ -33,6 +33,7 @@ import * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
+import * as Batch from "./batch.js"
 import * as Routing from "./routing.js"
 
 /** @internal */
@@ -425,6 +426,18 @@ export const make = (
           return textResponse(403, "Object access is disabled for this scope through killswitches")
         }
 
+        if (route.resource === "objects:batch") {
+          const batchDeps = {
+            config,
+            storage,
+            limiter,
+            access,
+            nowMicros,
+            checkUsecaseRules: (usecase: string, policy: ExpirationPolicy.ExpirationPolicy) =>
+              checkUsecaseRules(config.usecases, usecase, policy)
+          }
+          return yield* Batch.handle(batchDeps, { request, context, ...address })
+        }
         if (route.resource !== "objects") {
           return jsonError(501, "service error: not implemented", ["not implemented"])
         }
