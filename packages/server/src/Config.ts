@@ -30,6 +30,7 @@
  * | `OS__DEV__ENFORCE_EXPIRATION` | `true` (production semantics, default) / `false` (upstream filesystem) |
  * | `OS__DEV__REAP_INTERVAL` | humantime duration between sweeps of expired objects |
  * | `OS__DEV__BATCH_ORDER` | `completion` / `reverse` / `shuffle` (§17.3) |
+ * | `OS__DEV__MULTIPART_MAX_AGE` | idle time after which an unfinished multipart upload is removed (humantime, `24h`) |
  *
  * Other variables (`OS__RATE_LIMITS__*`, `OS__LOGGING__*`, `OS__RUNTIME__*`, `OS__SENTRY__*`, `OS__METRICS__*`,
  * backend-specific storage keys, unknown keys) are ignored, as upstream ignores unknown keys.
@@ -107,6 +108,8 @@ export interface ServerConfig {
   readonly reapInterval: Duration.Duration
   /** Debug: order of batch answer parts (§17.3). */
   readonly batchOrder: "completion" | "reverse" | "shuffle"
+  /** Unfinished multipart uploads idle for longer than this are removed (checked every `reapInterval`). */
+  readonly multipartMaxAge: Duration.Duration
 }
 
 /**
@@ -130,7 +133,8 @@ export const defaults: ServerConfig = {
   maxBodySize: undefined,
   enforceExpiration: true,
   reapInterval: Duration.minutes(1),
-  batchOrder: "completion"
+  batchOrder: "completion",
+  multipartMaxAge: Duration.hours(24)
 }
 
 /**
@@ -591,6 +595,14 @@ export const fromEnvironment = (
           : Either.left(`expected completion, reverse or shuffle, got ${JSON.stringify(text)}`)
       }
     )) ?? base.batchOrder
+    const multipartMaxAge = (yield* scalar(
+      ["dev", "multipart_max_age"],
+      (text) =>
+        Either.flatMap(
+          parseDuration(text),
+          (d) => Duration.toMillis(d) > 0 ? Either.right(d) : Either.left("the age must be greater than zero")
+        )
+    )) ?? base.multipartMaxAge
 
     return {
       host,
@@ -606,6 +618,7 @@ export const fromEnvironment = (
       maxBodySize,
       enforceExpiration,
       reapInterval,
-      batchOrder
+      batchOrder,
+      multipartMaxAge
     } satisfies ServerConfig
   })

@@ -14,6 +14,12 @@
  * Storage applies no expiration rules itself: it keeps `timeExpires` and offers `setExpiry` (TTI bump) and `reap`
  * (physical deletion); the HTTP app decides what is visible.
  *
+ * Multipart uploads (PROTOCOL §11) are kept per `(object, upload id)`: the final metadata is fixed at initiation,
+ * parts stream in (the filesystem store writes each part to a temp file, checks its length and MD5, fsyncs it and
+ * renames it into the upload's folder; re-uploading a part number replaces it atomically), and completion streams
+ * the listed parts into the object exactly as `put` does (temp file, fsync, rename), then removes the upload.
+ * Part etags are the quoted hex MD5 of the part (§17.3). `reapUploads` removes uploads idle since before a cutoff.
+ *
  * @since 0.1.0
  */
 import type * as Metadata from "@objectstore/protocol/Metadata"
@@ -28,6 +34,8 @@ import type * as Stream from "effect/Stream"
 import type * as Config from "./Config.js"
 import * as filesystem from "./internal/filesystemStorage.js"
 import * as memory from "./internal/memoryStorage.js"
+import * as multipartFilesystem from "./internal/multipartFilesystem.js"
+import * as multipartMemory from "./internal/multipartMemory.js"
 
 /**
  * The identity of an object. Scope order is significant.
@@ -96,10 +104,93 @@ export class StorageError extends Schema.TaggedError<StorageError>("@objectstore
 }
 
 /**
+ * A multipart upload failed for a reason the client caused or can act on:
+ *
+ * - `NoSuchUpload`: the upload id is unknown for this object (never initiated, aborted, completed or reaped);
+ * - `InvalidPart`: complete listed a part that was never uploaded or whose etag does not match;
+ * - `BadDigest`: a part's body does not match its `Content-MD5`;
+ * - `IncompleteBody`: a part's body is not exactly `Content-Length` bytes long.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MultipartError extends Schema.TaggedError<MultipartError>("@objectstore/server/MultipartError")(
+  "MultipartError",
+  {
+    reason: Schema.Literal("NoSuchUpload", "InvalidPart", "BadDigest", "IncompleteBody"),
+    detail: Schema.String
+  }
+) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/**
+ * One uploaded part of a multipart upload.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Service {
+export interface PartInfo {
+  readonly partNumber: number
+  /** The quoted hex MD5 of the part as stored, e.g. `"5d41402abc4b2a76b9719d911017c592"` (quotes included). */
+  readonly etag: string
+  readonly size: number
+  /** When the part was (last) uploaded, epoch nanoseconds. */
+  readonly lastModified: bigint
+}
+
+/**
+ * A part named in a completion request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompletePart {
+  readonly partNumber: number
+  readonly etag: string
+}
+
+/**
+ * What a part upload must match: its exact length and, when given, its MD5 digest (16 bytes).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PartExpectation {
+  readonly contentLength: number
+  readonly contentMd5?: Uint8Array | undefined
+  /** The upload time recorded as the part's `lastModified`, epoch nanoseconds. */
+  readonly now: bigint
+}
+
+/**
+ * An unfinished multipart upload, as listed by `listUploads`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadEntry {
+  readonly id: ObjectId
+  readonly uploadId: string
+  readonly metadata: Metadata.Metadata
+  /** Epoch microseconds of the initiation. */
+  readonly initiated: bigint
+  /** Epoch microseconds of the last initiation or part upload. */
+  readonly lastActivity: bigint
+  readonly parts: number
+  /** Bytes stored in its parts. */
+  readonly size: number
+}
+
+/**
+ * The single-object operations of a store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ObjectStore {
   /**
    * Stores `body` with `metadata` under `id`, replacing any existing object atomically once the whole body has
    * been received. If the body fails (or the effect is interrupted) nothing is stored and the previous object, if
@@ -128,6 +219,60 @@ export interface Service {
 }
 
 /**
+ * The multipart operations of a store (PROTOCOL §11).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MultipartStore {
+  /** Starts an upload for `id` whose object will carry `metadata`; returns the new upload id (a UUID). */
+  readonly initiateUpload: (
+    id: ObjectId,
+    metadata: Metadata.Metadata,
+    initiated: bigint
+  ) => Effect.Effect<string, StorageError>
+  /**
+   * Stores one part, replacing an earlier part with the same number once the whole body has arrived and matched
+   * `expected`. If the body fails, does not match, or the effect is interrupted, nothing is stored.
+   */
+  readonly putPart: <E>(
+    id: ObjectId,
+    uploadId: string,
+    partNumber: number,
+    body: Stream.Stream<Uint8Array, E>,
+    expected: PartExpectation
+  ) => Effect.Effect<PartInfo, E | StorageError | MultipartError>
+  /** The parts of an upload in ascending part number order. */
+  readonly listParts: (
+    id: ObjectId,
+    uploadId: string
+  ) => Effect.Effect<ReadonlyArray<PartInfo>, StorageError | MultipartError>
+  /**
+   * Assembles the listed parts, in the given order, into the object (atomically, like `put`) and removes the
+   * upload. On failure the upload stays as it was.
+   */
+  readonly completeUpload: (
+    id: ObjectId,
+    uploadId: string,
+    parts: ReadonlyArray<CompletePart>
+  ) => Effect.Effect<ObjectInfo, StorageError | MultipartError>
+  /** Removes an upload and its parts; `false` when there was none. */
+  readonly abortUpload: (id: ObjectId, uploadId: string) => Effect.Effect<boolean, StorageError>
+  /** Every unfinished upload, for inspection by tests and kits. */
+  readonly listUploads: Effect.Effect<ReadonlyArray<UploadEntry>, StorageError>
+  /** Removes every upload whose last activity is before `cutoff` (epoch micros); returns how many. */
+  readonly reapUploads: (cutoff: bigint) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * A store: single objects and multipart uploads.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service extends ObjectStore, MultipartStore {}
+
+/**
  * @since 0.1.0
  * @category services
  */
@@ -139,7 +284,9 @@ export class Storage extends Context.Tag("@objectstore/server/Storage")<Storage,
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<Service> = Effect.suspend(() => memory.make)
+export const makeMemory: Effect.Effect<Service> = Effect.suspend(() =>
+  Effect.map(memory.make, (objects): Service => ({ ...objects, ...multipartMemory.make(objects) }))
+)
 
 /**
  * A store under the folder `path` (created if missing). Objects written by an earlier store over the same folder
@@ -149,7 +296,11 @@ export const makeMemory: Effect.Effect<Service> = Effect.suspend(() => memory.ma
  * @category constructors
  */
 export const makeFilesystem = (options: { readonly path: string }): Effect.Effect<Service, StorageError> =>
-  filesystem.make(options)
+  Effect.flatMap(
+    filesystem.make(options),
+    (objects) =>
+      Effect.map(multipartFilesystem.make(objects, options), (uploads): Service => ({ ...objects, ...uploads }))
+  )
 
 /**
  * A fresh in-memory store per layer.

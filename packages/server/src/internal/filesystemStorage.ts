@@ -50,7 +50,8 @@ interface RecordJson {
   }
 }
 
-interface StoredRecord {
+/** @internal */
+export interface StoredRecord {
   readonly id: Storage.ObjectId
   readonly info: Storage.ObjectInfo
 }
@@ -64,7 +65,8 @@ const policyFromJson = (expiration: RecordJson["metadata"]["expiration"]): Polic
   return expiration.kind === "ttl" ? { _tag: "TimeToLive", duration } : { _tag: "TimeToIdle", duration }
 }
 
-const encodeRecord = (id: Storage.ObjectId, info: Storage.ObjectInfo): string => {
+/** @internal */
+export const encodeRecord = (id: Storage.ObjectId, info: Storage.ObjectInfo): string => {
   const m = info.metadata
   const policy = m.expirationPolicy
   const json: RecordJson = {
@@ -88,7 +90,8 @@ const encodeRecord = (id: Storage.ObjectId, info: Storage.ObjectInfo): string =>
   return JSON.stringify(json)
 }
 
-const decodeRecord = (text: string): StoredRecord => {
+/** @internal */
+export const decodeRecord = (text: string): StoredRecord => {
   const json = JSON.parse(text) as RecordJson
   if (json.version !== 1) throw new Error(`unknown record version ${String(json.version)}`)
   const m = json.metadata
@@ -135,7 +138,7 @@ const syncDirectory = async (path: string): Promise<void> => {
 }
 
 /** @internal */
-export const make = (options: { readonly path: string }): Effect.Effect<Storage.Service, Storage.StorageError> =>
+export const make = (options: { readonly path: string }): Effect.Effect<Storage.ObjectStore, Storage.StorageError> =>
   Effect.gen(function*() {
     const root = NodePath.resolve(options.path)
     const objectsDir = NodePath.join(root, "objects")
@@ -371,6 +374,6 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       return entries
     })
 
-    const service: Storage.Service = { put, open, head, delete: remove, setExpiry, reap, list }
+    const service: Storage.ObjectStore = { put, open, head, delete: remove, setExpiry, reap, list }
     return service
   })

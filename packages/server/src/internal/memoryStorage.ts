@@ -54,7 +54,7 @@ export const isExpiredAt = (metadata: Storage.ObjectInfo["metadata"], now: bigin
   metadata.expirationPolicy._tag !== "Manual" && metadata.timeExpires !== undefined && metadata.timeExpires < now
 
 /** @internal */
-export const make: Effect.Effect<Storage.Service> = Effect.sync(() => {
+export const make: Effect.Effect<Storage.ObjectStore> = Effect.sync(() => {
   const objects = new Map<string, Stored>()
   let counter = 0
 
@@ -63,7 +63,7 @@ export const make: Effect.Effect<Storage.Service> = Effect.sync(() => {
     read: (range) => sliceStream(bytes, range?.start ?? 0, range?.end ?? bytes.length - 1)
   })
 
-  const service: Storage.Service = {
+  const service: Storage.ObjectStore = {
     put: <E>(id: Storage.ObjectId, metadata: Storage.ObjectInfo["metadata"], body: Stream.Stream<Uint8Array, E>) =>
       Effect.map(collect(body), (bytes) => {
         // copy: the chunks may be views into buffers the transport reuses

@@ -1,0 +1,109 @@
+/**
+ * What both multipart stores share: part etags, checking a part body against its `Content-Length` and
+ * `Content-MD5` while it streams, and the completion checks (PROTOCOL §11).
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
+import * as Storage from "../Storage.js"
+
+/** The etag of a part: its quoted hex MD5 (§17.3). @internal */
+export const etagOf = (md5: Uint8Array): string => `"${Buffer.from(md5).toString("hex")}"`
+
+/** @internal */
+export const noSuchUpload = () =>
+  new Storage.MultipartError({ reason: "NoSuchUpload", detail: "multipart upload not found" })
+
+/**
+ * A part body that counts and hashes what passes through it and fails with `IncompleteBody` as soon as it is
+ * longer than announced, or when it ends shorter. `finish` checks the MD5 (when expected) after the body ended
+ * and returns the digest.
+ *
+ * @internal
+ */
+export const checkedBody = <E>(
+  body: Stream.Stream<Uint8Array, E>,
+  expected: Storage.PartExpectation
+): {
+  readonly stream: Stream.Stream<Uint8Array, E | Storage.MultipartError>
+  readonly finish: Effect.Effect<{ readonly md5: Uint8Array; readonly size: number }, Storage.MultipartError>
+} => {
+  const hash = Crypto.createHash("md5")
+  let size = 0
+  const stream = Stream.mapEffect(body, (chunk) => {
+    size += chunk.length
+    if (size > expected.contentLength) {
+      return Effect.fail(
+        new Storage.MultipartError({
+          reason: "IncompleteBody",
+          detail: `the part body is longer than its Content-Length of ${expected.contentLength} bytes`
+        })
+      )
+    }
+    hash.update(chunk)
+    return Effect.succeed(chunk)
+  })
+  const finish = Effect.suspend(() => {
+    if (size !== expected.contentLength) {
+      return Effect.fail(
+        new Storage.MultipartError({
+          reason: "IncompleteBody",
+          detail: `the part body ended after ${size} of ${expected.contentLength} bytes`
+        })
+      )
+    }
+    const md5 = new Uint8Array(hash.digest())
+    if (expected.contentMd5 !== undefined && !Buffer.from(md5).equals(Buffer.from(expected.contentMd5))) {
+      return Effect.fail(
+        new Storage.MultipartError({
+          reason: "BadDigest",
+          detail: `Content-MD5 mismatch: the part body has MD5 ${
+            Buffer.from(md5).toString("base64")
+          }, the header says ${Buffer.from(expected.contentMd5).toString("base64")}`
+        })
+      )
+    }
+    return Effect.succeed({ md5, size })
+  })
+  return { stream, finish }
+}
+
+/**
+ * Checks the parts of a completion request against the stored parts; returns the stored parts in request order.
+ * Messages follow the upstream filesystem backend (§11.5).
+ *
+ * @internal
+ */
+export const resolveParts = <P extends { readonly info: Storage.PartInfo }>(
+  stored: ReadonlyMap<number, P>,
+  requested: ReadonlyArray<Storage.CompletePart>
+): Effect.Effect<ReadonlyArray<P>, Storage.MultipartError> =>
+  Effect.suspend(() => {
+    const out: Array<P> = []
+    for (const part of requested) {
+      const found = stored.get(part.partNumber)
+      if (found === undefined) {
+        return Effect.fail(
+          new Storage.MultipartError({
+            reason: "InvalidPart",
+            detail: `part number ${part.partNumber} was not uploaded`
+          })
+        )
+      }
+      if (found.info.etag !== part.etag) {
+        return Effect.fail(
+          new Storage.MultipartError({
+            reason: "InvalidPart",
+            detail: `etag mismatch for part ${part.partNumber}: expected ${found.info.etag}, got ${part.etag}`
+          })
+        )
+      }
+      out.push(found)
+    }
+    return Effect.succeed(out)
+  })
+
+/** Epoch nanoseconds → epoch microseconds. @internal */
+export const nanosToMicros = (nanos: bigint): bigint => nanos / 1000n
