@@ -70,7 +70,10 @@ export const resolve = <E, R>(
   body: Body.Input<E, R>,
   options: {
     readonly contentType: string | undefined
+    /** The compression in effect (the option, else the usecase's). */
     readonly compression: Usecase.Compression
+    /** The `compression` option as given (only an explicit `"none"` conflicts with `encoding`). */
+    readonly requested: Usecase.Compression | undefined
     readonly encoding: unknown
   }
 ): Effect.Effect<Resolved<E, R>, E | InvalidInputError, R | EffectScope.Scope> =>
@@ -82,7 +85,7 @@ export const resolve = <E, R>(
         reason: `the only encoding of pre-compressed bodies is "zstd", got ${JSON.stringify(options.encoding)}`
       })
     }
-    if (precompressed && options.compression === "none") {
+    if (precompressed && options.requested === "none") {
       return yield* new InvalidInputError({
         field: "encoding",
         reason: "a zstd body cannot be stored with compression \"none\" (drop one of the two options)"

@@ -30,6 +30,7 @@ import * as BodyInternal from "./body.js"
 import * as EncodingUpload from "./encodingUpload.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
+import * as ManyInternal from "./many.js"
 import * as PresignInternal from "./presign.js"
 import * as RangeInternal from "./range.js"
 import * as UrlsInternal from "./urls.js"
@@ -112,6 +113,7 @@ const makeSession = (
       const resolved = yield* EncodingUpload.resolve(body, {
         contentType: options?.contentType,
         compression: chosen,
+        requested: options?.compression,
         encoding: options?.encoding
       })
       const headers = yield* Either.match(
@@ -322,7 +324,15 @@ const makeSession = (
         components,
         permissions: options?.permissions,
         expiry: options?.expiry
-      })
+      }),
+    many: ManyInternal.make({
+      context,
+      usecase,
+      components,
+      scope,
+      put: (body, options) => put(body as Body.Input<unknown, unknown>, options) as Effect.Effect<string, never>,
+      toObjectMetadata
+    })
   }
 }
 
@@ -358,7 +368,9 @@ const readKey = (
  *
  * @internal
  */
-export const toObjectMetadata = (response: HttpClientResponse.HttpClientResponse): Session.ObjectMetadata => {
+export const toObjectMetadata = (
+  response: Pick<HttpClientResponse.HttpClientResponse, "headers">
+): Session.ObjectMetadata => {
   const get = (name: string): string | undefined => response.headers[name.toLowerCase()]
   const metadata = Metadata.fromResponseHeaders(response.headers)
   return {
