@@ -17,7 +17,8 @@
  *
  * Body faults (`resetDuringBody`, `truncate`, `corruptZstd`) leave responses that have no body (HEAD, 204)
  * unchanged, and `corruptZstd` leaves uncompressed bodies unchanged. `afterBytes` defaults to half the
- * `Content-Length` (0 when it is unknown). A rule may list several faults: latencies apply first, then a
+ * `Content-Length`, or half of the first chunk when the length is unknown (the in-process server streams bodies
+ * without one). A rule may list several faults: latencies apply first, then a
  * reset/refusal or a status, else the body faults in order.
  *
  * Rules are evaluated in order for every request; the first rule that matches and fires injects its faults, and
@@ -228,8 +229,8 @@ export const status = (code: number, options?: StatusOptions): Fault => {
 }
 
 /**
- * Lets the request be processed, then fails the response body after `afterBytes` bytes (default: half the
- * `Content-Length`), like a connection reset mid-download.
+ * Lets the request be processed, then fails the response body after `afterBytes` bytes (default: about half
+ * of it), like a connection reset mid-download.
  *
  * @since 0.1.0
  * @category constructors
@@ -240,8 +241,8 @@ export const resetDuringBody = (options?: { readonly afterBytes?: number | undef
 })
 
 /**
- * Lets the request be processed, then ends the response body cleanly after `afterBytes` bytes (default: half
- * the `Content-Length`) and drops `Content-Length`.
+ * Lets the request be processed, then ends the response body cleanly after `afterBytes` bytes (default: about
+ * half of it) and drops `Content-Length`.
  *
  * @since 0.1.0
  * @category constructors
@@ -368,20 +369,27 @@ const networkCause = (code: string, message: string) => Object.assign(new Error(
 const isBodyless = (request: HttpClientRequest.HttpClientRequest, status: number) =>
   request.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200)
 
-const defaultAfter = (response: HttpClientResponse.HttpClientResponse, afterBytes: number | undefined): number => {
+const defaultAfter = (
+  response: HttpClientResponse.HttpClientResponse,
+  afterBytes: number | undefined
+): number | undefined => {
   if (afterBytes !== undefined) return Math.max(0, Math.floor(afterBytes))
   const length = Number(response.headers["content-length"])
-  return Number.isFinite(length) && length > 0 ? Math.floor(length / 2) : 0
+  return Number.isFinite(length) && length > 0 ? Math.floor(length / 2) : undefined
 }
 
-/** The first `limit` bytes of a stream (the rest is cancelled). */
-const takeBytes = <E>(stream: Stream.Stream<Uint8Array, E>, limit: number): Stream.Stream<Uint8Array, E> =>
+/** The first `limit` bytes of a stream (the rest is cancelled); no limit: half of the first chunk. */
+const takeBytes = <E>(stream: Stream.Stream<Uint8Array, E>, fixed: number | undefined): Stream.Stream<Uint8Array, E> =>
   Stream.suspend(() => {
+    let limit = fixed
     let seen = 0
     return stream.pipe(
-      Stream.takeWhile(() => seen < limit),
+      Stream.takeWhile((chunk) => {
+        if (limit === undefined) limit = Math.max(1, Math.floor(chunk.length / 2))
+        return seen < limit
+      }),
       Stream.map((chunk) => {
-        const part = chunk.subarray(0, Math.max(0, limit - seen))
+        const part = chunk.subarray(0, Math.max(0, limit! - seen))
         seen += chunk.length
         return part
       }),
