@@ -34,6 +34,7 @@ import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
 import * as Batch from "./batch.js"
+import * as Multipart from "./multipartHttp.js"
 import * as Routing from "./routing.js"
 
 /** @internal */
@@ -200,6 +201,12 @@ export const make = (
     const storage = yield* Storage.Storage
     const auth = yield* Auth.make(config.auth)
     const limiter = yield* Admission.makeLimiter(config)
+    const multipart = yield* Multipart.make({
+      config,
+      storage,
+      limiter,
+      checkUsecaseRules: (usecase, policy) => checkUsecaseRules(config.usecases, usecase, policy)
+    })
     let inFlight = 0
     let shuttingDown = false
 
@@ -437,6 +444,9 @@ export const make = (
               checkUsecaseRules(config.usecases, usecase, policy)
           }
           return yield* Batch.handle(batchDeps, { request, context, ...address })
+        }
+        if (route.resource.startsWith("objects:multipart")) {
+          return yield* multipart.handle({ request, target, resource: route.resource, context, ...address, key })
         }
         if (route.resource !== "objects") {
           return jsonError(501, "service error: not implemented", ["not implemented"])
