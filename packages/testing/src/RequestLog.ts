@@ -28,11 +28,14 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Target from "./internal/target.js"
 
@@ -72,7 +75,10 @@ export interface Entry {
   /** The response status; `undefined` when the request failed before a response (see `error`). */
   readonly status: number | undefined
   readonly responseHeaders: Readonly<Record<string, string>>
-  /** The transport failure (`RequestError: Transport`, …) when there was no response. */
+  /**
+   * Why there was no response: the transport failure (`RequestError: Transport`, …), or `interrupted` (e.g. the
+   * client's timeout fired first).
+   */
   readonly error: string | undefined
   /** When the request was sent (epoch millis from `Clock`). */
   readonly startedAt: number
@@ -131,11 +137,20 @@ const safeHeaders = (headers: Readonly<Record<string, string>>): Record<string, 
   return result
 }
 
-const describeError = (error: HttpClientError.HttpClientError): string =>
-  error._tag === "RequestError" ? `RequestError: ${error.reason}` : `ResponseError: ${error.reason}`
+const describeExit = (exit: Exit.Exit<unknown, unknown>): string => {
+  if (Exit.isSuccess(exit)) return "success"
+  if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure) && Predicate.hasProperty(failure.value, "_tag")) {
+    const error = failure.value as HttpClientError.HttpClientError
+    return `${error._tag}: ${error.reason}`
+  }
+  return "defect"
+}
 
 /**
- * Wraps an `HttpClient` so that every request it executes is appended to `log`.
+ * Wraps an `HttpClient` so that every request it executes is appended to `log`, also when it fails or is
+ * interrupted (e.g. by the client's timeout).
  *
  * @since 0.1.0
  * @category combinators
@@ -148,37 +163,32 @@ export const record =
         effect: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>,
         request: HttpClientRequest.HttpClientRequest
       ) =>
-        Effect.gen(function*() {
-          const target = Target.fromRequest(request)
-          const startedAt = yield* Clock.currentTimeMillis
-          const exit = yield* Effect.exit(effect)
-          const endedAt = yield* Clock.currentTimeMillis
-          const headers = request.headers as Readonly<Record<string, string>>
-          const hasToken = Object.keys(headers).some((name) => SECRET_HEADERS.has(name.toLowerCase()))
-          const response = Exit.isSuccess(exit) ? exit.value : undefined
-          const failure = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-          yield* log.append({
-            method: target.method,
-            path: target.path,
-            query: target.query,
-            operation: target.operation,
-            usecase: target.usecase,
-            scope: target.scope,
-            key: target.key,
-            requestHeaders: safeHeaders(headers),
-            hasToken,
-            status: response?.status,
-            responseHeaders: response === undefined ? {} : safeHeaders(response.headers),
-            error: response !== undefined
-              ? undefined
-              : failure !== undefined && typeof failure === "object" && failure !== null && "_tag" in failure
-              ? describeError(failure as unknown as HttpClientError.HttpClientError)
-              : "interrupted or defect",
-            startedAt,
-            durationMillis: endedAt - startedAt
-          })
-          return yield* exit
-        })
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (startedAt) =>
+            Effect.onExit(effect, (exit) =>
+              Effect.flatMap(Clock.currentTimeMillis, (endedAt) => {
+                const target = Target.fromRequest(request)
+                const headers = request.headers as Readonly<Record<string, string>>
+                const response = Exit.isSuccess(exit) ? exit.value : undefined
+                return log.append({
+                  method: target.method,
+                  path: target.path,
+                  query: target.query,
+                  operation: target.operation,
+                  usecase: target.usecase,
+                  scope: target.scope,
+                  key: target.key,
+                  requestHeaders: safeHeaders(headers),
+                  hasToken: Object.keys(headers).some((name) => SECRET_HEADERS.has(name.toLowerCase())),
+                  status: response?.status,
+                  responseHeaders: response === undefined ? {} : safeHeaders(response.headers),
+                  error: Exit.isSuccess(exit) ? undefined : describeExit(exit),
+                  startedAt,
+                  durationMillis: endedAt - startedAt
+                })
+              }))
+        )
     )
 
 /**
