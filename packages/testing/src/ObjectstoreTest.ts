@@ -60,12 +60,14 @@ import type * as ServerAuth from "@objectstore/server/Auth"
 import type * as Config from "@objectstore/server/Config"
 import * as Server from "@objectstore/server/Server"
 import * as Storage from "@objectstore/server/Storage"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
@@ -454,7 +456,10 @@ export const advance = (duration: Duration.DurationInput): Effect.Effect<void> =
 export interface Running {
   /** The runtime holding the kit's services. */
   readonly runtime: ManagedRuntime.ManagedRuntime<Provided, SetupError>
-  /** Runs an effect that needs the kit (in a scope closed when it ends). */
+  /**
+   * Runs an effect that needs the kit (in a scope closed when it ends). A failure rejects with the typed error
+   * itself (e.g. a `NotFoundError`: `rejects.toMatchObject({ _tag: "NotFoundError" })`).
+   */
   readonly run: <A, E>(effect: Effect.Effect<A, E, Provided | EffectScope.Scope>) => Promise<A>
   /** A session of the kit's client. */
   readonly session: (usecase: Usecase.Usecase, scope: ClientScope.Scope) => Promise<Session.Service>
@@ -500,7 +505,10 @@ export const start = async (options: Options & { readonly testClock?: boolean | 
   const store = await runtime.runPromise(Store)
   const faults = await runtime.runPromise(Faults.Faults)
   const run = <A, E>(effect: Effect.Effect<A, E, Provided | EffectScope.Scope>): Promise<A> =>
-    runtime.runPromise(Effect.scoped(effect))
+    runtime.runPromiseExit(Effect.scoped(effect)).then((exit) => {
+      if (Exit.isSuccess(exit)) return exit.value
+      throw Cause.squash(exit.cause)
+    })
   return {
     runtime,
     run,
