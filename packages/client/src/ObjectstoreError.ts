@@ -228,6 +228,24 @@ export class CompressionError extends Schema.TaggedError<CompressionError>("@obj
 }
 
 /**
+ * Completing a multipart upload failed although the server answered 200: the completion answer carried an error
+ * document (PROTOCOL §11.5). `code` is the server's code (`InvalidPart` for a part that was never uploaded or
+ * whose etag does not match; `internal error` for an unknown or finished upload, a missing write permission or a
+ * backend failure) and `message` its text. The upload is left as it was, so completion can be retried (for
+ * example with corrected etags).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MultipartCompleteError extends Schema.TaggedError<MultipartCompleteError>(
+  "@objectstore/client/MultipartCompleteError"
+)("MultipartCompleteError", {
+  code: Schema.String,
+  message: Schema.String,
+  key: Schema.String
+}) {}
+
+/**
  * Every error the client can fail with.
  *
  * @since 0.1.0
@@ -241,3 +259,4 @@ export type ObjectstoreError =
   | InvalidInputError
   | CompressionError
   | RangeNotSatisfiableError
+  | MultipartCompleteError

@@ -36,6 +36,7 @@ import type * as Redacted from "effect/Redacted"
 import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Body from "./Body.js"
+import type * as Multipart from "./Multipart.js"
 import { ObjectstoreClient } from "./ObjectstoreClient.js"
 import type {
   AuthError,
@@ -216,6 +217,21 @@ export interface Service {
   readonly head: (key: string) => Effect.Effect<ObjectMetadata, GetError>
   /** Deletes an object; deleting a missing object succeeds. */
   readonly delete: (key: string) => Effect.Effect<void, DeleteError>
+  /**
+   * The manual multipart API (PROTOCOL §11): `initiate` an upload (with everything a `put` takes) and get a handle
+   * with `putPart`, `listParts`, `complete` and `abort`, or `resume` the handle of an upload from its key and
+   * upload id. See `Multipart`.
+   */
+  readonly multipart: Multipart.Service
+  /**
+   * Uploads a stream or a file of any size: one streamed `put` up to `threshold` bytes, else a parallel multipart
+   * upload in bounded memory (per-part zstd frames when compressing) that is aborted on failure or interruption
+   * unless kept, reports progress, and can be resumed from its state. See `Multipart`.
+   */
+  readonly upload: <E = never, R = never>(
+    source: Multipart.Source<E, R>,
+    options?: Multipart.UploadOptions
+  ) => Effect.Effect<Multipart.UploadResult, E | Multipart.UploadError, R>
   /**
    * The object's URL (`<origin><base path>/v1/objects/<usecase>/<scope>/<key>`, §4.4 encoding); with
    * `tokenValidity`, plus `?os_auth=<read-only token>` (needs a secret key). See `Urls`.

@@ -16,6 +16,11 @@ export * as Session from "./Session.js"
 /**
  * @since 0.1.0
  */
+export * as Multipart from "./Multipart.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Usecase from "./Usecase.js"
 
 /**

@@ -31,6 +31,8 @@ import * as EncodingUpload from "./encodingUpload.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
 import * as ManyInternal from "./many.js"
+import * as MultipartInternal from "./multipart.js"
+import * as MultipartUpload from "./multipartUpload.js"
 import * as PresignInternal from "./presign.js"
 import * as RangeInternal from "./range.js"
 import * as UrlsInternal from "./urls.js"
@@ -304,6 +306,8 @@ const makeSession = (
   const getBytes = (key: string, options?: Session.GetOptions) =>
     Effect.scoped(Effect.flatMap(get(key, options), collectBytes))
 
+  const multipart = MultipartInternal.make({ context, usecase, components, scope })
+
   return {
     usecase,
     components,
@@ -315,6 +319,13 @@ const makeSession = (
     getText: (key, options) => Effect.map(getBytes(key, options), (bytes) => new TextDecoder().decode(bytes)),
     head,
     delete: del,
+    multipart,
+    upload: MultipartUpload.make({
+      usecase,
+      multipart,
+      compression,
+      put: (body, options) => put(body as Body.Input<unknown, unknown>, options)
+    }),
     objectUrl: (key, options) => UrlsInternal.objectUrl(urlContext, key, options),
     presignedUrl: (method, key, duration) =>
       Effect.map(PresignInternal.presignedUrl(urlContext, method, key, duration), (signed) => signed.url),

@@ -1,0 +1,423 @@
+/**
+ * Large objects: multipart uploads (PROTOCOL §11), by hand or automatically.
+ *
+ * **Automatic** — `session.upload(source, options)` takes a `Stream<Uint8Array>` or `{ path }` of any size. Up to
+ * `threshold` bytes it makes one streamed `put`; above, it uploads `partSize` parts, `concurrency` at a time,
+ * holding at most about `partSize × concurrency` bytes in memory (plus the compressed copy of the parts in flight).
+ * When the compression is zstd each part is compressed on its own into one frame (the object then decodes as
+ * concatenated frames, which every reader of this SDK and the upstream clients handle). A failure or interruption
+ * aborts the upload on the server, unless `keepOnFailure` is set. The upload reports progress through
+ * `onProgress` and its resumable {@link State} through `onState` (or into `stateFile`); give the state back as
+ * `resume` (or call again with the same `stateFile`) to upload only the parts the server does not have.
+ *
+ * **Manual** — `session.multipart.initiate(options)` returns an {@link Upload} handle with `putPart`,
+ * `listParts`, `complete` and `abort`; `session.multipart.resume({ key, uploadId })` rebuilds the handle without a
+ * network call. The manual API sends parts exactly as given: compressing them is the caller's choice (§7).
+ *
+ * @example
+ * ```ts
+ * import { Multipart, Session } from "@objectstore/client"
+ * import * as Effect from "effect/Effect"
+ *
+ * // a file of any size, resumable after a crash: run the same program again and it continues
+ * const program = Effect.gen(function*() {
+ *   const session = yield* Session.Session
+ *   const result = yield* session.upload({ path: "/var/backups/db.tar" }, {
+ *     key: "backups/db.tar",
+ *     partSize: 16 * 1024 * 1024,
+ *     concurrency: 4,
+ *     stateFile: "/var/backups/db.tar.upload.json",
+ *     onProgress: (progress: Multipart.Progress) =>
+ *       Effect.log(`${progress.bytes} of ${progress.totalBytes} bytes, ${progress.parts} parts`)
+ *   })
+ *   return result.key
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Stream from "effect/Stream"
+import type * as Body from "./Body.js"
+import type {
+  AuthError,
+  CompressionError,
+  InvalidInputError,
+  MultipartCompleteError,
+  NetworkError,
+  ResponseError
+} from "./ObjectstoreError.js"
+import type * as Session from "./Session.js"
+
+/**
+ * The default part size of automatic uploads: 8 MiB (above the 5 MiB minimum production backends require of
+ * every part but the last; 8 MiB × 10,000 parts ≈ 78 GiB before files get larger parts automatically).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024
+
+/**
+ * The default number of parts uploaded at the same time by automatic uploads.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_CONCURRENCY = 4
+
+/**
+ * The smallest part size production backends accept for every part but the last (GCS/S3: 5 MiB). Automatic
+ * uploads with a smaller `partSize` log a warning; nothing is enforced (the local server has no minimum).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MIN_PART_SIZE = 5 * 1024 * 1024
+
+/**
+ * The most parts an upload may have on production backends. Automatic uploads of files raise the part size so
+ * the file fits.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_PARTS = 10_000
+
+// ---------------------------------------------------------------------------------------------------------------
+// manual API
+
+/**
+ * Options of `session.multipart.initiate`: everything a `put` takes. The metadata (and the expiration times) of
+ * the final object are fixed now. `compression` is only *recorded* (§7): with `"zstd"` the caller must send parts
+ * that are zstd frames.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type InitiateOptions = Session.PutOptions
+
+/**
+ * Where an upload can be found again: the object's key and the server's upload id (kept verbatim).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadRef {
+  readonly key: string
+  readonly uploadId: string
+}
+
+/**
+ * An uploaded part as `complete` needs it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Part {
+  readonly partNumber: number
+  /** Opaque; may contain double quotes. Pass it back verbatim. */
+  readonly etag: string
+}
+
+/**
+ * A part as the server lists it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListedPart extends Part {
+  /** Bytes as uploaded (compressed, when the part was). */
+  readonly size: number
+  /** RFC 3339 time of the upload, as the server wrote it. */
+  readonly lastModified: string
+}
+
+/**
+ * One page of `listPartsPage`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PartsPage {
+  readonly parts: ReadonlyArray<ListedPart>
+  readonly isTruncated: boolean
+  /** The marker for the next page; only when `isTruncated`. */
+  readonly nextPartNumberMarker: number | undefined
+}
+
+/**
+ * A part's body: bytes, a replayable stream factory, or a stream (then `contentLength` is required: the server
+ * needs the exact length up front).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PartBody<E = never, R = never> = Uint8Array | Body.Replayable<E, R> | Stream.Stream<Uint8Array, E, R>
+
+/**
+ * Options of `putPart`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PutPartOptions {
+  /** The exact length of the body; required for streams, checked against byte arrays. */
+  readonly contentLength?: number | undefined
+  /**
+   * The MD5 digest of the body as sent (16 bytes, or its standard base64). The server rejects a part whose body
+   * does not match.
+   */
+  readonly contentMd5?: Uint8Array | string | undefined
+}
+
+/**
+ * The failures of the part, list and abort requests.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RequestError = AuthError | NetworkError | ResponseError | InvalidInputError
+
+/**
+ * The failures of `complete`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type CompleteError = RequestError | MultipartCompleteError
+
+/**
+ * A multipart upload in progress. An unknown upload id (aborted, completed, or removed by the server after
+ * being abandoned) makes part uploads and listing fail with the server's status (the local server: a 404
+ * `ResponseError`) and completion with `MultipartCompleteError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Upload extends UploadRef {
+  /**
+   * Uploads part `partNumber` (1 … 4,294,967,295; production backends allow 1 … 10,000). Uploading a number
+   * again replaces the part. Byte arrays and replayable bodies are retried after transient failures.
+   */
+  readonly putPart: <E = never, R = never>(
+    partNumber: number,
+    body: PartBody<E, R>,
+    options?: PutPartOptions
+  ) => Effect.Effect<Part, E | RequestError, R>
+  /** Every uploaded part in part number order, following the server's pagination. */
+  readonly listParts: Effect.Effect<ReadonlyArray<ListedPart>, RequestError>
+  /** One page of parts. */
+  readonly listPartsPage: (options?: {
+    readonly maxParts?: number | undefined
+    readonly partNumberMarker?: number | undefined
+  }) => Effect.Effect<PartsPage, RequestError>
+  /**
+   * Assembles the object from `parts` (sorted by part number before sending; parts not listed are discarded)
+   * and returns its key. The server answers 200 even when it fails: such an answer fails with
+   * `MultipartCompleteError` and the upload stays.
+   */
+  readonly complete: (parts: ReadonlyArray<Part>) => Effect.Effect<string, CompleteError>
+  /** Removes the upload and its parts (a no-op for an unknown upload). */
+  readonly abort: Effect.Effect<void, RequestError>
+}
+
+/**
+ * The manual API on a session: `session.multipart`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Starts an upload (the server generates the key when none is given). */
+  readonly initiate: (options?: InitiateOptions) => Effect.Effect<Upload, RequestError>
+  /** The handle of an existing upload, without a network call. */
+  readonly resume: (ref: UploadRef) => Effect.Effect<Upload, InvalidInputError>
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// automatic upload
+
+/**
+ * What `session.upload` reads: a stream of any length, or a file (read in part-sized ranges, never whole).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Source<E = never, R = never> = Stream.Stream<Uint8Array, E, R> | { readonly path: string }
+
+/**
+ * A part of an automatic upload, as remembered in the {@link State}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PartRecord {
+  readonly partNumber: number
+  readonly etag: string
+  /** Source bytes in the part. */
+  readonly size: number
+  /** Bytes sent (the compressed size when compressed). */
+  readonly sentSize: number
+  /** Hex MD5 of the bytes sent, when the runtime has MD5 (`node:crypto`). */
+  readonly md5: string | undefined
+}
+
+/**
+ * Everything needed to resume an automatic multipart upload, as plain JSON-serialisable data: persist it (see
+ * `onState` / `stateFile`) and pass it back as `resume`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface State {
+  readonly version: 1
+  readonly key: string
+  readonly uploadId: string
+  readonly partSize: number
+  readonly compression: "zstd" | "none"
+  /** The file being uploaded (resuming checks that it did not change), or `undefined` for a stream. */
+  readonly source:
+    | { readonly path: string; readonly size: number; readonly mtimeMs: number }
+    | undefined
+  /** The parts known to be uploaded, by part number. */
+  readonly parts: ReadonlyArray<PartRecord>
+}
+
+/**
+ * Progress of an automatic upload, reported after each part (and once at the end of a single put).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Progress {
+  /** Source bytes done (uploaded, or found on the server when resuming). */
+  readonly bytes: number
+  /** Parts done. */
+  readonly parts: number
+  /** The source size, when known (files; streams once they ended). */
+  readonly totalBytes: number | undefined
+  /** The number of parts, when known. */
+  readonly totalParts: number | undefined
+  /** Bytes put on the wire so far (compressed when compressed). */
+  readonly sentBytes: number
+}
+
+/**
+ * Options of `session.upload`: everything a `put` takes, plus how to split, parallelise, report and resume.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadOptions extends Session.PutOptions {
+  /** Source bytes per part; default {@link DEFAULT_PART_SIZE}. Sizes under 5 MiB log a warning. */
+  readonly partSize?: number | undefined
+  /** Sources of at most this many bytes are sent with one streamed `put`; default: `partSize`. */
+  readonly threshold?: number | undefined
+  /** Parts uploaded at the same time; default {@link DEFAULT_CONCURRENCY}. */
+  readonly concurrency?: number | undefined
+  /**
+   * Keep the upload on the server when the upload fails or is interrupted, so it can be resumed. Default `false`
+   * (the upload is aborted), except with `stateFile`, where it defaults to `true`.
+   */
+  readonly keepOnFailure?: boolean | undefined
+  /** Called after each part; the effect's failures are ignored. */
+  readonly onProgress?: ((progress: Progress) => Effect.Effect<void>) | undefined
+  /** Called with the resumable state after initiation and after each part. */
+  readonly onState?: ((state: State) => Effect.Effect<void>) | undefined
+  /**
+   * A file to keep the state in: if it exists, the upload resumes from it; it is rewritten (atomically) after
+   * initiation and after each part, and removed when the upload completes or is aborted.
+   */
+  readonly stateFile?: string | undefined
+  /** Resume this upload: only the parts the server does not have (or has with different content) are sent. */
+  readonly resume?: State | undefined
+}
+
+/**
+ * What an automatic upload did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadResult {
+  readonly key: string
+  /** The multipart upload id; `undefined` when a single `put` was made. */
+  readonly uploadId: string | undefined
+  /** Parts of the object (0 for a single `put`). */
+  readonly parts: number
+  /** Parts that were already on the server (resumed uploads). */
+  readonly skippedParts: number
+  /** Source bytes. */
+  readonly bytes: number
+  /** Bytes sent by this call (compressed when compressed). */
+  readonly sentBytes: number
+}
+
+/**
+ * The failures of `session.upload` (plus the source stream's own error).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type UploadError = CompleteError | CompressionError
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const isCount = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
+
+/**
+ * Checks that `input` (for example parsed JSON) is a {@link State}; `Left` says what is wrong.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const decodeState = (input: unknown): Either.Either<State, string> => {
+  if (!isRecord(input)) return Either.left("a multipart state must be an object")
+  if (input.version !== 1) return Either.left(`unknown multipart state version ${JSON.stringify(input.version)}`)
+  if (typeof input.key !== "string" || input.key === "") return Either.left("key must be a non-empty string")
+  if (typeof input.uploadId !== "string" || input.uploadId === "") {
+    return Either.left("uploadId must be a non-empty string")
+  }
+  if (!isCount(input.partSize) || input.partSize === 0) return Either.left("partSize must be a positive integer")
+  if (input.compression !== "zstd" && input.compression !== "none") {
+    return Either.left("compression must be \"zstd\" or \"none\"")
+  }
+  let source: State["source"]
+  if (input.source !== undefined && input.source !== null) {
+    const s = input.source
+    if (!isRecord(s) || typeof s.path !== "string" || !isCount(s.size) || typeof s.mtimeMs !== "number") {
+      return Either.left("source must be { path, size, mtimeMs }")
+    }
+    source = { path: s.path, size: s.size, mtimeMs: s.mtimeMs }
+  }
+  if (!Array.isArray(input.parts)) return Either.left("parts must be an array")
+  const parts: Array<PartRecord> = []
+  for (const part of input.parts as ReadonlyArray<unknown>) {
+    if (
+      !isRecord(part) || !isCount(part.partNumber) || part.partNumber === 0 || typeof part.etag !== "string" ||
+      !isCount(part.size) || !isCount(part.sentSize) ||
+      (part.md5 !== undefined && part.md5 !== null && typeof part.md5 !== "string")
+    ) {
+      return Either.left("parts must be { partNumber, etag, size, sentSize, md5? } records")
+    }
+    parts.push({
+      partNumber: part.partNumber,
+      etag: part.etag,
+      size: part.size,
+      sentSize: part.sentSize,
+      md5: typeof part.md5 === "string" ? part.md5 : undefined
+    })
+  }
+  return Either.right({
+    version: 1,
+    key: input.key,
+    uploadId: input.uploadId,
+    partSize: input.partSize,
+    compression: input.compression,
+    source,
+    parts
+  })
+}

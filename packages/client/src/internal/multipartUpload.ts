@@ -1,0 +1,501 @@
+/**
+ * The automatic upload (`session.upload`): one streamed `put` for small sources, else a parallel multipart upload
+ * with per-part zstd frames, bounded memory, abort on failure, progress and resumable state.
+ *
+ * Memory: a part buffer is allocated only after a slot of the `concurrency` pool is free and is released when
+ * its upload ends, so at most `concurrency` parts (each with its compressed copy while it is sent) are held.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import type * as FsPromises from "node:fs/promises"
+import * as Body from "../Body.js"
+import type * as Compression from "../Compression.js"
+import * as Multipart from "../Multipart.js"
+import { InvalidInputError } from "../ObjectstoreError.js"
+import type { ResponseError } from "../ObjectstoreError.js"
+import type * as Session from "../Session.js"
+import type * as Usecase from "../Usecase.js"
+
+/** @internal */
+export interface Deps {
+  readonly usecase: Usecase.Usecase
+  readonly multipart: Multipart.Service
+  readonly compression: Compression.Service
+  readonly put: (
+    body: Body.Input<unknown, unknown>,
+    options: Session.PutOptions
+  ) => Effect.Effect<string, unknown, unknown>
+}
+
+type Fs = typeof FsPromises
+type Md5 = (bytes: Uint8Array) => Uint8Array
+
+const invalid = (field: string, reason: string) => new InvalidInputError({ field, reason })
+
+let fsModule: Promise<Fs | undefined> | undefined
+const loadFs: Effect.Effect<Fs, InvalidInputError> = Effect.flatMap(
+  Effect.promise(() => (fsModule ??= import("node:fs/promises").catch(() => undefined))),
+  (fs) =>
+    fs === undefined
+      ? Effect.fail(invalid("path", "file sources and state files need node:fs (Node.js, Bun or Deno)"))
+      : Effect.succeed(fs)
+)
+
+let md5Module: Promise<Md5 | undefined> | undefined
+const loadMd5: Effect.Effect<Md5 | undefined> = Effect.promise(() =>
+  md5Module ??= import("node:crypto").then(
+    (crypto): Md5 => (bytes) => new Uint8Array(crypto.createHash("md5").update(bytes).digest()),
+    () => undefined
+  )
+)
+
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
+
+const fsError = (path: string, cause: unknown) =>
+  invalid("path", `${path}: ${cause instanceof Error ? cause.message : String(cause)}`)
+
+const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
+  if (chunks.length === 1 && chunks[0]!.length === size) return chunks[0]!
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
+}
+
+const FILE_CHUNK = 1024 * 1024
+
+/** Reads `[start, start + length)` of an open file into one buffer. */
+const readRange = (handle: FsPromises.FileHandle, path: string, start: number, length: number) =>
+  Effect.tryPromise({
+    try: async () => {
+      const buffer = new Uint8Array(length)
+      let filled = 0
+      while (filled < length) {
+        const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled)
+        if (bytesRead === 0) throw new Error("the file is shorter than when the upload started")
+        filled += bytesRead
+      }
+      return buffer
+    },
+    catch: (cause) => fsError(path, cause)
+  })
+
+/** A whole file as a stream of 1 MiB chunks (each run opens the file again: replayable). */
+const fileStream = (fs: Fs, path: string, size: number): Stream.Stream<Uint8Array, InvalidInputError> =>
+  Stream.unwrapScoped(Effect.map(
+    Effect.acquireRelease(
+      Effect.tryPromise({ try: () => fs.open(path, "r"), catch: (cause) => fsError(path, cause) }),
+      (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+    ),
+    (handle) =>
+      size === 0 ? Stream.empty : Stream.paginateEffect(0, (position) =>
+        Effect.map(
+          readRange(handle, path, position, Math.min(FILE_CHUNK, size - position)),
+          (chunk) =>
+            [chunk, position + chunk.length < size ? Option.some(position + chunk.length) : Option.none()] as const
+        ))
+  ))
+
+const writeState = (fs: Fs, file: string, state: Multipart.State) =>
+  Effect.tryPromise({
+    try: async () => {
+      const tmp = `${file}.tmp`
+      await fs.writeFile(tmp, JSON.stringify(state))
+      await fs.rename(tmp, file)
+    },
+    catch: (cause) => invalid("stateFile", `${file}: ${cause instanceof Error ? cause.message : String(cause)}`)
+  })
+
+const readState = (fs: Fs, file: string): Effect.Effect<Option.Option<Multipart.State>, InvalidInputError> =>
+  Effect.gen(function*() {
+    const text = yield* Effect.tryPromise({
+      try: () =>
+        fs.readFile(file, "utf8").catch((error: { code?: unknown }) => {
+          if (error.code === "ENOENT") return undefined
+          throw error
+        }),
+      catch: (cause) => invalid("stateFile", `${file}: ${cause instanceof Error ? cause.message : String(cause)}`)
+    })
+    if (text === undefined) return Option.none()
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: () => invalid("stateFile", `${file} is not JSON`)
+    })
+    return yield* Either.match(Multipart.decodeState(json), {
+      onLeft: (reason) => Effect.fail(invalid("stateFile", `${file}: ${reason}`)),
+      onRight: (state) => Effect.succeed(Option.some(state))
+    })
+  })
+
+const removeFile = (fs: Fs | undefined, file: string | undefined) =>
+  fs === undefined || file === undefined
+    ? Effect.void
+    : Effect.promise(() => fs.rm(file, { force: true }).catch(() => undefined))
+
+const positiveInteger = (field: string, value: number | undefined, fallback: number) =>
+  Effect.suspend(() => {
+    if (value === undefined) return Effect.succeed(fallback)
+    return Number.isSafeInteger(value) && value > 0
+      ? Effect.succeed(value)
+      : Effect.fail(invalid(field, "must be a positive integer"))
+  })
+
+const putOptionsOf = (options: Multipart.UploadOptions | undefined): Session.PutOptions => ({
+  key: options?.key,
+  compression: options?.compression,
+  contentType: options?.contentType,
+  metadata: options?.metadata,
+  expirationPolicy: options?.expirationPolicy,
+  origin: options?.origin,
+  filename: options?.filename
+})
+
+/**
+ * `session.upload`.
+ *
+ * @internal
+ */
+export const make = (deps: Deps) =>
+<E, R>(
+  source: Multipart.Source<E, R>,
+  options?: Multipart.UploadOptions
+): Effect.Effect<Multipart.UploadResult, E | Multipart.UploadError, R> =>
+  Effect.scoped(Effect.gen(function*() {
+    const compression = options?.compression ?? deps.usecase.compression
+    if (compression !== "zstd" && compression !== "none") {
+      return yield* invalid("compression", `unknown compression ${compression}`)
+    }
+    const concurrency = yield* positiveInteger("concurrency", options?.concurrency, Multipart.DEFAULT_CONCURRENCY)
+    let partSize = yield* positiveInteger("partSize", options?.partSize, Multipart.DEFAULT_PART_SIZE)
+    const threshold = options?.threshold ?? partSize
+    if (!(Number.isSafeInteger(threshold) && threshold >= 0)) {
+      return yield* invalid("threshold", "must be a non-negative integer")
+    }
+    const isStream = typeof source === "object" && source !== null && Stream.StreamTypeId in source
+    const given = isStream ? undefined : (source as { readonly path?: unknown }).path
+    if (!isStream && typeof given !== "string") return yield* invalid("source", "must be a Stream or { path }")
+    const path = typeof given === "string" ? given : undefined
+    const stateFile = options?.stateFile
+    const fs = path !== undefined || stateFile !== undefined ? yield* loadFs : undefined
+    const keep = options?.keepOnFailure ?? stateFile !== undefined
+
+    let resume = options?.resume
+    let resumeFromFile = false
+    if (resume === undefined && stateFile !== undefined) {
+      const stored = yield* readState(fs!, stateFile)
+      if (Option.isSome(stored)) {
+        resume = stored.value
+        resumeFromFile = true
+      }
+    }
+
+    // the file, opened once for every positional read
+    let file: { readonly handle: FsPromises.FileHandle; readonly size: number; readonly mtimeMs: number } | undefined
+    if (path !== undefined) {
+      const handle = yield* Effect.acquireRelease(
+        Effect.tryPromise({ try: () => fs!.open(path, "r"), catch: (cause) => fsError(path, cause) }),
+        (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+      )
+      const stat = yield* Effect.tryPromise({ try: () => handle.stat(), catch: (cause) => fsError(path, cause) })
+      file = { handle, size: stat.size, mtimeMs: stat.mtimeMs }
+    }
+
+    if (resume !== undefined) {
+      if (options?.key !== undefined && options.key !== "" && options.key !== resume.key) {
+        return yield* invalid("resume", `the state is for key ${resume.key}, not ${options.key}`)
+      }
+      if (options?.compression !== undefined && options.compression !== resume.compression) {
+        return yield* invalid("resume", `the state uses compression ${resume.compression}`)
+      }
+      if (file !== undefined) {
+        const recorded = resume.source
+        if (recorded === undefined || recorded.size !== file.size || recorded.mtimeMs !== file.mtimeMs) {
+          return yield* invalid("resume", "the file changed since the upload started (size or modification time)")
+        }
+      }
+    }
+
+    const report = options?.onProgress ?? (() => Effect.void)
+
+    // -- small sources: one streamed put ----------------------------------------------------------------------
+    let streamSource: Stream.Stream<Uint8Array, E, R> | undefined
+    if (resume === undefined) {
+      if (file !== undefined && file.size <= threshold) {
+        const size = file.size
+        const key = yield* deps.put(
+          Body.replayable(() => fileStream(fs!, path!, size), { contentLength: size }),
+          putOptionsOf(options)
+        ) as Effect.Effect<string, Multipart.UploadError>
+        yield* Effect.ignore(report({ bytes: size, parts: 1, totalBytes: size, totalParts: 1, sentBytes: size }))
+        return { key, uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
+      }
+      if (file === undefined) {
+        const [prefix, rest] = yield* Stream.peel(
+          source as Stream.Stream<Uint8Array, E, R>,
+          Sink.fold(
+            { chunks: Chunk.empty<Uint8Array>(), size: 0 },
+            (state) => state.size <= threshold,
+            (state, chunk: Uint8Array) => ({
+              chunks: Chunk.append(state.chunks, chunk),
+              size: state.size + chunk.length
+            })
+          )
+        )
+        if (prefix.size <= threshold) {
+          const bytes = concat(Chunk.toReadonlyArray(prefix.chunks), prefix.size)
+          const key = yield* deps.put(bytes, putOptionsOf(options)) as Effect.Effect<string, Multipart.UploadError>
+          const size = bytes.length
+          yield* Effect.ignore(report({ bytes: size, parts: 1, totalBytes: size, totalParts: 1, sentBytes: size }))
+          return { key, uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
+        }
+        streamSource = Stream.concat(Stream.fromChunk(prefix.chunks), rest)
+      }
+    } else if (file === undefined) {
+      streamSource = source as Stream.Stream<Uint8Array, E, R>
+    }
+
+    // -- multipart --------------------------------------------------------------------------------------------
+    if (resume !== undefined) {
+      partSize = resume.partSize
+    } else if (file !== undefined && Math.ceil(file.size / partSize) > Multipart.MAX_PARTS) {
+      const needed = Math.ceil(file.size / Multipart.MAX_PARTS)
+      partSize = Math.ceil(needed / (1024 * 1024)) * 1024 * 1024
+    }
+    if (partSize < Multipart.MIN_PART_SIZE) {
+      yield* Effect.logWarning(
+        `objectstore: multipart part size ${partSize} is below 5 MiB; production backends reject such parts`
+      )
+    }
+    const md5 = yield* loadMd5
+
+    // the upload: resumed, or started now; aborted on failure or interruption unless kept
+    const acquire: Effect.Effect<
+      { upload: Multipart.Upload; listed: ReadonlyArray<Multipart.ListedPart> },
+      Multipart.UploadError
+    > = Effect.gen(function*() {
+      if (resume !== undefined) {
+        const upload = yield* deps.multipart.resume({ key: resume.key, uploadId: resume.uploadId })
+        const listed = yield* Effect.either(upload.listParts)
+        if (Either.isRight(listed)) return { upload, listed: listed.right }
+        const gone = listed.left._tag === "ResponseError" && (listed.left as ResponseError).status === 404
+        if (!(gone && resumeFromFile)) return yield* listed.left
+        // the server no longer has the upload (aborted or expired): start over
+        yield* Effect.logWarning(`objectstore: upload ${resume.uploadId} is gone from the server; starting over`)
+        resume = undefined
+      }
+      const upload = yield* deps.multipart.initiate(putOptionsOf(options))
+      return { upload, listed: [] }
+    })
+
+    const run = ({ listed, upload }: { upload: Multipart.Upload; listed: ReadonlyArray<Multipart.ListedPart> }) =>
+      Effect.gen(function*() {
+        const server = new Map(listed.map((part) => [part.partNumber, part]))
+        const known = new Map((resume?.parts ?? []).map((part) => [part.partNumber, part]))
+        const records = new Map<number, Multipart.PartRecord>()
+        const totalParts = file === undefined ? undefined : Math.max(1, Math.ceil(file.size / partSize))
+        let bytes = 0
+        let sentBytes = 0
+        let skipped = 0
+        const lock = yield* Effect.makeSemaphore(1)
+
+        const stateOf = (): Multipart.State => ({
+          version: 1,
+          key: upload.key,
+          uploadId: upload.uploadId,
+          partSize,
+          compression,
+          source: file === undefined ? undefined : { path: path!, size: file.size, mtimeMs: file.mtimeMs },
+          parts: Array.from(records.values()).sort((a, b) => a.partNumber - b.partNumber)
+        })
+        const publish = Effect.gen(function*() {
+          const state = stateOf()
+          if (options?.onState !== undefined) yield* Effect.ignore(options.onState(state))
+          if (stateFile !== undefined) yield* writeState(fs!, stateFile, state)
+        })
+        const record = (part: Multipart.PartRecord, sent: number, reused: boolean) =>
+          lock.withPermits(1)(Effect.gen(function*() {
+            records.set(part.partNumber, part)
+            bytes += part.size
+            sentBytes += sent
+            if (reused) skipped++
+            yield* publish
+            yield* Effect.ignore(report({
+              bytes,
+              parts: records.size,
+              totalBytes: file?.size,
+              totalParts,
+              sentBytes
+            }))
+          }))
+        yield* lock.withPermits(1)(publish)
+
+        /** Whether the server's part is the one we would send (same length and MD5, or recorded by us). */
+        const matches = (partNumber: number, sent: Uint8Array, digest: string | undefined) => {
+          const there = server.get(partNumber)
+          if (there === undefined || there.size !== sent.length) return undefined
+          if (digest !== undefined && there.etag === `"${digest}"`) return there
+          const mine = known.get(partNumber)
+          if (mine === undefined || mine.etag !== there.etag || mine.sentSize !== sent.length) return undefined
+          return mine.md5 === digest ? there : undefined
+        }
+
+        const compressPart = (raw: Uint8Array) =>
+          Effect.map(Stream.runCollect(deps.compression.compress(Stream.make(raw))), (chunks) => {
+            let size = 0
+            for (const chunk of chunks) size += chunk.length
+            return concat(Chunk.toReadonlyArray(chunks), size)
+          })
+
+        const processPart = (partNumber: number, raw: Uint8Array) =>
+          Effect.gen(function*() {
+            const sent = compression === "zstd" ? yield* compressPart(raw) : raw
+            const digest = md5 === undefined ? undefined : md5(sent)
+            const digestHex = digest === undefined ? undefined : hex(digest)
+            const there = matches(partNumber, sent, digestHex)
+            if (there !== undefined) {
+              return yield* record(
+                { partNumber, etag: there.etag, size: raw.length, sentSize: sent.length, md5: digestHex },
+                0,
+                true
+              )
+            }
+            const part = yield* upload.putPart(
+              partNumber,
+              sent,
+              digest === undefined ? undefined : { contentMd5: digest }
+            )
+            yield* record(
+              { partNumber, etag: part.etag, size: raw.length, sentSize: sent.length, md5: digestHex },
+              sent.length,
+              false
+            )
+          })
+
+        let partCount: number
+        if (file !== undefined) {
+          // a file: every part is read from its own range, `concurrency` at a time
+          const count = totalParts!
+          const numbers = Array.from({ length: count }, (_, i) => i + 1)
+          yield* Effect.forEach(numbers, (partNumber) => {
+            const start = (partNumber - 1) * partSize
+            const length = Math.min(partSize, file!.size - start)
+            const mine = known.get(partNumber)
+            const there = server.get(partNumber)
+            // recorded by the interrupted run and still on the server: no need to read it again
+            if (
+              mine !== undefined && there !== undefined && mine.etag === there.etag && mine.sentSize === there.size &&
+              mine.size === length
+            ) {
+              return record(mine, 0, true)
+            }
+            return Effect.flatMap(readRange(file!.handle, path!, start, length), (raw) => processPart(partNumber, raw))
+          }, { concurrency, discard: true })
+          partCount = count
+        } else {
+          partCount = yield* streamParts(streamSource!, partSize, concurrency, processPart)
+        }
+
+        const parts = Array.from(records.values()).sort((a, b) => a.partNumber - b.partNumber)
+        if (parts.length !== partCount) {
+          return yield* Effect.dieMessage(`multipart upload recorded ${parts.length} of ${partCount} parts`)
+        }
+        const key = yield* upload.complete(parts.map(({ etag, partNumber }) => ({ partNumber, etag })))
+        yield* removeFile(fs, stateFile)
+        return {
+          key,
+          uploadId: upload.uploadId,
+          parts: partCount,
+          skippedParts: skipped,
+          bytes,
+          sentBytes
+        } satisfies Multipart.UploadResult
+      })
+
+    return yield* Effect.acquireUseRelease(
+      acquire,
+      run,
+      ({ upload }, exit) =>
+        Exit.isSuccess(exit) || keep
+          ? Effect.void
+          : Effect.zipRight(Effect.ignore(upload.abort), removeFile(fs, stateFile))
+    )
+  })) as Effect.Effect<Multipart.UploadResult, E | Multipart.UploadError, R>
+
+/**
+ * Cuts a stream into `partSize` parts and processes them `concurrency` at a time. A part buffer is allocated only
+ * once a slot is free, so at most `concurrency` parts are alive. Returns the number of parts (at least one: an
+ * empty stream is one empty part).
+ */
+const streamParts = <E, R, E2, R2>(
+  stream: Stream.Stream<Uint8Array, E, R>,
+  partSize: number,
+  concurrency: number,
+  process: (partNumber: number, bytes: Uint8Array) => Effect.Effect<void, E2, R2>
+): Effect.Effect<number, E | E2, R | R2> =>
+  Effect.scoped(Effect.gen(function*() {
+    const slots = yield* Effect.makeSemaphore(concurrency)
+    const failed = yield* Deferred.make<never, E | E2>()
+    let current: Uint8Array | undefined
+    let filled = 0
+    let count = 0
+
+    const dispatch = (bytes: Uint8Array) => {
+      const partNumber = ++count
+      return process(partNumber, bytes).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.void : Deferred.failCause(failed, cause)
+        ),
+        Effect.ensuring(slots.release(1)),
+        Effect.forkScoped
+      )
+    }
+
+    const producer = Effect.gen(function*() {
+      yield* Stream.runForEach(stream, (chunk) =>
+        Effect.gen(function*() {
+          let offset = 0
+          while (offset < chunk.length) {
+            if (current === undefined) {
+              yield* slots.take(1)
+              current = new Uint8Array(partSize)
+              filled = 0
+            }
+            const n = Math.min(partSize - filled, chunk.length - offset)
+            current.set(chunk.subarray(offset, offset + n), filled)
+            filled += n
+            offset += n
+            if (filled === partSize) {
+              const full = current
+              current = undefined
+              yield* dispatch(full)
+            }
+          }
+        }))
+      if (current !== undefined) {
+        const last = current.subarray(0, filled)
+        current = undefined
+        yield* dispatch(last)
+      } else if (count === 0) {
+        yield* slots.take(1)
+        yield* dispatch(new Uint8Array(0))
+      }
+      yield* slots.take(concurrency) // every part is done
+      const outcome = yield* Deferred.poll(failed)
+      if (Option.isSome(outcome)) yield* outcome.value
+      return count
+    })
+    return yield* Effect.raceFirst(producer, Deferred.await(failed))
+  }))
