@@ -15,7 +15,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type * as FsPromises from "node:fs/promises"
 import * as Body from "../Body.js"
@@ -243,25 +242,30 @@ export const make = (deps: Deps) =>
         return { key, uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
       }
       if (file === undefined) {
-        const [prefix, rest] = yield* Stream.peel(
-          source as Stream.Stream<Uint8Array, E, R>,
-          Sink.fold(
-            { chunks: Chunk.empty<Uint8Array>(), size: 0 },
-            (state) => state.size <= threshold,
-            (state, chunk: Uint8Array) => ({
-              chunks: Chunk.append(state.chunks, chunk),
-              size: state.size + chunk.length
-            })
-          )
-        )
-        if (prefix.size <= threshold) {
-          const bytes = concat(Chunk.toReadonlyArray(prefix.chunks), prefix.size)
+        // read ahead until the threshold is passed or the stream ends
+        const pull = yield* Stream.toPull(source as Stream.Stream<Uint8Array, E, R>)
+        const prefix: Array<Uint8Array> = []
+        let size = 0
+        let ended = false
+        while (size <= threshold) {
+          const next = yield* Effect.either(pull)
+          if (Either.isLeft(next)) {
+            if (Option.isSome(next.left)) return yield* Effect.fail(next.left.value)
+            ended = true
+            break
+          }
+          for (const chunk of next.right) {
+            prefix.push(chunk)
+            size += chunk.length
+          }
+        }
+        if (ended) {
+          const bytes = concat(prefix, size)
           const key = yield* deps.put(bytes, putOptionsOf(options)) as Effect.Effect<string, Multipart.UploadError>
-          const size = bytes.length
           yield* Effect.ignore(report({ bytes: size, parts: 1, totalBytes: size, totalParts: 1, sentBytes: size }))
           return { key, uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
         }
-        streamSource = Stream.concat(Stream.fromChunk(prefix.chunks), rest)
+        streamSource = Stream.concat(Stream.fromIterable(prefix), Stream.repeatEffectChunkOption(pull))
       }
     } else if (file === undefined) {
       streamSource = source as Stream.Stream<Uint8Array, E, R>
