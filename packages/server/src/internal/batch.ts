@@ -29,6 +29,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Http from "node:http"
@@ -237,7 +238,7 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
             timeExpires: policy._tag === "Manual" ? undefined : now + micros(policy.duration)
           }
           const finalKey = key ?? Crypto.randomUUID()
-          yield* backend(index, storage.put({ usecase, scopes, key: finalKey }, metadata, Stream.make(part.body)))
+          yield* backend(index, storage.put({ usecase, scopes, key: finalKey }, metadata, Stream.succeed(part.body)))
           return successAnswer(index, 201, "insert", finalKey)
         }
         const id: Storage.ObjectId = { usecase, scopes, key: key! }
@@ -249,8 +250,8 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
               Effect.scoped(Effect.gen(function*() {
                 const opened = yield* storage.open(id)
                 if (Option.isNone(opened) || !(yield* deps.access(id, opened.value))) return Option.none()
-                const chunks = yield* Stream.runCollect(opened.value.read())
-                return Option.some({ info: opened.value, body: concat(chunks) })
+                const body = yield* readAll(opened.value.read())
+                return Option.some({ info: opened.value, body })
               }))
             )
             if (Option.isNone(found)) return successAnswer(index, 404, "get", id.key)
@@ -308,33 +309,55 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         )
 
     // A framing error becomes one more item (one 400 part), after which the request is not read any further.
-    const items: Stream.Stream<Either.Either<MultipartForm.Part, string>> = MultipartForm.parts(
+    // Parts come in groups (those completed by one chunk of the request). A framing error becomes one more item
+    // (one 400 part), after which the request is not read any further.
+    type Item = readonly [item: Either.Either<MultipartForm.Part, string>, index: number]
+    let next = 0
+    const groups: Stream.Stream<ReadonlyArray<Item>> = MultipartForm.partGroups(
       requestBody(request),
       requestBoundary.value,
       { maxBody: Limits.MAX_BATCH_PART_SIZE, maxTotal: MAX_REQUEST_SIZE }
     ).pipe(
-      Stream.map(Either.right),
+      Stream.map((group) => group.map((part): Item => [Either.right(part), next++])),
       Stream.catchAll((error) =>
-        Stream.succeed(Either.left(error._tag === "FramingError" ? error.reason : `stream error: ${error.reason}`))
+        Stream.sync((): ReadonlyArray<Item> => [[
+          Either.left(error._tag === "FramingError" ? error.reason : `stream error: ${error.reason}`),
+          next++
+        ]])
       )
     )
-    // The "bulk" share of the service concurrency (60 %), as upstream; permits still come from the limiter.
-    const concurrency = Math.max(1, Math.min(300, Math.floor(config.maxConcurrency * 0.6)))
-    const answers = items.pipe(
-      Stream.zipWithIndex,
-      Stream.mapEffect(([item, index]) => answer(index, item), { concurrency, unordered: true })
+    // Groups run concurrently, up to the "bulk" share of the service concurrency (60 %, at most 300), as upstream;
+    // backend permits still come from the limiter. The operations of one group run one after the other (forking a
+    // fiber per operation costs more than a memory-store operation) and their answers are written together, in
+    // one buffer.
+    const bulk = Math.max(1, Math.min(300, Math.floor(config.maxConcurrency * 0.6)))
+    const perGroup = 1
+    const answerGroup = (group: ReadonlyArray<Item>): Effect.Effect<ReadonlyArray<Answer>> =>
+      Effect.suspend(() => {
+        const done: Array<Answer> = []
+        return Effect.as(
+          Effect.forEach(
+            group,
+            ([item, index]) => Effect.map(answer(index, item), (answer) => void done.push(answer)),
+            { concurrency: perGroup, discard: true }
+          ),
+          done
+        )
+      })
+    const answers: Stream.Stream<ReadonlyArray<Answer>> = groups.pipe(
+      Stream.mapEffect(answerGroup, { concurrency: Math.max(1, Math.ceil(bulk / perGroup)), unordered: true })
     )
-    const ordered: Stream.Stream<Answer> = config.batchOrder === "completion"
+    const ordered: Stream.Stream<ReadonlyArray<Answer>> = config.batchOrder === "completion"
       ? answers
       : Stream.unwrap(Effect.gen(function*() {
-        const all = Chunk.toReadonlyArray(yield* Stream.runCollect(answers))
+        const all = Chunk.toReadonlyArray(yield* Stream.runCollect(answers)).flat()
         const reordered = config.batchOrder === "reverse"
           ? [...all].reverse()
           : Chunk.toReadonlyArray(yield* Random.shuffle(all))
-        return Stream.fromIterable(reordered)
+        return Stream.succeed(reordered)
       }))
     const body = ordered.pipe(
-      Stream.map((answer) => encodeAnswer(boundary, answer)),
+      Stream.map((group) => concatArrays(group.map((answer) => encodeAnswer(boundary, answer)))),
       Stream.concat(Stream.sync(() => MultipartForm.encodeClose(boundary)))
     )
     return HttpServerResponse.stream(body, {
@@ -345,8 +368,24 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
 
 const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n
 
-const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
-  const parts = Chunk.toReadonlyArray(chunks)
+/**
+ * Reads a whole payload by pulling (cheaper than `Stream.runCollect` for the one-chunk payloads batches carry).
+ * Runs in the caller's scope.
+ */
+const readAll = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.Effect<Uint8Array, E, EffectScope.Scope> =>
+  Effect.flatMap(Stream.toPull(stream), (pull) => {
+    const pieces: Array<Uint8Array> = []
+    const loop: Effect.Effect<Uint8Array, E> = Effect.matchEffect(pull, {
+      onFailure: (error) => Option.isNone(error) ? Effect.succeed(concatArrays(pieces)) : Effect.fail(error.value),
+      onSuccess: (chunk) => {
+        for (const piece of chunk) pieces.push(piece)
+        return loop
+      }
+    })
+    return loop
+  })
+
+const concatArrays = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   if (parts.length === 1) return parts[0]!
   let length = 0
   for (const part of parts) length += part.length

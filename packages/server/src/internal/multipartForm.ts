@@ -210,16 +210,17 @@ const parseHeaders = (text: string): Record<string, string> => {
 }
 
 /**
- * Reads the parts of a multipart body as a stream. A framing problem (or the end of input before the closing
- * delimiter) fails the stream with `FramingError` after the parts completed before it.
+ * Reads the parts of a multipart body as a stream of groups: the parts completed by one input chunk (never empty).
+ * A framing problem (or the end of input before the closing delimiter) fails the stream with `FramingError` after
+ * the parts completed before it.
  *
  * @internal
  */
-export const parts = <E, R>(
+export const partGroups = <E, R>(
   body: Stream.Stream<Uint8Array, E, R>,
   boundary: string,
   options: ReaderOptions
-): Stream.Stream<Part, E | FramingError, R> =>
+): Stream.Stream<ReadonlyArray<Part>, E | FramingError, R> =>
   Stream.suspend(() => {
     const reader = new Reader(boundary, options)
     const guard = <A>(f: () => A): Effect.Effect<A, FramingError> =>
@@ -229,10 +230,22 @@ export const parts = <E, R>(
       })
     return body.pipe(
       Stream.takeUntil(() => reader.done),
-      Stream.mapConcatEffect((chunk) => guard(() => reader.push(chunk))),
+      Stream.mapEffect((chunk) => guard(() => reader.push(chunk))),
+      Stream.filter((group) => group.length > 0),
       Stream.concat(Stream.fromEffect(guard(() => reader.end())).pipe(Stream.drain))
     )
   })
+
+/**
+ * Reads the parts of a multipart body one by one (see {@link partGroups}).
+ *
+ * @internal
+ */
+export const parts = <E, R>(
+  body: Stream.Stream<Uint8Array, E, R>,
+  boundary: string,
+  options: ReaderOptions
+): Stream.Stream<Part, E | FramingError, R> => Stream.flattenIterables(partGroups(body, boundary, options))
 
 /**
  * The `boundary` parameter of a `multipart/form-data` content type (quoted or not); `None` for other types.
