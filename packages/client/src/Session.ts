@@ -35,6 +35,7 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as Batch from "./Batch.js"
 import type * as Body from "./Body.js"
 import type * as Multipart from "./Multipart.js"
 import { ObjectstoreClient } from "./ObjectstoreClient.js"
@@ -257,6 +258,16 @@ export interface Service {
     readonly permissions?: ReadonlyArray<Permission.Permission> | undefined
     readonly expiry?: Duration.DurationInput | undefined
   }) => Effect.Effect<Redacted.Redacted<string>, AuthError | InvalidInputError>
+  /**
+   * Runs many put, get, head and delete operations (an `Iterable` or a `Stream` of any length) over the batch
+   * endpoint, with large puts as individual requests (PROTOCOL §10.5). Each operation's outcome (its index, key
+   * and own value or typed error) is emitted as soon as it is known; see `Batch`. Fails only for invalid options
+   * or a failure of the input stream.
+   */
+  readonly many: <E = never, R = never>(
+    operations: Iterable<Batch.Operation> | Stream.Stream<Batch.Operation, E, R>,
+    options?: Batch.ManyOptions
+  ) => Stream.Stream<Batch.Outcome, E | InvalidInputError, R>
 }
 
 /**

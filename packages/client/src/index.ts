@@ -77,3 +77,8 @@ export * as Encoding from "./Encoding.js"
  * @since 0.1.0
  */
 export * as ContentType from "./ContentType.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Batch from "./Batch.js"

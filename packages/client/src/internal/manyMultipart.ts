@@ -1,0 +1,301 @@
+/**
+ * A streaming `multipart/form-data` reader and writer (RFC 7578 framing) for `Session.many` (PROTOCOL §10): batch
+ * requests are written with it and batch responses read with it. (The server has its own copy; the server never
+ * imports the client.)
+ *
+ * The reader is push-based and synchronous: every input chunk yields the parts it completes. It never holds more
+ * than one part's body (capped at `maxBody` bytes; a longer body is counted and marked `truncated`) plus the
+ * lookahead needed to find the next delimiter, so a request of any length is read in bounded memory.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+
+/** @internal */
+export interface Part {
+  /** Part headers with lowercase names (the last of repeated names wins). Values are latin1-decoded bytes. */
+  readonly headers: Readonly<Record<string, string>>
+  /** The body, or its first `maxBody` bytes when `truncated`. */
+  readonly body: Uint8Array
+  /** The full body size. */
+  readonly size: number
+  readonly truncated: boolean
+}
+
+/** A framing error: the body is not well-formed multipart (or ended early). @internal */
+export class FramingError {
+  readonly _tag = "FramingError"
+  constructor(readonly reason: string) {}
+}
+
+/** @internal */
+export interface ReaderOptions {
+  /** Body bytes kept per part; longer bodies are truncated (and marked). */
+  readonly maxBody: number
+  /** Largest header block of one part. Default 64 KiB. */
+  readonly maxHeaderBytes?: number | undefined
+  /** Largest total input. Default unlimited. */
+  readonly maxTotal?: number | undefined
+}
+
+const CRLF = Buffer.from("\r\n")
+const HEADER_END = Buffer.from("\r\n\r\n")
+const EMPTY = Buffer.alloc(0)
+
+type State = "preamble" | "boundary" | "headers" | "body" | "done"
+
+/** @internal */
+export class Reader {
+  private buffer: Buffer = CRLF // a virtual CRLF lets the first delimiter match at the very start
+  private state: State = "preamble"
+  private readonly delimiter: Buffer
+  private headers: Record<string, string> = {}
+  private chunks: Array<Buffer> = []
+  private kept = 0
+  private size = 0
+  private total = 0
+  private readonly maxHeaderBytes: number
+  private readonly maxTotal: number
+
+  constructor(boundary: string, private readonly options: ReaderOptions) {
+    this.delimiter = Buffer.from(`\r\n--${boundary}`, "latin1")
+    this.maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024
+    this.maxTotal = options.maxTotal ?? Infinity
+  }
+
+  /** Whether the closing delimiter has been read (anything after it is ignored). */
+  get done(): boolean {
+    return this.state === "done"
+  }
+
+  /** Feeds a chunk; returns the parts it completed. Throws `FramingError`. */
+  push(chunk: Uint8Array): Array<Part> {
+    if (this.state === "done") return []
+    this.total += chunk.length
+    if (this.total > this.maxTotal) {
+      throw new FramingError(`request body exceeds the limit of ${this.maxTotal} bytes`)
+    }
+    const incoming = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    this.buffer = this.buffer.length === 0 ? incoming : Buffer.concat([this.buffer, incoming])
+    const parts: Array<Part> = []
+    while (this.step(parts)) {
+      // keep going while progress is made
+    }
+    return parts
+  }
+
+  /** Signals the end of input. Throws `FramingError` unless the closing delimiter was read. */
+  end(): void {
+    if (this.state !== "done") throw new FramingError("incomplete multipart body: the closing boundary is missing")
+  }
+
+  /** One state transition; `false` when more input is needed. */
+  private step(parts: Array<Part>): boolean {
+    switch (this.state) {
+      case "done":
+        return false
+      case "preamble": {
+        const at = this.buffer.indexOf(this.delimiter)
+        if (at < 0) {
+          this.buffer = this.tail(this.delimiter.length - 1)
+          return false
+        }
+        this.buffer = this.buffer.subarray(at + this.delimiter.length)
+        this.state = "boundary"
+        return true
+      }
+      case "boundary": {
+        if (this.buffer.length < 2) return false
+        if (this.buffer[0] === 0x2d && this.buffer[1] === 0x2d) {
+          this.state = "done"
+          this.buffer = EMPTY
+          return false
+        }
+        const eol = this.buffer.indexOf(CRLF)
+        if (eol < 0) {
+          if (this.buffer.length > 256) throw new FramingError("malformed boundary line")
+          return false
+        }
+        for (let i = 0; i < eol; i++) {
+          const byte = this.buffer[i]
+          if (byte !== 0x20 && byte !== 0x09) throw new FramingError("malformed boundary line")
+        }
+        this.buffer = this.buffer.subarray(eol + 2)
+        this.state = "headers"
+        return true
+      }
+      case "headers": {
+        if (this.buffer.length < 2) return false
+        let end: number
+        let next: number
+        if (this.buffer[0] === 0x0d && this.buffer[1] === 0x0a) {
+          end = 0
+          next = 2
+        } else {
+          end = this.buffer.indexOf(HEADER_END)
+          if (end < 0) {
+            if (this.buffer.length > this.maxHeaderBytes) throw new FramingError("part headers too large")
+            return false
+          }
+          next = end + 4
+        }
+        if (end > this.maxHeaderBytes) throw new FramingError("part headers too large")
+        this.headers = parseHeaders(this.buffer.toString("latin1", 0, end))
+        this.buffer = this.buffer.subarray(next)
+        this.chunks = []
+        this.kept = 0
+        this.size = 0
+        this.state = "body"
+        return true
+      }
+      case "body": {
+        const at = this.buffer.indexOf(this.delimiter)
+        if (at < 0) {
+          const safe = this.buffer.length - (this.delimiter.length - 1)
+          if (safe > 0) {
+            this.append(this.buffer.subarray(0, safe))
+            this.buffer = this.buffer.subarray(safe)
+          }
+          return false
+        }
+        this.append(this.buffer.subarray(0, at))
+        this.buffer = this.buffer.subarray(at + this.delimiter.length)
+        parts.push(this.finishPart())
+        this.state = "boundary"
+        return true
+      }
+    }
+  }
+
+  private tail(length: number): Buffer {
+    return this.buffer.length <= length ? this.buffer : this.buffer.subarray(this.buffer.length - length)
+  }
+
+  private append(bytes: Buffer): void {
+    if (bytes.length === 0) return
+    this.size += bytes.length
+    const room = this.options.maxBody - this.kept
+    if (room <= 0) return
+    // copy: the input chunk is not ours to keep alive
+    const kept = Buffer.from(bytes.length <= room ? bytes : bytes.subarray(0, room))
+    this.chunks.push(kept)
+    this.kept += kept.length
+  }
+
+  private finishPart(): Part {
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+    const part: Part = {
+      headers: this.headers,
+      body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+      size: this.size,
+      truncated: this.size > this.kept
+    }
+    this.chunks = []
+    this.headers = {}
+    return part
+  }
+}
+
+const parseHeaders = (text: string): Record<string, string> => {
+  const headers: Record<string, string> = {}
+  if (text === "") return headers
+  for (const line of text.split("\r\n")) {
+    const colon = line.indexOf(":")
+    if (colon <= 0) throw new FramingError("malformed part header line")
+    const name = line.slice(0, colon).trim().toLowerCase()
+    if (name === "" || /[\s]/.test(name)) throw new FramingError("malformed part header name")
+    headers[name] = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "")
+  }
+  return headers
+}
+
+/**
+ * Reads the parts of a multipart body as a stream of groups: the parts completed by one input chunk (never empty).
+ * A framing problem (or the end of input before the closing delimiter) fails the stream with `FramingError` after
+ * the parts completed before it.
+ *
+ * @internal
+ */
+export const partGroups = <E, R>(
+  body: Stream.Stream<Uint8Array, E, R>,
+  boundary: string,
+  options: ReaderOptions
+): Stream.Stream<ReadonlyArray<Part>, E | FramingError, R> =>
+  Stream.suspend(() => {
+    const reader = new Reader(boundary, options)
+    const guard = <A>(f: () => A): Effect.Effect<A, FramingError> =>
+      Effect.try({
+        try: f,
+        catch: (error) => error instanceof FramingError ? error : new FramingError(String(error))
+      })
+    return body.pipe(
+      Stream.takeUntil(() => reader.done),
+      Stream.mapEffect((chunk) => guard(() => reader.push(chunk))),
+      Stream.filter((group) => group.length > 0),
+      Stream.concat(Stream.fromEffect(guard(() => reader.end())).pipe(Stream.drain))
+    )
+  })
+
+/**
+ * Reads the parts of a multipart body one by one (see {@link partGroups}).
+ *
+ * @internal
+ */
+export const parts = <E, R>(
+  body: Stream.Stream<Uint8Array, E, R>,
+  boundary: string,
+  options: ReaderOptions
+): Stream.Stream<Part, E | FramingError, R> => Stream.flattenIterables(partGroups(body, boundary, options))
+
+/**
+ * The `boundary` parameter of a `multipart/form-data` content type (quoted or not); `None` for other types.
+ *
+ * @internal
+ */
+export const boundaryOf = (contentType: string | undefined): Option.Option<string> => {
+  if (contentType === undefined) return Option.none()
+  const [type, ...params] = contentType.split(";")
+  if (type!.trim().toLowerCase() !== "multipart/form-data") return Option.none()
+  for (const param of params) {
+    const eq = param.indexOf("=")
+    if (eq < 0) continue
+    if (param.slice(0, eq).trim().toLowerCase() !== "boundary") continue
+    let value = param.slice(eq + 1).trim()
+    if (value.length >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+      value = value.slice(1, -1).replace(/\\(.)/g, "$1")
+    }
+    return value === "" || value.length > 200 ? Option.none() : Option.some(value)
+  }
+  return Option.none()
+}
+
+/**
+ * Encodes one part: `--boundary`, the header lines, an empty line, the body and a CRLF.
+ *
+ * @internal
+ */
+export const encodePart = (
+  boundary: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+  body: Uint8Array
+): Uint8Array => {
+  let head = `--${boundary}\r\n`
+  for (const [name, value] of headers) head += `${name}: ${value}\r\n`
+  head += "\r\n"
+  const headBytes = Buffer.from(head, "latin1")
+  const out = new Uint8Array(headBytes.length + body.length + 2)
+  out.set(headBytes, 0)
+  out.set(body, headBytes.length)
+  out[out.length - 2] = 0x0d
+  out[out.length - 1] = 0x0a
+  return out
+}
+
+/**
+ * The closing delimiter `--boundary--` (no trailing CRLF, as upstream).
+ *
+ * @internal
+ */
+export const encodeClose = (boundary: string): Uint8Array => Buffer.from(`--${boundary}--`, "latin1")
