@@ -21,7 +21,7 @@ import * as Body from "../Body.js"
 import type * as Compression from "../Compression.js"
 import * as Multipart from "../Multipart.js"
 import { InvalidInputError } from "../ObjectstoreError.js"
-import type { ResponseError } from "../ObjectstoreError.js"
+import type { CompressionError, ResponseError } from "../ObjectstoreError.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
 
@@ -37,6 +37,11 @@ export interface Deps {
 }
 
 type Fs = typeof FsPromises
+
+/** A part's source bytes, dropped (`undefined`) as soon as they are no longer needed. */
+interface PartBox {
+  bytes: Uint8Array | undefined
+}
 type Md5 = (bytes: Uint8Array) => Uint8Array
 
 const invalid = (field: string, reason: string) => new InvalidInputError({ field, reason })
@@ -265,7 +270,14 @@ export const make = (deps: Deps) =>
           yield* Effect.ignore(report({ bytes: size, parts: 1, totalBytes: size, totalParts: 1, sentBytes: size }))
           return { key, uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
         }
-        streamSource = Stream.concat(Stream.fromIterable(prefix), Stream.repeatEffectChunkOption(pull))
+        // the read-ahead chunks are handed on one by one (and released), then the rest of the source
+        const ahead = Stream.repeatEffectOption(
+          Effect.suspend(() => {
+            const next = prefix.shift()
+            return next === undefined ? Effect.fail(Option.none()) : Effect.succeed(next)
+          })
+        )
+        streamSource = Stream.concat(ahead, Stream.repeatEffectChunkOption(pull))
       }
     } else if (file === undefined) {
       streamSource = source as Stream.Stream<Uint8Array, E, R>
@@ -363,15 +375,26 @@ export const make = (deps: Deps) =>
             return concat(Chunk.toReadonlyArray(chunks), size)
           })
 
-        const processPart = (partNumber: number, raw: Uint8Array) =>
+        /** The bytes to send; the box lets go of the source bytes, so a compressed part holds only its frame. */
+        const prepare = (
+          box: PartBox
+        ): Effect.Effect<{ readonly sent: Uint8Array; readonly size: number }, CompressionError> => {
+          const raw = box.bytes!
+          box.bytes = undefined
+          return compression === "zstd"
+            ? Effect.map(compressPart(raw), (sent) => ({ sent, size: raw.length }))
+            : Effect.succeed({ sent: raw, size: raw.length })
+        }
+
+        const processPart = (partNumber: number, box: PartBox) =>
           Effect.gen(function*() {
-            const sent = compression === "zstd" ? yield* compressPart(raw) : raw
+            const { sent, size } = yield* prepare(box)
             const digest = md5 === undefined ? undefined : md5(sent)
             const digestHex = digest === undefined ? undefined : hex(digest)
             const there = matches(partNumber, sent, digestHex)
             if (there !== undefined) {
               return yield* record(
-                { partNumber, etag: there.etag, size: raw.length, sentSize: sent.length, md5: digestHex },
+                { partNumber, etag: there.etag, size, sentSize: sent.length, md5: digestHex },
                 0,
                 true
               )
@@ -382,7 +405,7 @@ export const make = (deps: Deps) =>
               digest === undefined ? undefined : { contentMd5: digest }
             )
             yield* record(
-              { partNumber, etag: part.etag, size: raw.length, sentSize: sent.length, md5: digestHex },
+              { partNumber, etag: part.etag, size, sentSize: sent.length, md5: digestHex },
               sent.length,
               false
             )
@@ -405,7 +428,10 @@ export const make = (deps: Deps) =>
             ) {
               return record(mine, 0, true)
             }
-            return Effect.flatMap(readRange(file!.handle, path!, start, length), (raw) => processPart(partNumber, raw))
+            return Effect.flatMap(
+              readRange(file!.handle, path!, start, length),
+              (bytes) => processPart(partNumber, { bytes })
+            )
           }, { concurrency, discard: true })
           partCount = count
         } else {
@@ -447,7 +473,7 @@ const streamParts = <E, R, E2, R2>(
   stream: Stream.Stream<Uint8Array, E, R>,
   partSize: number,
   concurrency: number,
-  process: (partNumber: number, bytes: Uint8Array) => Effect.Effect<void, E2, R2>
+  process: (partNumber: number, box: PartBox) => Effect.Effect<void, E2, R2>
 ): Effect.Effect<number, E | E2, R | R2> =>
   Effect.scoped(Effect.gen(function*() {
     const slots = yield* Effect.makeSemaphore(concurrency)
@@ -458,7 +484,7 @@ const streamParts = <E, R, E2, R2>(
 
     const dispatch = (bytes: Uint8Array) => {
       const partNumber = ++count
-      return process(partNumber, bytes).pipe(
+      return process(partNumber, { bytes }).pipe(
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause) ? Effect.void : Deferred.failCause(failed, cause)
         ),
