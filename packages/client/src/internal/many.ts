@@ -564,17 +564,26 @@ export const make = (deps: Deps) =>
         Stream.mapEffect(([op, index]) => classify(op, index))
       )
     )
+    // A permit is taken before a request is handed on, in input order, so no more than the windows' worth of
+    // operations (plus one batch waiting for a permit and one being filled) is ever held.
     return work.pipe(
+      Stream.mapEffect((item): Effect.Effect<Work> =>
+        item._tag === "Batch"
+          ? Effect.as(batches.take(1), item)
+          : item._tag === "Individual"
+          ? Effect.as(individuals.take(1), item)
+          : Effect.succeed(item)
+      ),
       Stream.flatMap((item): Stream.Stream<Batch.Outcome> => {
         switch (item._tag) {
           case "Done":
             return Stream.succeed(item.outcome)
           case "Individual":
-            return Stream.fromEffect(individuals.withPermits(1)(runIndividual(item)))
+            return Stream.fromEffect(Effect.ensuring(runIndividual(item), individuals.release(1)))
           case "Batch":
-            return Stream.fromIterableEffect(batches.withPermits(1)(runBatch(item.items)))
+            return Stream.fromIterableEffect(Effect.ensuring(runBatch(item.items), batches.release(1)))
         }
-      }, { concurrency: settings.batchConcurrency + settings.individualConcurrency })
+      }, { concurrency: "unbounded" })
     )
   }))
 }
