@@ -14,6 +14,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as FsPromises from "node:fs/promises"
@@ -478,6 +479,7 @@ const streamParts = <E, R, E2, R2>(
   Effect.scoped(Effect.gen(function*() {
     const slots = yield* Effect.makeSemaphore(concurrency)
     const failed = yield* Deferred.make<never, E | E2>()
+    const running = yield* FiberSet.make<void, never>()
     let current: Uint8Array | undefined
     let filled = 0
     let count = 0
@@ -489,7 +491,7 @@ const streamParts = <E, R, E2, R2>(
           Cause.isInterruptedOnly(cause) ? Effect.void : Deferred.failCause(failed, cause)
         ),
         Effect.ensuring(slots.release(1)),
-        Effect.forkScoped
+        FiberSet.run(running) // finished fibers leave the set (a scope would keep every one until the end)
       )
     }
 
