@@ -234,13 +234,13 @@ const put = Command.make("put", {
     const options = yield* putOptionsOf(flags)
     const partSize = yield* optionalEither(flags.partSize, Format.parseSize)
     if (flags.concurrency < 1) return yield* CliError.usage("--concurrency must be at least 1")
-    const source: Multipart.Source<CliError.CliError> = flags.file === "-"
+    const source: Multipart.Source<CliError.CliError> = isDash(flags.file)
       ? stdio.stdin
       : yield* Effect.as(Files.statFile(flags.file), { path: flags.file })
     return yield* withSession(flags, (session) =>
       Effect.scoped(Effect.gen(function*() {
         const tracker = yield* Progress.make(stdio, "put")
-        if (flags.file !== "-") tracker.discover(1, yield* Files.statFile(flags.file))
+        if (!isDash(flags.file)) tracker.discover(1, yield* Files.statFile(flags.file))
         tracker.discovered()
         const result = yield* session.upload(source, {
           ...options,
@@ -287,7 +287,7 @@ const get = Command.make("get", {
           range
         })
         const output = Option.getOrUndefined(flags.output)
-        if (output === undefined || output === "-") {
+        if (output === undefined || isDash(output)) {
           yield* Stream.run(response.stream, stdio.stdout)
           return
         }
@@ -337,7 +337,7 @@ const head = Command.make(
 ).pipe(Command.withDescription("Print an object's metadata."))
 
 const linesOf = (stdio: Stdio.Service, source: string): Stream.Stream<string, CliError.CliError> =>
-  source === "-" ? stdio.stdin.pipe(Stream.decodeText(), Stream.splitLines) : Bulk.fileLines(source)
+  isDash(source) ? stdio.stdin.pipe(Stream.decodeText(), Stream.splitLines) : Bulk.fileLines(source)
 
 const rm = Command.make("rm", {
   ...connection,
@@ -441,7 +441,7 @@ const getMany = Command.make("get-many", {
   Effect.gen(function*() {
     const stdio = yield* Stdio.Stdio
     if (flags.concurrency < 1) return yield* CliError.usage("--concurrency must be at least 1")
-    if (flags.list !== "-") yield* Files.statFile(flags.list)
+    if (!isDash(flags.list)) yield* Files.statFile(flags.list)
     return yield* withSession(flags, (session) =>
       Bulk.getMany(session, stdio, {
         lines: linesOf(stdio, flags.list),
@@ -644,9 +644,19 @@ const consoleOf = (stdio: Stdio.Service, base: Console.Console): Console.Console
 const loggerOf = (stdio: Stdio.Service) =>
   Logger.make(({ logLevel, message }) => {
     if (LogLevel.lessThan(logLevel, LogLevel.Warning)) return
-    const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-    stdio.errSync(`objectstore: ${logLevel.label.toLowerCase()}: ${CliError.oneLine(text)}\n`)
+    const text = (Array.isArray(message) ? message.map(String).join(" ") : String(message))
+      .replace(/^objectstore:\s*/, "")
+    const level = logLevel._tag === "Warning" ? "warning" : logLevel.label.toLowerCase()
+    stdio.errSync(`objectstore: ${level}: ${CliError.oneLine(text)}\n`)
   })
+
+/**
+ * A standalone `-` (standard input or output) is replaced by this before parsing: `@effect/cli` takes any argument
+ * starting with `-` for an option. Real arguments cannot contain a NUL character.
+ */
+const DASH = "\u0000-"
+
+const isDash = (text: string) => text === "-" || text === DASH
 
 /**
  * Runs the command for the user's arguments (without `node` and the script) and returns the exit code. Output
@@ -663,7 +673,7 @@ export const main = (
     const stdio = yield* Stdio.Stdio
     const console = yield* Effect.console
     const exit = yield* Effect.exit(
-      run(["node", "objectstore", ...args]).pipe(
+      run(["node", "objectstore", ...args.map((arg) => (arg === "-" ? DASH : arg))]).pipe(
         Effect.withConsole(consoleOf(stdio, console)),
         Effect.provide(Logger.replace(Logger.defaultLogger, loggerOf(stdio)))
       )

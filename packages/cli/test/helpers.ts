@@ -1,0 +1,89 @@
+/**
+ * Running the CLI in-process (argv, real layers, captured streams) and as a child process of the real bin.
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Cli from "@objectstore/cli/Cli"
+import * as Stdio from "@objectstore/cli/Stdio"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { spawn } from "node:child_process"
+import * as crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const cliRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+export const repoRoot = path.resolve(cliRoot, "../..")
+
+export interface Result {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+  readonly bytes: Uint8Array
+}
+
+/** Runs `objectstore <args>` in-process; the environment is exactly `env` (plus HOME pointing at an empty folder). */
+export const cli = (
+  args: ReadonlyArray<string>,
+  options: { readonly env?: Record<string, string>; readonly stdin?: Uint8Array | string } = {}
+): Effect.Effect<Result> =>
+  Effect.gen(function*() {
+    const capture = Stdio.makeCapture(options.stdin === undefined ? {} : { stdin: options.stdin })
+    const env = { HOME: tempDir("home"), ...options.env }
+    const code = yield* Cli.main(args).pipe(
+      Effect.provide(Layer.mergeAll(NodeContext.layer, capture.layer)),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+    )
+    return { code, stdout: capture.stdout(), stderr: capture.stderr(), bytes: capture.stdoutBytes() }
+  })
+
+/** A fresh temporary folder. */
+export const tempDir = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `objectstore-cli-${name}-`))
+
+/** An Ed25519 key pair written to files: the private key for the CLI, the public PEM for the server. */
+export const keyPair = () => {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
+  const dir = tempDir("keys")
+  const privateFile = path.join(dir, "key.pem")
+  const publicFile = path.join(dir, "key.pub.pem")
+  fs.writeFileSync(privateFile, privateKey.export({ type: "pkcs8", format: "pem" }).toString())
+  const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString()
+  fs.writeFileSync(publicFile, publicPem)
+  return { privateFile, publicFile, publicPem }
+}
+
+export const sha256 = (bytes: Uint8Array | string) => crypto.createHash("sha256").update(bytes).digest("hex")
+
+/** Pseudo-random bytes (incompressible). */
+export const randomBytes = (n: number) => new Uint8Array(crypto.randomBytes(n))
+
+export interface Child {
+  readonly child: ReturnType<typeof spawn>
+  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
+}
+
+/** Starts the real executable's source (`src/bin.ts` through tsx, as `bin/objectstore.js` does without a build). */
+export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string>, bin = "src"): Child => {
+  const argv = bin === "src"
+    ? ["--import", "tsx", path.join(cliRoot, "src/bin.ts"), ...args]
+    : [path.join(cliRoot, "bin/objectstore.js"), ...args]
+  const child = spawn(process.execPath, argv, {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? "", HOME: tempDir("home"), ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (chunk) => (stdout += chunk))
+  child.stderr!.on("data", (chunk) => (stderr += chunk))
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  )
+  return { child, done }
+}
+
+/** Runs the real executable to the end. */
+export const runProcess = (args: ReadonlyArray<string>, env: Record<string, string>, bin = "src") =>
+  Effect.promise(() => spawnCli(args, env, bin).done)
