@@ -3,7 +3,7 @@
  * server over loopback TCP with auth enforced and a usecase whose rules reject every upload.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import * as Permission from "@objectstore/protocol/Permission"
 import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"

@@ -1,0 +1,136 @@
+/**
+ * The real executable in a child process: exit codes, one-line errors without stack traces, and Ctrl-C (SIGINT)
+ * during bulk jobs: no multipart upload left on the server, no partial file left on disk, exit code 130.
+ */
+import * as HttpServer from "@effect/platform/HttpServer"
+import { assert, layer } from "@effect/vitest"
+import * as Server from "@objectstore/server/Server"
+import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { cli, randomBytes, runProcess, spawnCli, tempDir } from "./helpers.js"
+
+const waitUntil = (condition: Effect.Effect<boolean>, timeoutMs: number) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (yield* condition) return true
+      yield* Effect.sleep("10 millis")
+    }
+    return false
+  })
+
+layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (child process)", (it) => {
+  it.effect("bin/objectstore.js starts and answers --version and --help", () =>
+    Effect.gen(function*() {
+      const version = yield* runProcess(["--version"], {}, "bin")
+      assert.strictEqual(version.code, 0, version.stderr)
+      assert.include(version.stdout, "0.1.0")
+      const help = yield* runProcess(["--help"], {}, "bin")
+      assert.strictEqual(help.code, 0)
+      assert.include(help.stdout, "EXIT CODES")
+      assert.notInclude(help.stdout, "\x1b[", "no colours when standard output is not a terminal")
+    }))
+
+  it.effect("exit codes: 0, 3 not found, 2 usage, 1 unreachable; errors are one line with a hint, no stack", () =>
+    Effect.gen(function*() {
+      const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
+      const env = { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "proc" }
+      const dir = tempDir("proc")
+      const file = path.join(dir, "x.txt")
+      fs.writeFileSync(file, "x")
+      const ok = yield* runProcess(["put", file, "-k", "x.txt", "-s", "org=1"], env)
+      assert.strictEqual(ok.code, 0, ok.stderr)
+      assert.strictEqual(ok.stdout, "x.txt\n")
+      assert.strictEqual(ok.stderr, "")
+
+      const missing = yield* runProcess(["get", "nope", "-s", "org=1"], env)
+      assert.strictEqual(missing.code, 3)
+      assert.strictEqual(missing.stderr, "objectstore: object not found: nope (usecase proc, scope org=1)\n")
+
+      const badScope = yield* runProcess(["head", "x.txt", "-s", "org:1"], env)
+      assert.strictEqual(badScope.code, 2)
+      assert.deepStrictEqual(badScope.stderr.trim().split("\n").map((l) => l.split(":")[0]), ["objectstore", "hint"])
+
+      const unknown = yield* runProcess(["frobnicate"], env)
+      assert.strictEqual(unknown.code, 2)
+
+      const down = yield* runProcess(["head", "x.txt"], { ...env, OBJECTSTORE_URL: "http://127.0.0.1:1" })
+      assert.strictEqual(down.code, 1)
+      for (const result of [missing, badScope, unknown, down]) {
+        assert.notMatch(result.stderr, /\n\s+at /)
+        assert.notInclude(result.stderr, "FiberFailure")
+      }
+    }))
+
+  it.effect("Ctrl-C during a bulk upload aborts the multipart upload in flight and exits 130", () =>
+    Effect.gen(function*() {
+      const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
+      const control = yield* Server.ServerControl
+      const src = tempDir("sigint-up")
+      fs.writeFileSync(path.join(src, "small.txt"), "small")
+      fs.writeFileSync(path.join(src, "zz-big.bin"), randomBytes(96 * 1024 * 1024))
+      const { child, done } = spawnCli(
+        ["put-dir", src, "-s", "org=2", "--part-size", "1MiB", "--concurrency", "1", "--compression", "none"],
+        { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "sigint" }
+      )
+      const started = yield* waitUntil(
+        Effect.map(Effect.orDie(control.storage.listUploads), (uploads) => uploads.some((u) => u.parts > 0)),
+        60_000
+      )
+      assert.isTrue(started, "the multipart upload started")
+      child.kill("SIGINT")
+      const result = yield* Effect.promise(() => done)
+      assert.strictEqual(result.code, 130, result.stderr)
+      assert.include(result.stderr, "objectstore: interrupted")
+      assert.notMatch(result.stderr, /\n\s+at /)
+      assert.deepStrictEqual(yield* control.storage.listUploads, [], "no multipart upload left on the server")
+      const stored = (yield* control.storage.list).filter((e) => e.id.usecase === "sigint").map((e) => e.id.key)
+      assert.notInclude(stored, "zz-big.bin")
+    }))
+
+  it.effect("Ctrl-C during a bulk download leaves no partial files and exits 130", () =>
+    Effect.gen(function*() {
+      const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
+      const env = { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "sigint-down" }
+      const src = tempDir("sigint-src")
+      const keys: Array<string> = []
+      for (let i = 0; i < 4; i++) {
+        fs.writeFileSync(path.join(src, `part-${i}.bin`), randomBytes(32 * 1024 * 1024))
+        keys.push(`part-${i}.bin`)
+      }
+      const seeded = yield* cli([
+        "put-dir",
+        src,
+        "-s",
+        "org=3",
+        "--compression",
+        "none",
+        "--multipart-threshold",
+        "1GiB"
+      ], {
+        env
+      })
+      assert.strictEqual(seeded.code, 0, seeded.stderr)
+      const list = path.join(src, "keys.txt")
+      fs.writeFileSync(list, keys.join("\n"))
+      const out = tempDir("sigint-out")
+      const { child, done } = spawnCli(
+        ["get-many", list, "-d", out, "-s", "org=3", "--concurrency", "1", "--force"],
+        env
+      )
+      const writing = yield* waitUntil(
+        Effect.sync(() => fs.readdirSync(out).some((name) => name.includes(".partial-"))),
+        60_000
+      )
+      assert.isTrue(writing, "a download was in progress")
+      child.kill("SIGINT")
+      const result = yield* Effect.promise(() => done)
+      assert.strictEqual(result.code, 130, result.stderr)
+      const left = fs.readdirSync(out)
+      assert.deepStrictEqual(left.filter((name) => name.includes(".partial-")), [], "no partial files")
+      for (const name of left) {
+        assert.strictEqual(fs.statSync(path.join(out, name)).size, 32 * 1024 * 1024, "only complete files")
+      }
+    }))
+})
