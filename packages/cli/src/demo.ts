@@ -1,33 +1,44 @@
 /**
- * The README's main job: start the embedded local server (memory storage, auth enforced with a freshly generated
- * Ed25519 key) on a loopback port, then run a round trip against it through the SDK, printing what happened.
+ * The README's main job (`npm run demo`): a realistic nightly batch job through the `objectstore` command.
  *
- * Run with `npm run demo`. Exits non-zero if any step does not behave as expected.
+ * 1. starts the local server on a loopback port (memory storage, auth enforced with a freshly generated Ed25519
+ *    key, which the job signs its tokens with);
+ * 2. generates a folder of files of mixed sizes: small JSON documents (KiB), compressible logs (MiB) and one
+ *    binary above the multipart threshold;
+ * 3. uploads the tree with `objectstore put-dir` (small files batched through `many`, the large one as a multipart
+ *    upload), writing a manifest, and runs it again to show that unchanged files are skipped;
+ * 4. lists what was uploaded from the manifest, downloads it all with `objectstore get-many` into another folder
+ *    and verifies every file's SHA-256 against the original;
+ * 5. fetches one object through a pre-signed URL (`objectstore presign`) with plain `fetch`;
+ * 6. deletes everything with `objectstore rm --from manifest` and checks that the server is empty;
+ *
+ * then prints a summary and stops the server. Exits non-zero if any step does not behave as expected.
  *
  * @since 0.1.0
  */
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as HttpServer from "@effect/platform/HttpServer"
-import * as Expiration from "@objectstore/client/Expiration"
-import * as NodeClient from "@objectstore/client/NodeClient"
-import * as ObjectstoreClient from "@objectstore/client/ObjectstoreClient"
-import * as Scope from "@objectstore/client/Scope"
-import * as Session from "@objectstore/client/Session"
-import * as Usecase from "@objectstore/client/Usecase"
+import * as Compression from "@objectstore/client/Compression"
+import * as Permission from "@objectstore/protocol/Permission"
 import * as Server from "@objectstore/server/Server"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Cli from "./Cli.js"
+import * as Format from "./internal/format.js"
+import * as Stdio from "./Stdio.js"
 
-const KID = "demo-service"
+const KID = "nightly-job"
 const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-const privatePem = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
-const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString()
 
 const ServerLive = Server.layer({
   host: "127.0.0.1",
@@ -35,93 +46,184 @@ const ServerLive = Server.layer({
   storage: { type: "memory" },
   auth: {
     enforce: true,
-    keys: { [KID]: { publicKeys: [publicPem], maxPermissions: ["object.read", "object.write", "object.delete"] } }
+    keys: {
+      [KID]: {
+        publicKeys: [publicKey.export({ type: "spki", format: "pem" }).toString()],
+        maxPermissions: Permission.all
+      }
+    }
   }
 })
 
-const ClientLive = Layer.unwrapEffect(
-  HttpServer.addressFormattedWith((baseUrl) =>
-    Console.log(`local server listening on ${baseUrl} (memory storage, auth enforced)`).pipe(
-      Effect.as(NodeClient.layer({ baseUrl, secretKey: { kid: KID, privateKey: Redacted.make(privatePem) } }))
-    )
-  )
-).pipe(Layer.provide(ServerLive))
-
-const sha256 = (bytes: Uint8Array) => crypto.createHash("sha256").update(bytes).digest("hex").slice(0, 16)
+const sha256 = (bytes: Uint8Array) => crypto.createHash("sha256").update(bytes).digest("hex")
 
 const check = (condition: boolean, what: string) =>
   condition ? Console.log(`  ok: ${what}`) : Effect.dieMessage(`demo failed: ${what}`)
 
-/** A compressible payload of `size` bytes, produced in 64 KiB chunks (never held whole by the SDK). */
-const logLines = (size: number) =>
-  Stream.range(0, Math.ceil(size / 65536) - 1).pipe(
-    Stream.map((i) => {
-      const line = `${new Date(1_700_000_000_000 + i * 1000).toISOString()} INFO request ${i} served in ${i % 97}ms\n`
-      const chunk = new Uint8Array(Math.min(65536, size - i * 65536))
-      const encoded = new TextEncoder().encode(line.repeat(Math.ceil(chunk.length / line.length)))
-      chunk.set(encoded.subarray(0, chunk.length))
-      return chunk
-    })
-  )
-
-const program = Effect.gen(function*() {
-  const client = yield* ObjectstoreClient.ObjectstoreClient
-  const attachments = Usecase.make("attachments", { expirationPolicy: Expiration.timeToIdle(Duration.days(30)) })
-  const session = yield* client.session(attachments, Scope.make({ org: 42, project: 1337 }))
-  yield* Console.log(`session: usecase ${session.usecase.name}, scope ${session.scope}`)
-
-  yield* Console.log("\n1. put a small text object with metadata (server-generated key)")
-  const key = yield* session.put("Hello, world!", {
-    contentType: "text/plain; charset=utf-8",
-    origin: "203.0.113.42",
-    filename: "hello.txt",
-    metadata: { source: "demo" }
-  })
-  yield* Console.log(`  key: ${key}`)
-
-  yield* Console.log("2. head: its metadata")
-  const metadata = yield* session.head(key)
-  yield* Console.log(
-    `  content-type ${metadata.contentType}, compression ${metadata.compression}, ` +
-      `expiration ${Expiration.format(metadata.expirationPolicy)}, created ${metadata.timeCreatedText}`
-  )
-  yield* check(metadata.origin === "203.0.113.42" && metadata.custom.source === "demo", "origin and custom metadata")
-
-  yield* Console.log("3. get: the payload, decompressed transparently")
-  const text = yield* session.getText(key)
-  yield* check(text === "Hello, world!", `payload reads back as ${JSON.stringify(text)}`)
-  const raw = yield* session.getBytes(key, { decompress: false })
-  yield* check(raw[0] === 0x28 && raw[1] === 0xb5, `stored zstd-compressed (${raw.length} bytes on the server)`)
-
-  yield* Console.log("4. put and get 8 MiB streamed, under a key of our own")
-  const size = 8 * 1024 * 1024
-  const expected = sha256(Chunk.toReadonlyArray(yield* Stream.runCollect(logLines(size))).reduce(concat))
-  yield* session.put(logLines(size), { key: "logs/2026-11-28/app.log", contentType: "text/plain" })
-  const got = yield* Effect.scoped(
-    Effect.flatMap(session.get("logs/2026-11-28/app.log"), (response) => Session.collectBytes(response))
-  )
-  yield* check(got.length === size && sha256(got) === expected, `8 MiB round trip, sha256 ${expected}`)
-
-  yield* Console.log("5. the same key in another scope is a different object")
-  const other = yield* client.session(attachments, Scope.make({ org: 42, project: 9999 }))
-  const missing = yield* Effect.flip(other.head("logs/2026-11-28/app.log"))
-  yield* check(missing._tag === "NotFoundError", `project 9999 answers ${missing._tag}`)
-
-  yield* Console.log("6. delete both objects; a second delete is still a success")
-  yield* session.delete(key)
-  yield* session.delete("logs/2026-11-28/app.log")
-  yield* session.delete(key)
-  const gone = yield* Effect.flip(session.head(key))
-  yield* check(gone._tag === "NotFoundError", `after delete, head answers ${gone._tag}`)
-
-  yield* Console.log("\ndemo finished: every step behaved as expected; the server stops now")
-})
-
-const concat = (a: Uint8Array, b: Uint8Array) => {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a)
-  out.set(b, a.length)
-  return out
+/** A deterministic pseudo-random generator, so every run makes the same files. */
+const generator = (seed: number) => {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
 }
 
-program.pipe(Effect.provide(ClientLive), NodeRuntime.runMain)
+/** Writes the job's input: 24 JSON documents (1–48 KiB), 4 logs (1–3 MiB), one 12 MiB binary. */
+const generateFiles = (root: string): Map<string, string> => {
+  const random = generator(42)
+  const files = new Map<string, string>()
+  const write = (rel: string, bytes: Uint8Array) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true })
+    fs.writeFileSync(path.join(root, rel), bytes)
+    files.set(rel, sha256(bytes))
+  }
+  for (let i = 0; i < 24; i++) {
+    const events = Array.from({ length: Math.ceil(random() * 300) + 10 }, (_, n) => ({
+      id: `${i}-${n}`,
+      level: random() < 0.1 ? "error" : "info",
+      message: `request ${n} served in ${Math.round(random() * 500)} ms`
+    }))
+    write(
+      `events/2026-11-28/batch-${String(i).padStart(2, "0")}.json`,
+      new TextEncoder().encode(JSON.stringify(events))
+    )
+  }
+  for (let i = 0; i < 4; i++) {
+    const lines: Array<string> = []
+    const size = (1 + i * 0.7) * 1024 * 1024
+    let length = 0
+    for (let n = 0; length < size; n++) {
+      const line = `2026-11-28T02:${String(n % 60).padStart(2, "0")}:00Z worker-${i} job ${n} took ${
+        Math.round(random() * 1000)
+      }ms\n`
+      lines.push(line)
+      length += line.length
+    }
+    write(`logs/worker-${i}.log`, new TextEncoder().encode(lines.join("")))
+  }
+  write("artifacts/build.tar", new Uint8Array(crypto.randomBytes(12 * 1024 * 1024)))
+  return files
+}
+
+const program = Effect.gen(function*() {
+  const started = yield* Clock.currentTimeMillis
+  const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
+  const control = yield* Server.ServerControl
+  yield* Console.log(`local server listening on ${url} (memory storage, auth enforced)\n`)
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-demo-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(work, { recursive: true, force: true })))
+  const keyFile = path.join(work, "job-key.pem")
+  fs.writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }).toString(), { mode: 0o600 })
+  const data = path.join(work, "data")
+  const restored = path.join(work, "restored")
+  const manifest = path.join(work, "manifest.tsv")
+
+  // the settings a cron job would keep in its environment
+  const env = new Map([
+    ["OBJECTSTORE_URL", url],
+    ["OBJECTSTORE_KEY_FILE", keyFile],
+    ["OBJECTSTORE_KEY_ID", KID],
+    ["OBJECTSTORE_USECASE", "nightly"],
+    ["OBJECTSTORE_SCOPE", "org=42 project=1337"]
+  ])
+  const objectstore = (...args: ReadonlyArray<string>) =>
+    Console.log(`$ objectstore ${args.map((a) => a.replace(work, "$WORK")).join(" ")}`).pipe(
+      Effect.zipRight(Cli.main(args)),
+      Effect.withConfigProvider(ConfigProvider.fromMap(env))
+    )
+  const capture = (...args: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const captured = Stdio.makeCapture()
+      const code = yield* Cli.main(args).pipe(
+        Effect.provide(captured.layer),
+        Effect.withConfigProvider(ConfigProvider.fromMap(env))
+      )
+      return { code, stdout: captured.stdout(), stderr: captured.stderr() }
+    })
+
+  yield* Console.log("1. generate the night's files")
+  const files = generateFiles(data)
+  const totalBytes = [...files.keys()].reduce((n, rel) => n + fs.statSync(path.join(data, rel)).size, 0)
+  yield* Console.log(`  ${files.size} files, ${Format.bytes(totalBytes)} in $WORK/data\n`)
+
+  yield* Console.log("2. upload the tree (small files batched, the large one multipart), writing a manifest")
+  const upload = yield* objectstore(
+    "put-dir",
+    data,
+    "--prefix",
+    "2026-11-28/",
+    "--ttl",
+    "7d",
+    "--write-manifest",
+    manifest
+  )
+  yield* check(upload === 0, "put-dir exited 0")
+  const uploads = yield* control.storage.listUploads
+  yield* check(uploads.length === 0, "no multipart upload left open")
+  const rerun = yield* objectstore("put-dir", data, "--prefix", "2026-11-28/", "--ttl", "7d")
+  yield* check(rerun === 0, "a re-run skips every unchanged file")
+
+  yield* Console.log("\n3. list by manifest")
+  const lines = fs.readFileSync(manifest, "utf8").trim().split("\n")
+  for (const line of lines.slice(0, 3)) yield* Console.log(`  ${line.replace("\t", "  ->  ")}`)
+  yield* Console.log(`  … ${lines.length} objects`)
+  yield* check(lines.length === files.size, `the manifest lists all ${files.size} objects`)
+  const head = yield* capture("head", "2026-11-28/artifacts/build.tar", "--json")
+  const info = JSON.parse(head.stdout) as { custom: Record<string, string>; expirationPolicy: string }
+  yield* check(
+    info.custom.sha256 === files.get("artifacts/build.tar") && info.expirationPolicy === "ttl:7days",
+    "the multipart object carries its sha256 and a 7-day time-to-live"
+  )
+
+  yield* Console.log("\n4. download everything by manifest and verify")
+  const download = yield* objectstore("get-many", manifest, "--dir", restored)
+  yield* check(download === 0, "get-many exited 0 (checksums verified while writing)")
+  let verified = 0
+  for (const [rel, digest] of files) {
+    if (sha256(fs.readFileSync(path.join(restored, rel))) === digest) verified++
+  }
+  yield* check(verified === files.size, `all ${files.size} files read back identical (sha256)`)
+
+  yield* Console.log("\n5. hand one object out through a pre-signed URL, fetched with plain fetch")
+  const presigned = yield* capture("presign", "2026-11-28/logs/worker-3.log", "--expires", "10m")
+  yield* check(presigned.code === 0, "presign exited 0")
+  const link = presigned.stdout.trim()
+  yield* Console.log(`  ${link.replace(/os_sig=[^&]+/, "os_sig=…")}`)
+  const response = yield* Effect.promise(() => fetch(link))
+  const raw = new Uint8Array(yield* Effect.promise(() => response.arrayBuffer()))
+  const compression = yield* Compression.Compression
+  const body = response.headers.get("content-encoding") === "zstd"
+    ? yield* Stream.runCollect(compression.decompress(Stream.make(raw))).pipe(
+      Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks)))
+    )
+    : raw
+  yield* check(
+    response.status === 200 && sha256(body) === files.get("logs/worker-3.log"),
+    `HTTP ${response.status}, ${Format.bytes(raw.length)} on the wire (${
+      response.headers.get("content-encoding") ?? "identity"
+    }), ${Format.bytes(body.length)} decoded, sha256 matches`
+  )
+
+  yield* Console.log("\n6. delete everything")
+  const removed = yield* objectstore("rm", "--from", manifest)
+  yield* check(removed === 0, "rm exited 0")
+  const left = yield* control.storage.list
+  yield* check(left.length === 0, "the server holds no objects")
+
+  const elapsed = (yield* Clock.currentTimeMillis) - started
+  yield* Console.log(
+    `\ndemo finished in ${Format.duration(elapsed)}: ${files.size} objects (${Format.bytes(totalBytes)}) ` +
+      "uploaded, listed, downloaded and verified, one shared by pre-signed URL, all deleted; the server stops now"
+  )
+})
+
+program.pipe(
+  Effect.scoped,
+  Effect.provide(Layer.mergeAll(ServerLive, NodeContext.layer, Stdio.layerNode, Compression.layer)),
+  NodeRuntime.runMain
+)

@@ -6,9 +6,10 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, layer } from "@effect/vitest"
 import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
+import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { cli, randomBytes, runProcess, spawnCli, tempDir } from "./helpers.js"
+import { cli, cliRoot, randomBytes, repoRoot, runProcess, spawnCli, tempDir } from "./helpers.js"
 
 const waitUntil = (condition: Effect.Effect<boolean>, timeoutMs: number) =>
   Effect.gen(function*() {
@@ -132,5 +133,26 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       for (const name of left) {
         assert.strictEqual(fs.statSync(path.join(out, name)).size, 32 * 1024 * 1024, "only complete files")
       }
+    }))
+
+  it.effect("the README's demo job runs to the end and exits 0", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.async<{ code: number; stdout: string; stderr: string }>((resume) => {
+        const child = execFile(
+          process.execPath,
+          ["--import", "tsx", path.join(cliRoot, "src/demo.ts")],
+          { cwd: repoRoot, env: { PATH: process.env.PATH ?? "" }, timeout: 60_000 },
+          (error, stdout, stderr) =>
+            resume(
+              Effect.succeed({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr })
+            )
+        )
+        return Effect.sync(() => child.kill())
+      })
+      assert.strictEqual(result.code, 0, result.stderr)
+      assert.notInclude(result.stdout, "demo failed")
+      assert.include(result.stdout, "the multipart object carries its sha256")
+      assert.include(result.stdout, "all 29 files read back identical (sha256)")
+      assert.match(result.stdout, /demo finished in .*: 29 objects/)
     }))
 })

@@ -119,7 +119,7 @@ export const makeReporter = (
         const size = verb === "deleted" ? "" : ` (${Format.bytes(bytes)})`
         yield* stdio.out(
           `${job}: ${verb} ${objects} object${objects === 1 ? "" : "s"}${size} in ${Format.duration(millis)}${rate}; ` +
-            `${skipped} skipped (unchanged), ${failures.length} failed\n`
+            `${verb === "deleted" ? "" : `${skipped} skipped (unchanged), `}${failures.length} failed\n`
         )
       }
       if (failures.length === 0) return summary
