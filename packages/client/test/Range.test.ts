@@ -4,8 +4,9 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpServer from "@effect/platform/HttpServer"
-import { assert, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import * as Auth from "@objectstore/client/Auth"
 import * as Compression from "@objectstore/client/Compression"
 import * as Metrics from "@objectstore/client/Metrics"
@@ -180,3 +181,65 @@ const suite = (name: string, environment: Layer.Layer<any, any, never>) =>
 
 suite("ranges over loopback TCP (undici)", tcp)
 suite("ranges in-process", inProcess)
+
+/** A client whose server answers every request with `respond`, recording the Range header sent. */
+const mocked = (respond: (range: string | undefined) => Response) => {
+  const seen: Array<string | undefined> = []
+  const http = Layer.succeed(
+    HttpClient.HttpClient,
+    HttpClient.make((request) =>
+      Effect.sync(() => {
+        seen.push(request.headers["range"])
+        return HttpClientResponse.fromWeb(request, respond(request.headers["range"]))
+      })
+    )
+  )
+  const layer = ObjectstoreClient.layer({ baseUrl: "http://objectstore.test", retry: false }).pipe(
+    Layer.provide(Layer.mergeAll(http, Services))
+  )
+  return { seen, layer }
+}
+
+describe("ranges against odd servers (mock HttpClient)", () => {
+  it.effect("the Range header is the formatted range; a server that ignores it yields the whole body", () =>
+    Effect.gen(function*() {
+      const { layer, seen } = mocked(() => new Response("whole body", { status: 200 }))
+      const got = yield* Effect.scoped(Effect.gen(function*() {
+        const s = yield* session()
+        const response = yield* s.get("k", { range: Range.suffix(4) })
+        return { text: yield* Session.collectText(response), range: response.range }
+      })).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(seen, ["bytes=-4"])
+      assert.strictEqual(got.text, "whole body")
+      assert.isUndefined(got.range)
+    }))
+
+  it.effect("a 206 without a usable content-range is a NetworkError (Decode); a 416 without one has no size", () =>
+    Effect.gen(function*() {
+      for (const contentRange of [undefined, "bytes 0-4/*", "bytes 5-1/10", "garbage"]) {
+        const { layer } = mocked(() =>
+          new Response("Hello", {
+            status: 206,
+            headers: contentRange === undefined ? {} : { "content-range": contentRange }
+          })
+        )
+        const error = yield* Effect.flip(
+          Effect.flatMap(session(), (s) => s.getBytes("k", { range: Range.bytes(0, 4) })).pipe(Effect.provide(layer))
+        )
+        assert.strictEqual(error._tag, "NetworkError", String(contentRange))
+        if (error._tag === "NetworkError") assert.strictEqual(error.reason, "Decode")
+      }
+      const { layer } = mocked(() => new Response(null, { status: 416 }))
+      const error = yield* Effect.flip(
+        Effect.flatMap(session(), (s) => s.getBytes("k", { range: Range.from(3) })).pipe(Effect.provide(layer))
+      )
+      assert.strictEqual(error._tag, "RangeNotSatisfiableError")
+      if (error._tag === "RangeNotSatisfiableError") assert.isUndefined(error.size)
+      // without a range, 206 and 416 are unexpected statuses
+      const stray = mocked(() => new Response(null, { status: 416 }))
+      const unexpected = yield* Effect.flip(
+        Effect.flatMap(session(), (s) => s.getBytes("k")).pipe(Effect.provide(stray.layer))
+      )
+      assert.strictEqual(unexpected._tag, "ResponseError")
+    }))
+})
