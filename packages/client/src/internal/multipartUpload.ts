@@ -526,7 +526,7 @@ const streamParts = <E, R, E2, R2>(
       }
       yield* slots.take(concurrency) // every part is done
       const outcome = yield* Deferred.poll(failed)
-      if (Option.isSome(outcome)) yield* outcome.value
+      if (Option.isSome(outcome)) return yield* outcome.value
       return count
     })
     return yield* Effect.raceFirst(producer, Deferred.await(failed))

@@ -461,13 +461,12 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
         }
         const text = yield* readCompleteBody(request.request)
         if (Either.isLeft(text)) return text.left
-        let json: unknown
-        try {
-          json = JSON.parse(text.right)
-        } catch (error) {
-          return textResponse(400, `Failed to parse the request body as JSON: ${(error as Error).message}`)
-        }
-        const parts = parseCompleteBody(json)
+        const json = Either.try({
+          try: (): unknown => JSON.parse(text.right),
+          catch: (error) => (error as Error).message
+        })
+        if (Either.isLeft(json)) return textResponse(400, `Failed to parse the request body as JSON: ${json.left}`)
+        const parts = parseCompleteBody(json.right)
         if (Either.isLeft(parts)) {
           return textResponse(422, `Failed to deserialize the JSON body into the target type: ${parts.left}`)
         }
