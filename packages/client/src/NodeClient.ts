@@ -81,7 +81,68 @@ const millis = (field: string, input: Duration.DurationInput | undefined, fallba
 }
 
 /**
- * An undici `HttpClient` whose dispatcher (connect timeout, keep-alive) lives as long as the layer.
+ * The undici dispatcher of {@link layerHttpClient}: one connection `Pool` per origin, kept until the dispatcher is
+ * closed.
+ *
+ * Why not `Undici.Agent`: in undici 7 the Agent tracks the connections of an origin by key, not by pool, so the
+ * `disconnect` events of a pool it has just closed are counted against its replacement, which it then closes too.
+ * After one dropped connection (every HEAD response drops one by default, see below), a client making one request at a
+ * time opens a new TCP connection for every later request. Fixed in undici 8.
+ *
+ * HEAD requests keep their connection (`reset: false`): undici closes it after every HEAD by default, to survive
+ * servers that wrongly send a body; Objectstore servers answer HEAD without one.
+ */
+class OriginPools extends Undici.Dispatcher {
+  readonly #pools = new Map<string, Undici.Pool>()
+  readonly #options: Undici.Pool.Options
+
+  constructor(options: Undici.Pool.Options) {
+    super()
+    this.#options = options
+  }
+
+  override dispatch(options: Undici.Dispatcher.DispatchOptions, handler: Undici.Dispatcher.DispatchHandler): boolean {
+    const origin = String(options.origin)
+    let pool = this.#pools.get(origin)
+    if (pool === undefined) {
+      pool = new Undici.Pool(origin, this.#options)
+      this.#pools.set(origin, pool)
+    }
+    return pool.dispatch(
+      options.method === "HEAD" && options.reset === undefined ? { ...options, reset: false } : options,
+      handler
+    )
+  }
+
+  override close(): Promise<void>
+  override close(callback: () => void): void
+  override close(callback?: () => void): Promise<void> | void {
+    const closed = Promise.all(Array.from(this.#pools.values(), (pool) => pool.close())).then(() => undefined)
+    this.#pools.clear()
+    if (callback === undefined) return closed
+    void closed.then(callback, callback)
+  }
+
+  override destroy(): Promise<void>
+  override destroy(error: Error | null): Promise<void>
+  override destroy(callback: () => void): void
+  override destroy(error: Error | null, callback: () => void): void
+  override destroy(
+    first?: Error | null | (() => void),
+    second?: () => void
+  ): Promise<void> | void {
+    const error = typeof first === "function" ? null : first ?? null
+    const callback = typeof first === "function" ? first : second
+    const destroyed = Promise.all(Array.from(this.#pools.values(), (pool) => pool.destroy(error))).then(() => undefined)
+    this.#pools.clear()
+    if (callback === undefined) return destroyed
+    void destroyed.then(callback, callback)
+  }
+}
+
+/**
+ * An undici `HttpClient` whose dispatcher (connect timeout, keep-alive) lives as long as the layer. Connections are
+ * pooled per origin and reused, HEAD requests included.
  *
  * @since 0.1.0
  * @category layers
@@ -96,8 +157,8 @@ export const layerHttpClient = (
         const connect = yield* millis("connectTimeout", options.connectTimeout, DEFAULT_CONNECT_TIMEOUT)
         const keepAlive = yield* millis("keepAliveTimeout", options.keepAliveTimeout, Duration.seconds(4))
         return yield* Effect.acquireRelease(
-          Effect.sync(() => new Undici.Agent({ connect: { timeout: connect }, keepAliveTimeout: keepAlive })),
-          (agent) => Effect.promise(() => agent.destroy())
+          Effect.sync(() => new OriginPools({ connect: { timeout: connect }, keepAliveTimeout: keepAlive })),
+          (dispatcher) => Effect.promise(() => dispatcher.destroy())
         )
       })
     ))
