@@ -8,9 +8,9 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
-import type { Agent } from "undici"
+import type { Pool } from "undici"
 import * as zstd from "zstd-napi"
-import { makeAgent, makeSdk, objectPath, putHeaders, readHeaders, type Sdk } from "./lib/clients.js"
+import { makePool, makeSdk, objectPath, putHeaders, readHeaders, type Sdk } from "./lib/clients.js"
 import { semiCompressible, slices } from "./lib/data.js"
 import { compareHigher, emit, interleave, MiB, progress, quick, type Result, timed } from "./lib/harness.js"
 import { startServer } from "./lib/server.js"
@@ -40,7 +40,7 @@ const sdkGet = (sdk: Sdk, compression: Compression) => () =>
     if (received !== SIZE) throw new Error(`sdk get ${compression}: ${received} bytes`)
   }).then(rate)
 
-const rawPut = (agent: Agent, origin: string, compression: Compression) => () =>
+const rawPut = (agent: Pool, origin: string, compression: Compression) => () =>
   timed(async () => {
     const body = compression === "none"
       ? DATA
@@ -56,7 +56,7 @@ const rawPut = (agent: Agent, origin: string, compression: Compression) => () =>
     if (response.statusCode >= 300 || typeof json.key !== "string") throw new Error(`raw put: ${response.statusCode}`)
   }).then(rate)
 
-const rawGet = (agent: Agent, origin: string, compression: Compression) => () =>
+const rawGet = (agent: Pool, origin: string, compression: Compression) => () =>
   timed(async () => {
     const response = await agent.request({
       origin,
@@ -74,7 +74,7 @@ const rawGet = (agent: Agent, origin: string, compression: Compression) => () =>
 const main = async () => {
   const server = await startServer()
   const sdk = await makeSdk(server.url)
-  const agent = makeAgent()
+  const agent = makePool(server.url)
   const results: Array<Result> = []
   const compressed = zstd.compress(DATA, { compressionLevel: 3 }).length
   try {

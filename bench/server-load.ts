@@ -7,8 +7,8 @@
  *   node --import tsx bench/server-load.ts [--quick]
  */
 import { performance } from "node:perf_hooks"
-import type { Agent } from "undici"
-import { makeAgent, objectPath, putHeaders, readHeaders } from "./lib/clients.js"
+import type { Pool } from "undici"
+import { makePool, objectPath, putHeaders, readHeaders } from "./lib/clients.js"
 import { semiCompressible } from "./lib/data.js"
 import { emit, KiB, median, MiB, progress, quick, type Result } from "./lib/harness.js"
 import { type BenchServer, startServer } from "./lib/server.js"
@@ -18,7 +18,7 @@ const SMALL = semiCompressible(KiB, 41)
 const LARGE_SIZE = (quick ? 16 : 64) * MiB
 const LARGE = semiCompressible(LARGE_SIZE, 42)
 
-type Request = (agent: Agent, origin: string, i: number) => Promise<void>
+type Request = (agent: Pool, origin: string, i: number) => Promise<void>
 
 const put = (body: Uint8Array, key: (i: number) => string): Request => async (agent, origin, i) => {
   const response = await agent.request({
@@ -33,14 +33,15 @@ const put = (body: Uint8Array, key: (i: number) => string): Request => async (ag
 }
 
 const read = (method: "GET" | "HEAD", key: string, expected: number): Request => async (agent, origin) => {
-  const response = await agent.request({ origin, path: objectPath(key), method, headers: readHeaders })
+  // HEAD with `reset: false`: undici would otherwise close the connection after it (the SDK keeps it).
+  const response = await agent.request({ origin, path: objectPath(key), method, headers: readHeaders, reset: false })
   let received = 0
   for await (const chunk of response.body) received += (chunk as Uint8Array).length
   if (response.statusCode >= 300 || received !== expected) throw new Error(`${method}: ${response.statusCode}`)
 }
 
 /** Runs `count` requests with `concurrency` in flight; returns requests per second and the server's CPU share. */
-const load = async (server: BenchServer, agent: Agent, request: Request, count: number, concurrency: number) => {
+const load = async (server: BenchServer, agent: Pool, request: Request, count: number, concurrency: number) => {
   let next = 0
   const cpu = server.cpuMillis()
   const start = performance.now()
@@ -53,7 +54,7 @@ const load = async (server: BenchServer, agent: Agent, request: Request, count: 
 
 const main = async () => {
   const server = await startServer()
-  const agent = makeAgent()
+  const agent = makePool(server.url)
   const results: Array<Result> = []
   const notes: Array<string> = []
   const measure = async (
@@ -70,11 +71,11 @@ const main = async () => {
     for (let i = 0; i < repetitions; i++) {
       const sample = await load(server, agent, request, count, concurrency)
       rates.push(sample.rate * scale)
-      busy.push(sample.busy)
+      busy.push(sample.busy * 100)
     }
     results.push({ name, median: median(rates), unit, samples: rates })
-    results.push({ name: `${name}: server CPU`, median: median(busy) * 100, unit: "% of a core", samples: busy })
-    progress(`${name}: ${median(rates).toFixed(0)} ${unit}, server ${(median(busy) * 100).toFixed(0)}% of a core`)
+    results.push({ name: `${name}: server CPU`, median: median(busy), unit: "% of a core", samples: busy })
+    progress(`${name}: ${median(rates).toFixed(0)} ${unit}, server ${median(busy).toFixed(0)}% of a core`)
   }
   try {
     await put(SMALL, () => "load-small")(agent, server.url, 0)

@@ -9,8 +9,8 @@
  */
 import * as Effect from "effect/Effect"
 import { performance } from "node:perf_hooks"
-import type { Agent } from "undici"
-import { makeAgent, makeSdk, objectPath, putHeaders, readHeaders, type Sdk } from "./lib/clients.js"
+import type { Pool } from "undici"
+import { makePool, makeSdk, objectPath, putHeaders, readHeaders, type Sdk } from "./lib/clients.js"
 import { semiCompressible } from "./lib/data.js"
 import { compareHigher, emit, interleave, KiB, progress, quick, type Result } from "./lib/harness.js"
 import { startServer } from "./lib/server.js"
@@ -36,7 +36,7 @@ const sdkOperation = (sdk: Sdk, operation: Operation) => (i: number): Effect.Eff
   }
 }
 
-const rawOperation = (agent: Agent, origin: string, operation: Operation) => async (i: number): Promise<void> => {
+const rawOperation = (agent: Pool, origin: string, operation: Operation) => async (i: number): Promise<void> => {
   switch (operation) {
     case "put": {
       const response = await agent.request({
@@ -59,7 +59,13 @@ const rawOperation = (agent: Agent, origin: string, operation: Operation) => asy
       return
     }
     case "head": {
-      const response = await agent.request({ origin, path: objectPath(GET_KEY), method: "HEAD", headers: readHeaders })
+      const response = await agent.request({
+        origin,
+        path: objectPath(GET_KEY),
+        method: "HEAD",
+        headers: readHeaders,
+        reset: false
+      })
       await response.body.dump()
       if (response.statusCode !== 200 && response.statusCode !== 204) throw new Error("head failed")
       return
@@ -92,7 +98,7 @@ const sdkRate = async (
 const main = async () => {
   const server = await startServer()
   const sdk = await makeSdk(server.url, { compression: "none" })
-  const agent = makeAgent()
+  const agent = makePool(server.url)
   const origin = server.url
   const results: Array<Result> = []
   const notes: Array<string> = []

@@ -19,7 +19,7 @@ import { performance } from "node:perf_hooks"
 import { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import * as zstd from "zstd-napi"
-import { makeAgent, makeSdk, objectPath, putHeaders, readHeaders } from "./lib/clients.js"
+import { makePool, makeSdk, objectPath, putHeaders, readHeaders } from "./lib/clients.js"
 import { chunkSource } from "./lib/data.js"
 import { argument, emit, median, MiB, progress, quick, type Result } from "./lib/harness.js"
 import * as Memory from "./lib/memory.js"
@@ -62,7 +62,7 @@ const chunkStream = (size: number): Stream.Stream<Uint8Array> =>
   })
 
 const rawPut = async (url: string, compression: Compression, key: string, size: number) => {
-  const agent = makeAgent()
+  const agent = makePool(url)
   try {
     const source = Readable.from(chunks(size))
     const response = await agent.request({
@@ -98,7 +98,7 @@ const runCase = async (side: Side, operation: Operation, compression: Compressio
       : () => get(getKey(compression))
     dispose = () => sdk.dispose()
   } else {
-    const agent = makeAgent()
+    const agent = makePool(url)
     const get = async (key: string, decode: boolean) => {
       const response = await agent.request({ origin: url, path: objectPath(key), method: "GET", headers: readHeaders })
       const body = decode ? response.body.pipe(new zstd.DecompressStream()) : response.body

@@ -1,6 +1,6 @@
 /**
  * The two sides of every comparison: the SDK as users get it (`NodeClient.layer`: undici, best zstd, metrics,
- * default retries) and a raw undici `Agent` with the same connection settings, plus the exact headers the SDK sends.
+ * default retries) and a raw undici `Pool` with the same connection settings, plus the exact headers the SDK sends.
  */
 import { ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
 import * as NodeClient from "@objectstore/client/NodeClient"
@@ -8,7 +8,7 @@ import type * as Session from "@objectstore/client/Session"
 import * as Path from "@objectstore/protocol/Path"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { Agent } from "undici"
+import { Pool } from "undici"
 
 /** The usecase and scope every workload writes to. */
 export const USECASE = "bench"
@@ -34,10 +34,15 @@ export interface Sdk {
 /** The SDK over a fresh runtime (one undici Agent for its lifetime). */
 export const makeSdk = async (
   url: string,
-  options: { readonly compression?: Usecase.Compression; readonly metrics?: boolean } = {}
+  options: { readonly compression?: Usecase.Compression; readonly metrics?: boolean; readonly retry?: false } = {}
 ): Promise<Sdk> => {
   const runtime = ManagedRuntime.make(
-    NodeClient.layer({ baseUrl: url, connectTimeout: CONNECT_TIMEOUT_MS, metrics: options.metrics ?? true })
+    NodeClient.layer({
+      baseUrl: url,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      metrics: options.metrics ?? true,
+      ...(options.retry === false ? { retry: false } : {})
+    })
   )
   const usecase = Usecase.make(USECASE, { compression: options.compression ?? "zstd" })
   const session = await runtime.runPromise(
@@ -50,9 +55,12 @@ export const makeSdk = async (
   }
 }
 
-/** A raw undici Agent configured like the SDK's. */
-export const makeAgent = (): Agent =>
-  new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS }, keepAliveTimeout: KEEP_ALIVE_MS })
+/**
+ * The baseline's transport: a raw undici `Pool` for the server's origin, configured like the SDK's (which also pools
+ * per origin). HEAD requests must pass `reset: false`, as the SDK does, or undici closes the connection after each.
+ */
+export const makePool = (origin: string): Pool =>
+  new Pool(origin, { connect: { timeout: CONNECT_TIMEOUT_MS }, keepAliveTimeout: KEEP_ALIVE_MS })
 
 /** The headers the SDK sends with get, head and delete. */
 export const readHeaders: Record<string, string> = { "user-agent": USER_AGENT }
