@@ -155,4 +155,50 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       assert.include(result.stdout, "all 29 files read back identical (sha256)")
       assert.match(result.stdout, /demo finished in .*: 29 objects/)
     }))
+
+  it.effect("the installed command compresses with zstd (dist or bundle), and the esbuild bundle works", () =>
+    Effect.gen(function*() {
+      const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
+      const control = yield* Server.ServerControl
+      const env = { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "installed" }
+      const dir = tempDir("installed")
+      const file = path.join(dir, "zeros.bin")
+      fs.writeFileSync(file, new Uint8Array(256 * 1024))
+      const stored = (key: string) =>
+        Effect.map(Effect.orDie(control.storage.list), (all) => all.find((e) => e.id.key === key))
+
+      const viaBin = yield* runProcess(["put", file, "-k", "via-bin"], env, "bin")
+      assert.strictEqual(viaBin.code, 0, viaBin.stderr)
+      const binObject = yield* stored("via-bin")
+      assert.strictEqual(binObject?.metadata.compression, "zstd")
+      assert.isBelow(binObject!.size, 1024, "compressed for real")
+
+      const outfile = path.join(cliRoot, "dist", `test-bundle-${process.pid}.mjs`)
+      yield* Effect.gen(function*() {
+        const built = yield* runBundle(outfile)
+        assert.strictEqual(built, 0)
+        const viaBundle = yield* Effect.promise(() =>
+          new Promise<number | null>((resolve) => {
+            const child = execFile(process.execPath, [outfile, "put", file, "-k", "via-bundle"], {
+              env: { PATH: process.env.PATH ?? "", ...env }
+            })
+            child.on("close", (code) => resolve(code))
+          })
+        )
+        assert.strictEqual(viaBundle, 0)
+        const bundleObject = yield* stored("via-bundle")
+        assert.strictEqual(bundleObject?.metadata.compression, "zstd")
+        assert.isBelow(bundleObject!.size, 1024)
+      }).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(outfile, { force: true }))))
+    }))
 })
+
+const runBundle = (outfile: string) =>
+  Effect.promise(() =>
+    new Promise<number | null>((resolve) => {
+      const child = execFile(process.execPath, [path.join(cliRoot, "scripts/bundle.mjs"), "--outfile", outfile], {
+        cwd: repoRoot
+      })
+      child.on("close", (code) => resolve(code))
+    })
+  )
