@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { cli, cliRoot, randomBytes, repoRoot, runProcess, spawnCli, tempDir } from "./helpers.js"
+import { cli, cliRoot, keyPair, randomBytes, repoRoot, runProcess, spawnCli, tempDir } from "./helpers.js"
 
 const waitUntil = (condition: Effect.Effect<boolean>, timeoutMs: number) =>
   Effect.gen(function*() {
@@ -190,6 +190,51 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
         assert.strictEqual(bundleObject?.metadata.compression, "zstd")
         assert.isBelow(bundleObject!.size, 1024)
       }).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(outfile, { force: true }))))
+    }))
+
+  it.effect("serve: a folder-backed server with auth enforced until Ctrl-C", () =>
+    Effect.gen(function*() {
+      const keys = keyPair()
+      const dir = tempDir("serve")
+      const { child, done } = spawnCli(
+        ["serve", "--port", "0", "--dir", dir, "--auth-key", `k1=${keys.publicFile}`],
+        {}
+      )
+      let stdout = ""
+      child.stdout!.on("data", (chunk) => (stdout += chunk))
+      const up = yield* waitUntil(Effect.sync(() => stdout.includes("\n")), 60_000)
+      assert.isTrue(up, "the server printed its URL")
+      const url = stdout.split("\n")[0]!
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+      const env = {
+        OBJECTSTORE_URL: url,
+        OBJECTSTORE_USECASE: "dev",
+        OBJECTSTORE_KEY_FILE: keys.privateFile,
+        OBJECTSTORE_KEY_ID: "k1"
+      }
+      const put = yield* cli(["put", "-", "-k", "hello"], { env, stdin: "hello" })
+      assert.strictEqual(put.code, 0, put.stderr)
+      const anonymous = yield* cli(["get", "hello"], { env: { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "dev" } })
+      assert.strictEqual(anonymous.code, 4)
+      assert.isAbove(fs.readdirSync(dir).length, 0, "objects are kept in the folder")
+      child.kill("SIGINT")
+      const result = yield* Effect.promise(() => done)
+      assert.strictEqual(result.code, 130)
+      assert.include(result.stderr, `objectstore: serving ${dir} on ${url} (auth enforced)`)
+    }))
+
+  it.effect("progress is drawn on standard error only when it is a terminal", () =>
+    Effect.gen(function*() {
+      const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
+      const env = { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "progress" }
+      const src = tempDir("progress")
+      for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, `f${i}`), randomBytes(64 * 1024))
+      const tty = yield* cli(["put-dir", src, "--force"], { env, tty: true })
+      assert.strictEqual(tty.code, 0, tty.stderr)
+      assert.match(tty.stderr, /\rupload \d+\/\d+\+? objects .*\/s/)
+      assert.isTrue(tty.stderr.endsWith("\r\x1b[K"), "the line is erased at the end")
+      const plain = yield* cli(["put-dir", src, "--force"], { env })
+      assert.strictEqual(plain.stderr, "")
     }))
 })
 

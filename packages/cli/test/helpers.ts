@@ -27,10 +27,13 @@ export interface Result {
 /** Runs `objectstore <args>` in-process; the environment is exactly `env` (plus HOME pointing at an empty folder). */
 export const cli = (
   args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly stdin?: Uint8Array | string } = {}
+  options: { readonly env?: Record<string, string>; readonly stdin?: Uint8Array | string; readonly tty?: boolean } = {}
 ): Effect.Effect<Result> =>
   Effect.gen(function*() {
-    const capture = Stdio.makeCapture(options.stdin === undefined ? {} : { stdin: options.stdin })
+    const capture = Stdio.makeCapture({
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      tty: options.tty === true
+    })
     const env = { HOME: tempDir("home"), ...options.env }
     const code = yield* Cli.main(args).pipe(
       Effect.provide(Layer.mergeAll(NodeContext.layer, capture.layer)),
