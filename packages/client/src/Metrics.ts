@@ -24,6 +24,7 @@
  *
  * @since 0.1.0
  */
+import * as Arr from "effect/Array"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -32,6 +33,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
 import * as internal from "./internal/metrics.js"
 
 /**
@@ -239,11 +241,40 @@ const histograms: Readonly<Record<internal.SizeKind, Readonly<Record<Operation, 
   inverse_throughput: inverseThroughput
 }
 
+const taggedCache = new WeakMap<object, Map<string, unknown>>()
+
+/**
+ * `metric` with `tags`, as `Metric.tagged` for each tag in order, but made once per distinct tag set. A metric from
+ * `Metric.tagged` unions its tags into a fresh array on every update, which misses the registry's hook cache (keyed by
+ * array identity), so each update built and hashed a new metric key; here the labels array is made once and reused,
+ * and updates after the first hit the cache.
+ */
 const withTags = <Type, In, Out>(
   metric: Metric.Metric<Type, In, Out>,
   tags: Readonly<Record<string, string>>
-): Metric.Metric<Type, In, Out> =>
-  Object.entries(tags).reduce((m, [key, value]) => Metric.tagged(m, key, value), metric)
+): Metric.Metric<Type, In, Out> => {
+  let byTags = taggedCache.get(metric)
+  if (byTags === undefined) {
+    byTags = new Map()
+    taggedCache.set(metric, byTags)
+  }
+  let id = ""
+  for (const name in tags) id += `${name}\u0000${tags[name]}\u0000`
+  let tagged = byTags.get(id) as Metric.Metric<Type, In, Out> | undefined
+  if (tagged === undefined) {
+    const labels = Object.entries(tags).map(([key, value]) => MetricLabel.make(key, value))
+    const all = (extra: ReadonlyArray<MetricLabel.MetricLabel>) =>
+      extra.length === 0 ? labels : Arr.union(labels, extra)
+    tagged = Metric.make(
+      metric.keyType,
+      (input, extra) => metric.unsafeUpdate(input, all(extra)),
+      (extra) => metric.unsafeValue(all(extra)),
+      (input, extra) => metric.unsafeModify(input, all(extra))
+    )
+    byTags.set(id, tagged)
+  }
+  return tagged
+}
 
 /** How an operation ended, for the `outcome` tag. */
 const outcome = (exit: Exit.Exit<unknown, unknown>): string =>
@@ -271,7 +302,7 @@ export const make: Service = Metrics.of({
   track: (operation, usecase, effect) =>
     timed(effect, (seconds, exit) =>
       Effect.zipRight(
-        Metric.update(Metric.tagged(latency[operation], "usecase", usecase), seconds),
+        Metric.update(withTags(latency[operation], { usecase }), seconds),
         Metric.increment(withTags(requests, { operation, usecase, outcome: outcome(exit) }))
       )),
   recordSize: (operation, usecase, sizes) =>
