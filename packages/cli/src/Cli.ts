@@ -143,7 +143,10 @@ const optionalEither = <A>(
   option: Option.Option<string>,
   parse: (text: string) => Either.Either<A, string>
 ): Effect.Effect<A | undefined, CliError.CliError> =>
-  Option.isNone(option) ? Effect.succeed(undefined) : fromEither(parse(option.value))
+  Effect.map(
+    Option.isNone(option) ? Effect.succeedNone : Effect.asSome(fromEither(parse(option.value))),
+    Option.getOrUndefined
+  )
 
 /**
  * The client layer for resolved settings: an embedded store for `memory:` / `file:` URLs, else undici.

@@ -129,12 +129,10 @@ const readConfigFile = (
       )
     )
     if (Option.isNone(text)) return undefined
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text.value)
-    } catch {
-      return yield* CliError.usage(`config file ${file} is not valid JSON`)
-    }
+    const parsed: unknown = yield* Effect.try({
+      try: () => JSON.parse(text.value),
+      catch: () => CliError.usage(`config file ${file} is not valid JSON`)
+    })
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       return yield* CliError.usage(`config file ${file} must hold a JSON object`)
     }
