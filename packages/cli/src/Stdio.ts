@@ -44,10 +44,13 @@ export interface Service {
 export class Stdio extends Context.Tag("@objectstore/cli/Stdio")<Stdio, Service>() {}
 
 const ioError = (what: string) => (cause: unknown) =>
-  new CliError({
-    exitCode: ExitCode.failure,
-    detail: `${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`
-  })
+  // the reader went away (`objectstore get key | head`): stop quietly, as `cat` would
+  (cause as { code?: string } | null)?.code === "EPIPE"
+    ? new CliError({ exitCode: ExitCode.ok, detail: "standard output closed", printed: true })
+    : new CliError({
+      exitCode: ExitCode.failure,
+      detail: `${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
 
 const write = (stream: NodeJS.WriteStream, text: string): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
