@@ -166,22 +166,26 @@ export const execute = <A, E>(
     })
   const schedule = context.schedule
   if (schedule === undefined) return Effect.mapError(timed, (failure) => failure.error)
-  return Effect.suspend(() => {
-    let attempts = 0
-    const counted = Effect.suspend(() => {
-      attempts++
-      return attempts > 1
-        ? Effect.zipRight(context.metrics.recordRetry(spec.operation, spec.usecase), timed)
-        : timed
+  const retryable = (failure: AttemptError<E>): boolean =>
+    spec.replayable && (failure.retry === "safe" || (failure.retry === "idempotent" && spec.idempotent))
+  const again = Effect.zipRight(context.metrics.recordRetry(spec.operation, spec.usecase), timed)
+  type Outcome = Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope>
+  // As `Effect.retry({ schedule, while: retryable })`, but the schedule's driver is only made once a first attempt
+  // has failed in a retryable way: most requests succeed at once, and `Effect.retry` builds the driver (and wraps
+  // every attempt) up front, a cost every request paid.
+  const retryFrom = (
+    driver: Schedule.ScheduleDriver<unknown, AttemptError<E>>,
+    failure: AttemptError<E>
+  ): Outcome =>
+    Effect.matchEffect(driver.next(failure), {
+      onFailure: () => Effect.fail(failure.error),
+      onSuccess: () => Effect.catchAll(again, (next) => retryFrom(driver, next))
     })
-    return counted.pipe(
-      Effect.retry({
-        schedule: retrySchedule(schedule),
-        while: (failure: AttemptError<E>) =>
-          spec.replayable &&
-          (failure.retry === "safe" || (failure.retry === "idempotent" && spec.idempotent))
-      }),
-      Effect.mapError((failure) => failure.error)
-    )
-  })
+  return Effect.catchAll(timed, (failure): Outcome =>
+    retryable(failure)
+      ? Effect.flatMap(
+        Schedule.driver(Schedule.whileInput(retrySchedule(schedule), retryable)),
+        (driver) => retryFrom(driver, failure)
+      )
+      : Effect.fail(failure.error))
 }
