@@ -182,7 +182,7 @@ describe("Batch request encoding", () => {
       const request = seen[0]!
       assert.strictEqual(request.method, "POST")
       assert.strictEqual(request.path, "/prefix/v1/objects:batch/u/org=1/")
-      assert.match(request.headers["content-type"]!, /^multipart\/form-data; boundary=[0-9a-f]{16}-[0-9a-f]{16}$/)
+      assert.match(request.headers["content-type"]!, /^multipart\/form-data; boundary=[0-9a-f]{16}(-[0-9a-f]{16}){3}$/)
       assert.isTrue(request.body.subarray(-2).equals(Buffer.from("\r\n")))
       assert.deepStrictEqual(request.parts.map((part) => part.headers["x-sn-batch-operation-kind"]), [
         "get",

@@ -165,11 +165,12 @@ const resolveOptions = (options: Batch.ManyOptions | undefined) => {
   })
 }
 
+/** Four groups of 16 hex digits joined with `-`, like the Rust client's boundaries. */
 const randomBoundary = (): string => {
-  const bytes = new Uint8Array(16)
+  const bytes = new Uint8Array(32)
   globalThis.crypto.getRandomValues(bytes)
   const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
-  return `${hex.slice(0, 16)}-${hex.slice(16, 32)}`
+  return [0, 16, 32, 48].map((start) => hex.slice(start, start + 16)).join("-")
 }
 
 /**
