@@ -418,7 +418,7 @@ export const make = (deps: Deps) =>
       )
       const responseBoundary = Multipart.boundaryOf(response.headers["content-type"])
       if (Option.isNone(responseBoundary)) {
-        return yield* Effect.fail(Errors.decode(target, "batch response is not multipart/form-data with a boundary"))
+        return yield* Errors.decode(target, "batch response is not multipart/form-data with a boundary")
       }
       return yield* readResponse(items, response.stream, responseBoundary.value)
     })).pipe(
@@ -444,29 +444,32 @@ export const make = (deps: Deps) =>
       const malformed: Array<string | undefined> = new Array(items.length)
       let seen = 0
       let unattributable = 0
-      const parts = Multipart.parts(body, boundary, { maxBody: Infinity }).pipe(
+      const groups = Multipart.partGroups(body, boundary, { maxBody: Infinity }).pipe(
         Stream.mapError((error) =>
           error instanceof Multipart.FramingError
             ? Errors.decode(target, `malformed batch response: ${error.reason}`)
             : Errors.fromHttpClientError(error, target).error
         )
       )
-      yield* Stream.runForEachWhile(parts, (part) =>
+      yield* Stream.runForEachWhile(groups, (group) =>
         Effect.sync(() => {
-          seen++
-          const mapped = mapPart(items, part)
-          if (mapped._tag === "Unattributable") {
-            unattributable++
-            if (mapped.index !== undefined && malformed[mapped.index] === undefined) {
-              malformed[mapped.index] = mapped.reason
+          for (const part of group) {
+            seen++
+            const mapped = mapPart(items, part)
+            if (mapped._tag === "Unattributable") {
+              unattributable++
+              if (mapped.index !== undefined && malformed[mapped.index] === undefined) {
+                malformed[mapped.index] = mapped.reason
+              }
+            } else if (results[mapped.index] === undefined) {
+              results[mapped.index] = mapped.outcome
+            } else {
+              unattributable++
             }
-          } else if (results[mapped.index] === undefined) {
-            results[mapped.index] = mapped.outcome
-          } else {
-            unattributable++
+            // an endless answer (a server that repeats an error part) is cut off
+            if (seen > items.length) return false
           }
-          // an endless answer (a server that repeats an error part) is cut off
-          return seen <= items.length
+          return true
         }))
       return yield* Effect.all(
         items.map((item, i) =>
