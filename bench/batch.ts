@@ -71,8 +71,10 @@ const viaSingle = (sdk: Sdk, round: number) => async (): Promise<number> => {
     yield* Effect.forEach(
       Array.from({ length: COUNT }, (_, i) => i),
       (i) =>
-        Effect.flatMap(sdk.session.getBytes(keyOf(round, i)), (bytes) =>
-          Effect.sync(() => check(bytes.length === PAYLOAD.length, "get: wrong body"))),
+        Effect.flatMap(
+          sdk.session.getBytes(keyOf(round, i)),
+          (bytes) => Effect.sync(() => check(bytes.length === PAYLOAD.length, "get: wrong body"))
+        ),
       { concurrency: CONCURRENCY, discard: true }
     )
   }))
@@ -124,7 +126,11 @@ const main = async () => {
       const n = 1_000_000
       progress(`constant memory: a Stream of ${n} heads of missing keys`)
       const { elapsed, growth } = await constantMemory(sdk, n)
-      results.push({ name: `many: Stream of ${n} heads, peak heap growth`, median: growth / (1024 * 1024), unit: "MiB" })
+      results.push({
+        name: `many: Stream of ${n} heads, peak heap growth`,
+        median: growth / (1024 * 1024),
+        unit: "MiB"
+      })
       results.push({ name: `many: Stream of ${n} heads, throughput`, median: n / (elapsed / 1000), unit: "ops/s" })
     }
   } finally {
