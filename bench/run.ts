@@ -38,7 +38,8 @@ const timeoutMs = (quick ? 3 : 20) * 60_000
 
 const discover = (): Array<string> => {
   const found = fs.readdirSync(here)
-    .filter((file) => file.endsWith(".ts") && file !== "run.ts" && !file.endsWith(".d.ts"))
+    // `_`-prefixed files are scratch files, not workloads.
+    .filter((file) => file.endsWith(".ts") && file !== "run.ts" && !file.endsWith(".d.ts") && !file.startsWith("_"))
     .map((file) => file.slice(0, -3))
   const known = ORDER.filter((name) => found.includes(name))
   return [...known, ...found.filter((name) => !ORDER.includes(name)).sort()]
