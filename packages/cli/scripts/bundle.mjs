@@ -2,7 +2,6 @@
 // one file to parse instead of hundreds of modules makes the command start fast. The native zstd binding stays
 // external (it is loaded at run time when present). Run: node packages/cli/scripts/bundle.mjs
 import * as esbuild from "esbuild"
-import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -28,21 +27,6 @@ const result = await esbuild.build({
   },
   tsconfig: path.join(root, "../../tsconfig.json"),
   logLevel: "warning",
-  plugins: [{
-    // The client loads its native zstd codec with import("zstd-napi/binding"), which Node's ESM resolver cannot
-    // resolve without the extension (so compression would fall back to the decompress-only codec). Until the
-    // client says "zstd-napi/binding.js", the bundle does.
-    name: "zstd-napi-specifier",
-    setup(build) {
-      build.onLoad({ filter: /[\\/]client[\\/]src[\\/]internal[\\/]zstd\.ts$/ }, async (args) => ({
-        contents: (await fs.readFile(args.path, "utf8")).replaceAll(
-          "\"zstd-napi/binding\"",
-          "\"zstd-napi/binding.js\""
-        ),
-        loader: "ts"
-      }))
-    }
-  }],
   metafile: true
 })
 const bytes = Object.values(result.metafile.outputs).reduce((n, output) => n + output.bytes, 0)

@@ -120,14 +120,14 @@ const napiDecompressor = (binding: NapiBinding): SyncCodec => {
 }
 
 /**
- * Loads `zstd-napi/binding`, failing with a `CompressionError` when the optional dependency is not installed or
+ * Loads `zstd-napi/binding.js`, failing with a `CompressionError` when the optional dependency is not installed or
  * its native addon cannot be loaded.
  *
  * @internal
  */
 export const loadNapi: Effect.Effect<NapiBinding, CompressionError> = Effect.tryPromise({
   try: async () => {
-    const specifier = "zstd-napi/binding"
+    const specifier = "zstd-napi/binding.js" // the file itself: the package has no exports map
     const module = await import(/* @vite-ignore */ specifier)
     return (module.default ?? module) as NapiBinding
   },
