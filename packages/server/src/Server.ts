@@ -119,9 +119,20 @@ export const layer = (
   HttpServerError.ServeError | Auth.AuthConfigError | Storage.StorageError
 > => {
   const config = resolveConfig(options)
-  const listen = NodeHttpServer.layerServer(() => Http.createServer(), { host: config.host, port: config.port })
+  const servers = new Set<Http.Server>()
+  const listen = NodeHttpServer.layerServer(() => {
+    const server = Http.createServer()
+    servers.add(server)
+    server.once("close", () => servers.delete(server))
+    return server
+  }, { host: config.host, port: config.port })
+  // Released before `listen` closes the server: a connection still carrying a half-sent request (a client that
+  // stopped sending without closing its socket) would otherwise keep `server.close()` waiting forever.
+  const closeConnections = Layer.scopedDiscard(
+    Effect.addFinalizer(() => Effect.sync(() => servers.forEach((server) => server.closeAllConnections())))
+  )
   const serve = Layer.unwrapEffect(Effect.map(ServerControl, (control) => HttpServer.serve(control.app)))
-  return serve.pipe(
+  return Layer.merge(serve, closeConnections).pipe(
     Layer.provideMerge(listen),
     Layer.provideMerge(layerControl(config))
   )

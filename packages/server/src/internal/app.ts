@@ -4,8 +4,6 @@
  *
  * @internal
  */
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -28,13 +26,13 @@ import * as Option from "effect/Option"
 import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import * as Http from "node:http"
 import * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
 import * as Batch from "./batch.js"
 import * as Multipart from "./multipartHttp.js"
+import * as RequestBody from "./requestBody.js"
 import * as Routing from "./routing.js"
 
 /** @internal */
@@ -90,28 +88,6 @@ const bodyTooLarge = (limit: number) =>
   jsonError(413, `client error: request body exceeds the limit of ${limit} bytes`, [
     `request body exceeds the limit of ${limit} bytes`
   ])
-
-/** The `node:http` request under a server request, when served over TCP. */
-const incomingMessage = (request: HttpServerRequest.HttpServerRequest): Http.IncomingMessage | undefined => {
-  const source: unknown = NodeHttpServerRequest.toIncomingMessage(request)
-  return source instanceof Http.IncomingMessage ? source : undefined
-}
-
-/** How much of an oversized body is read (and discarded) so the connection can be reused after the 413. */
-const DRAIN_LIMIT = 64 * 1024 * 1024
-
-/**
- * Reads and discards the rest of a request body, up to `DRAIN_LIMIT` bytes; `true` when the body ended (the
- * connection can carry the next request), `false` when the connection should be closed after answering.
- */
-const drain = (source: Http.IncomingMessage | undefined): Effect.Effect<boolean> => {
-  if (source === undefined || source.readableEnded) return Effect.succeed(true)
-  return NodeStream.fromReadable(() => source, () => undefined, { closeOnDone: false }).pipe(
-    Stream.runFoldWhile(0, (total) => total <= DRAIN_LIMIT, (total, chunk: Uint8Array) => total + chunk.length),
-    Effect.map(() => source.readableEnded),
-    Effect.orElseSucceed(() => false)
-  )
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // time
@@ -274,9 +250,8 @@ export const make = (
         yield* authorize(context, "object.write", address)
 
         const limit = config.maxBodySize
-        const source = incomingMessage(request)
         const tooLarge = (limit: number) =>
-          Effect.map(drain(source), (ended) => {
+          Effect.map(RequestBody.drain(request), (ended) => {
             const response = bodyTooLarge(limit)
             return reply(ended ? response : HttpServerResponse.setHeader(response, "connection", "close"))
           }).pipe(Effect.flatten)
@@ -285,12 +260,7 @@ export const make = (
           return yield* tooLarge(limit)
         }
         let received = 0
-        const raw: Stream.Stream<Uint8Array, BodyError> = source !== undefined
-          // not `request.stream`: it destroys the socket when reading stops early, and a 413 could never be sent
-          ? NodeStream.fromReadable(() => source, (error) => new BodyError({ reason: String(error) }), {
-            closeOnDone: false
-          })
-          : Stream.mapError(request.stream, (error) => new BodyError({ reason: error.message }))
+        const raw = RequestBody.stream(request, (reason) => new BodyError({ reason }))
         const body = Stream.mapEffect(raw, (chunk) => {
           received += chunk.length
           return limit !== undefined && received > limit

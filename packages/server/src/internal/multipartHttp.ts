@@ -17,8 +17,6 @@
  *
  * @internal
  */
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as ApiError from "@objectstore/protocol/ApiError"
@@ -34,11 +32,11 @@ import * as Schedule from "effect/Schedule"
 import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import * as Http from "node:http"
 import type * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
+import * as RequestBody from "./requestBody.js"
 import type * as Routing from "./routing.js"
 
 /** @internal */
@@ -172,29 +170,11 @@ class BodyError extends Error {
   readonly _tag = "BodyError"
 }
 
-const incomingMessage = (request: HttpServerRequest.HttpServerRequest): Http.IncomingMessage | undefined => {
-  const source: unknown = NodeHttpServerRequest.toIncomingMessage(request)
-  return source instanceof Http.IncomingMessage ? source : undefined
-}
-
 /** The request body as a stream that leaves the socket usable when reading stops early. */
-const bodyStream = (request: HttpServerRequest.HttpServerRequest): Stream.Stream<Uint8Array, BodyError> => {
-  const source = incomingMessage(request)
-  return source !== undefined
-    ? NodeStream.fromReadable(() => source, (error) => new BodyError(String(error)), { closeOnDone: false })
-    : Stream.mapError(request.stream, (error) => new BodyError(error.message))
-}
+const bodyStream = (request: HttpServerRequest.HttpServerRequest): Stream.Stream<Uint8Array, BodyError> =>
+  RequestBody.stream(request, (reason) => new BodyError(reason))
 
-/** Reads and discards the rest of a body (bounded), so the connection can carry the next request. */
-const drain = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<boolean> => {
-  const source = incomingMessage(request)
-  if (source === undefined || source.readableEnded) return Effect.succeed(true)
-  return NodeStream.fromReadable(() => source, () => undefined, { closeOnDone: false }).pipe(
-    Stream.runFoldWhile(0, (total) => total <= 64 * 1024 * 1024, (total, chunk: Uint8Array) => total + chunk.length),
-    Effect.map(() => source.readableEnded),
-    Effect.orElseSucceed(() => false)
-  )
-}
+const drain = RequestBody.drain
 
 /** `application/json` or `application/*+json`, with any parameters (axum's `Json` rule). */
 const isJsonContentType = (value: string | undefined): boolean => {

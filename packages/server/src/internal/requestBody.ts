@@ -1,0 +1,82 @@
+/**
+ * Reading request bodies, shared by every handler that takes one (single inserts, batch, multipart parts).
+ *
+ * Over TCP the `node:http` request is read directly rather than through `request.stream`, which destroys the socket
+ * when reading stops early (so a 413 or a batch framing error could never reach the client). Reading directly has
+ * one trap this module closes: a client that disconnects mid-body makes the request emit `aborted`/`close` but
+ * neither `end` nor always `error`, and a plain readable stream would then wait forever, holding the handler (and
+ * any temporary file) and blocking server shutdown. Such a body fails instead.
+ *
+ * @internal
+ */
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Http from "node:http"
+
+/** How much of an unwanted body is read and discarded so the connection can carry the next request. */
+const DRAIN_LIMIT = 64 * 1024 * 1024
+
+/**
+ * The `node:http` request under a server request, when served over TCP (`undefined` in-process).
+ *
+ * @internal
+ */
+export const incomingMessage = (request: HttpServerRequest.HttpServerRequest): Http.IncomingMessage | undefined => {
+  const source: unknown = NodeHttpServerRequest.toIncomingMessage(request)
+  return source instanceof Http.IncomingMessage ? source : undefined
+}
+
+/** Completes when the client goes away before the body ended. */
+const disconnected = (source: Http.IncomingMessage): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (source.readableAborted || (source.destroyed && !source.readableEnded)) return resume(Effect.void)
+    const onClose = () => {
+      if (!source.readableEnded) resume(Effect.void)
+    }
+    source.once("aborted", onClose)
+    source.once("close", onClose)
+    return Effect.sync(() => {
+      source.off("aborted", onClose)
+      source.off("close", onClose)
+    })
+  })
+
+/**
+ * The request body as a stream. `onError` maps a read failure (including a client that disconnected mid-body)
+ * to the caller's error type.
+ *
+ * @internal
+ */
+export const stream = <E>(
+  request: HttpServerRequest.HttpServerRequest,
+  onError: (reason: string) => E
+): Stream.Stream<Uint8Array, E> => {
+  const source = incomingMessage(request)
+  if (source === undefined) return Stream.mapError(request.stream, (error) => onError(error.message))
+  return NodeStream.fromReadable<E, Uint8Array>(() => source, (error) => onError(String(error)), {
+    closeOnDone: false
+  }).pipe(
+    Stream.interruptWhen(
+      Effect.flatMap(disconnected(source), () => Effect.fail(onError("the client disconnected before the body ended")))
+    )
+  )
+}
+
+/**
+ * Reads and discards the rest of a body (up to 64 MiB): `true` when the body ended, so the connection can carry the
+ * next request; `false` when the response should close the connection.
+ *
+ * @internal
+ */
+export const drain = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<boolean> => {
+  const source = incomingMessage(request)
+  if (source === undefined || source.readableEnded) return Effect.succeed(true)
+  return stream(request, () => undefined).pipe(
+    Stream.runFoldWhile(0, (total) => total <= DRAIN_LIMIT, (total, chunk: Uint8Array) => total + chunk.length),
+    Effect.map(() => source.readableEnded),
+    Effect.orElseSucceed(() => false)
+  )
+}
