@@ -85,7 +85,9 @@ const makeSession = (
     method,
     path: path(key),
     replayable: true,
-    idempotent: method !== "POST"
+    idempotent: method !== "POST",
+    // Only get hands the body out; put, head and delete read it whole, so they skip the per-request scope abort.
+    bodyInScope: operation === "get"
   })
   const annotate = (key?: string) =>
     Effect.annotateCurrentSpan({
