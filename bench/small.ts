@@ -73,14 +73,27 @@ const rawOperation = (agent: Pool, origin: string, operation: Operation) => asyn
   }
 }
 
-/** Requests per second of `count` calls of `op` with `concurrency` in flight. */
-const rawRate = async (op: (i: number) => Promise<void>, count: number, concurrency: number): Promise<number> => {
-  let next = 0
+/** Client CPU time per request of each side, summed over the measured repetitions of the current case. */
+const cpu = { sdk: { micros: 0, requests: 0 }, raw: { micros: 0, requests: 0 } }
+
+const withCpu = async (side: "sdk" | "raw", count: number, body: () => Promise<unknown>): Promise<number> => {
+  const before = process.cpuUsage()
   const start = performance.now()
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await op(next++)
-  }))
-  return count / ((performance.now() - start) / 1000)
+  await body()
+  const elapsed = performance.now() - start
+  const used = process.cpuUsage(before)
+  cpu[side].micros += used.user + used.system
+  cpu[side].requests += count
+  return count / (elapsed / 1000)
+}
+
+/** Requests per second of `count` calls of `op` with `concurrency` in flight. */
+const rawRate = (op: (i: number) => Promise<void>, count: number, concurrency: number): Promise<number> => {
+  let next = 0
+  return withCpu("raw", count, () =>
+    Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < count) await op(next++)
+    })))
 }
 
 const sdkRate = async (
@@ -90,9 +103,7 @@ const sdkRate = async (
   concurrency: number
 ): Promise<number> => {
   const indices = Array.from({ length: count }, (_, i) => i)
-  const start = performance.now()
-  await sdk.run(Effect.forEach(indices, op, { concurrency, discard: true }))
-  return count / ((performance.now() - start) / 1000)
+  return withCpu("sdk", count, () => sdk.run(Effect.forEach(indices, op, { concurrency, discard: true })))
 }
 
 const main = async () => {
@@ -109,6 +120,10 @@ const main = async () => {
         const count = countFor(concurrency)
         const sdkOp = sdkOperation(sdk, operation)
         const rawOp = rawOperation(agent, origin, operation)
+        for (const side of [cpu.sdk, cpu.raw]) {
+          side.micros = 0
+          side.requests = 0
+        }
         const cpuBefore = server.cpuMillis()
         const wallBefore = performance.now()
         const samples = await interleave(
@@ -123,7 +138,11 @@ const main = async () => {
           `${result.name}: sdk ${result.median.toFixed(0)} req/s, undici ${result.baseline!.toFixed(0)} req/s, ` +
             `ratio ${result.ratio!.toFixed(2)}; server process busy ${(serverBusy * 100).toFixed(0)}% of one core`
         )
-        notes.push(`${result.name}: server process CPU ${(serverBusy * 100).toFixed(0)}% of one core over both sides`)
+        notes.push(
+          `${result.name}: client CPU per request ${(cpu.sdk.micros / cpu.sdk.requests).toFixed(0)} us (SDK) vs ${
+            (cpu.raw.micros / cpu.raw.requests).toFixed(0)
+          } us (undici); server process ${(serverBusy * 100).toFixed(0)}% of a core`
+        )
       }
     }
   } finally {
