@@ -347,3 +347,24 @@ describe("many: server-side rules per operation", () => {
       }))
   })
 })
+
+describe("many in-process", () => {
+  const inProcess = ObjectstoreClient.layer({ baseUrl: "http://objectstore.test/", retry: false }).pipe(
+    Layer.provide(Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop)),
+    Layer.provideMerge(Server.layerHttpClient())
+  )
+  layer(inProcess)("Server.layerHttpClient", (it) => {
+    it.effect("a mixed batch works without a socket", () =>
+      Effect.gen(function*() {
+        const s = yield* session()
+        const outcomes = yield* Batch.failFast(s.many([
+          Batch.put("in process", { key: "ip-1", compression: "zstd" }),
+          Batch.put(new Uint8Array(2 * 1024 * 1024).fill(1), { key: "ip-big" })
+        ]))
+        assert.deepStrictEqual(outcomes.map(valueOf), ["ip-1", "ip-big"])
+        const back = yield* Batch.failFast(s.many([Batch.get("ip-1"), Batch.head("ip-big"), Batch.delete("ip-1")]))
+        assert.strictEqual(text(back[0]!), "in process")
+        assert.isTrue(Option.isSome(valueOf(back[1]!) as Option.Option<unknown>))
+      }))
+  })
+})
