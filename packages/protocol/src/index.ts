@@ -72,3 +72,8 @@ export * as Timestamp from "./Timestamp.js"
  * @since 0.1.0
  */
 export * as Token from "./Token.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as MultipartForm from "./MultipartForm.js"

@@ -16,6 +16,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Limits from "@objectstore/protocol/Limits"
 import * as Metadata from "@objectstore/protocol/Metadata"
+import * as Multipart from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Chunk from "effect/Chunk"
@@ -36,7 +37,6 @@ import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import type * as Http from "./http.js"
 import * as HttpInternal from "./http.js"
-import * as Multipart from "./manyMultipart.js"
 
 /** @internal */
 export interface Deps {

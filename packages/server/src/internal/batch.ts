@@ -12,13 +12,12 @@
  *
  * @internal
  */
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as ApiError from "@objectstore/protocol/ApiError"
 import * as Limits from "@objectstore/protocol/Limits"
 import * as Metadata from "@objectstore/protocol/Metadata"
+import * as MultipartForm from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
 import type * as Permission from "@objectstore/protocol/Permission"
 import type * as Scope from "@objectstore/protocol/Scope"
@@ -37,7 +36,7 @@ import type * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
-import * as MultipartForm from "./multipartForm.js"
+import * as RequestBody from "./requestBody.js"
 
 /** Total request body limit of the upstream multipart reader (§10.2). @internal */
 export const MAX_REQUEST_SIZE = 1024 * 1024 * 1024
@@ -137,24 +136,15 @@ const framingAnswer = (index: number, reason: string) =>
   errorAnswer(index, 400, `batch error: multipart error: ${reason}`, [`multipart error: ${reason}`, reason])
 
 /** The `node:http` request under a server request, when served over TCP. */
-const incomingMessage = (request: HttpServerRequest.HttpServerRequest): Http.IncomingMessage | undefined => {
-  const source: unknown = NodeHttpServerRequest.toIncomingMessage(request)
-  return source instanceof Http.IncomingMessage ? source : undefined
-}
-
 class BodyReadError {
   readonly _tag = "BodyReadError"
   constructor(readonly reason: string) {}
 }
 
-const requestBody = (request: HttpServerRequest.HttpServerRequest): Stream.Stream<Uint8Array, BodyReadError> => {
-  const source = incomingMessage(request)
-  // Over TCP read the `IncomingMessage` without destroying it when reading stops early (after a framing error),
-  // so that the response still reaches the client.
-  return source !== undefined
-    ? NodeStream.fromReadable(() => source, (error) => new BodyReadError(String(error)), { closeOnDone: false })
-    : Stream.mapError(request.stream, (error) => new BodyReadError(error.message))
-}
+// Read without destroying the socket when reading stops early (after a framing error), so the response still
+// reaches the client; a client that disconnects mid-body fails the stream.
+const requestBody = (request: HttpServerRequest.HttpServerRequest): Stream.Stream<Uint8Array, BodyReadError> =>
+  RequestBody.stream(request, (reason) => new BodyReadError(reason))
 
 /**
  * Answers a batch request whose auth context, path and killswitches were already checked: `400` (plain text) for

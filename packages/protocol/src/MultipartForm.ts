@@ -1,17 +1,21 @@
 /**
- * A streaming `multipart/form-data` reader and writer (RFC 7578 framing) for the batch endpoint (PROTOCOL §10).
+ * A streaming `multipart/form-data` reader and writer (RFC 7578 framing) for the batch endpoint (PROTOCOL §10): the
+ * server reads batch requests and writes batch responses with it, the client the other way round.
  *
  * The reader is push-based and synchronous: every input chunk yields the parts it completes. It never holds more
  * than one part's body (capped at `maxBody` bytes; a longer body is counted and marked `truncated`) plus the
  * lookahead needed to find the next delimiter, so a request of any length is read in bounded memory.
  *
- * @internal
+ * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 
-/** @internal */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Part {
   /** Part headers with lowercase names (the last of repeated names wins). Values are latin1-decoded bytes. */
   readonly headers: Readonly<Record<string, string>>
@@ -22,13 +26,21 @@ export interface Part {
   readonly truncated: boolean
 }
 
-/** A framing error: the body is not well-formed multipart (or ended early). @internal */
+/**
+ * A framing error: the body is not well-formed multipart (or ended early).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class FramingError {
   readonly _tag = "FramingError"
   constructor(readonly reason: string) {}
 }
 
-/** @internal */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ReaderOptions {
   /** Body bytes kept per part; longer bodies are truncated (and marked). */
   readonly maxBody: number
@@ -44,7 +56,10 @@ const EMPTY = Buffer.alloc(0)
 
 type State = "preamble" | "boundary" | "headers" | "body" | "done"
 
-/** @internal */
+/**
+ * @since 0.1.0
+ * @category parsing
+ */
 export class Reader {
   private buffer: Buffer = CRLF // a virtual CRLF lets the first delimiter match at the very start
   private state: State = "preamble"
@@ -214,7 +229,8 @@ const parseHeaders = (text: string): Record<string, string> => {
  * A framing problem (or the end of input before the closing delimiter) fails the stream with `FramingError` after
  * the parts completed before it.
  *
- * @internal
+ * @since 0.1.0
+ * @category parsing
  */
 export const partGroups = <E, R>(
   body: Stream.Stream<Uint8Array, E, R>,
@@ -239,7 +255,8 @@ export const partGroups = <E, R>(
 /**
  * Reads the parts of a multipart body one by one (see {@link partGroups}).
  *
- * @internal
+ * @since 0.1.0
+ * @category parsing
  */
 export const parts = <E, R>(
   body: Stream.Stream<Uint8Array, E, R>,
@@ -250,7 +267,8 @@ export const parts = <E, R>(
 /**
  * The `boundary` parameter of a `multipart/form-data` content type (quoted or not); `None` for other types.
  *
- * @internal
+ * @since 0.1.0
+ * @category parsing
  */
 export const boundaryOf = (contentType: string | undefined): Option.Option<string> => {
   if (contentType === undefined) return Option.none()
@@ -272,7 +290,8 @@ export const boundaryOf = (contentType: string | undefined): Option.Option<strin
 /**
  * Encodes one part: `--boundary`, the header lines, an empty line, the body and a CRLF.
  *
- * @internal
+ * @since 0.1.0
+ * @category encoding
  */
 export const encodePart = (
   boundary: string,
@@ -294,6 +313,7 @@ export const encodePart = (
 /**
  * The closing delimiter `--boundary--` (no trailing CRLF, as upstream).
  *
- * @internal
+ * @since 0.1.0
+ * @category encoding
  */
 export const encodeClose = (boundary: string): Uint8Array => Buffer.from(`--${boundary}--`, "latin1")
