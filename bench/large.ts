@@ -113,7 +113,7 @@ const main = async () => {
     `payload: ${SIZE / MiB} MiB of semi-compressible log-like data; zstd level 3 ratio ${
       (SIZE / compressed).toFixed(2)
     }x`,
-    "baseline: undici Agent.request with the same headers; zstd via zstd-napi CompressStream/DecompressStream"
+    "baseline: a raw undici Pool.request with the same headers; zstd via zstd-napi CompressStream/DecompressStream"
   ])
 }
 

@@ -133,7 +133,7 @@ const table = (results: ReadonlyArray<Result>): string => {
       `${format(r.median)} ${r.unit}`,
       spread(r.samples),
       r.baseline === undefined ? "" : `${format(r.baseline)} ${r.unit}`,
-      r.ratio === undefined ? "" : r.ratio.toFixed(2),
+      r.ratio === undefined ? "" : r.ratio.toFixed(3),
       cell(r.target ?? ""),
       r.pass === undefined ? "" : r.pass ? "pass" : "**miss**"
     ].join(" | ")

@@ -133,7 +133,7 @@ export const textTable = (results: ReadonlyArray<Result>): string => {
     format(r.median),
     r.unit,
     format(r.baseline),
-    r.ratio === undefined ? "" : r.ratio.toFixed(2),
+    r.ratio === undefined ? "" : r.ratio.toFixed(3),
     r.target ?? "",
     verdict(r)
   ])
