@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as GlobalValue from "effect/GlobalValue"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { makePool, makeSdk, objectPath, readHeaders } from "../lib/clients.js"
 import { semiCompressible } from "../lib/data.js"
 import { KiB, median } from "../lib/harness.js"
@@ -135,6 +136,14 @@ const main = async () => {
             }),
             (r) => r.arrayBuffer
           )))
+        )
+      )],
+    ["platform + withScope, stream", () =>
+      rate(() =>
+        platform.runPromise(
+          forEach(
+            Effect.scoped(Effect.flatMap(execute(HttpClient.withScope(client)), (r) => Stream.runCollect(r.stream)))
+          )
         )
       )],
     ["sdk getBytes", () => rate(() => sdk.run(forEach(sdk.session.getBytes("small"))))],
