@@ -24,17 +24,17 @@
  *
  * @since 0.1.0
  */
+import * as Bytes from "@objectstore/protocol/Bytes"
 import type * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import type * as Permission from "@objectstore/protocol/Permission"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as EffectScope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type * as Batch from "./Batch.js"
 import type * as Body from "./Body.js"
 import type * as Multipart from "./Multipart.js"
@@ -298,20 +298,7 @@ export const layer = (
  */
 export const collectBytes = <E>(
   response: { readonly stream: Stream.Stream<Uint8Array, E> }
-): Effect.Effect<Uint8Array, E> =>
-  Effect.map(Stream.runCollect(response.stream), (chunks) => {
-    const parts = Chunk.toReadonlyArray(chunks)
-    if (parts.length === 1) return parts[0]
-    let length = 0
-    for (const part of parts) length += part.length
-    const bytes = new Uint8Array(length)
-    let offset = 0
-    for (const part of parts) {
-      bytes.set(part, offset)
-      offset += part.length
-    }
-    return bytes
-  })
+): Effect.Effect<Uint8Array, E> => Bytes.collect(response.stream)
 
 /**
  * Collects a response's body and decodes it as UTF-8.

@@ -77,3 +77,8 @@ export * as Token from "./Token.js"
  * @since 0.1.0
  */
 export * as MultipartForm from "./MultipartForm.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Bytes from "./Bytes.js"

@@ -6,6 +6,7 @@
  * @since 0.1.0
  * @internal
  */
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import type * as EffectScope from "effect/Scope"
@@ -37,19 +38,6 @@ const looksLikeZstd = (bytes: Uint8Array): boolean =>
     ((bytes[0]! & 0xf0) === 0x50 && bytes[1] === 0x2a && bytes[2] === 0x4d && bytes[3] === 0x18)
   )
 
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]!
-  let length = 0
-  for (const chunk of chunks) length += chunk.length
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.length
-  }
-  return out
-}
-
 /** Collects whole chunks until at least `SNIFF_LENGTH` bytes (or the end). */
 const sniffSink = Sink.fold(
   { chunks: [] as Array<Uint8Array>, length: 0 },
@@ -58,7 +46,7 @@ const sniffSink = Sink.fold(
 )
 
 const sniff = (head: ReadonlyArray<Uint8Array>, ended: boolean): string | undefined =>
-  ContentType.guess(concat(head), { truncated: !ended })
+  ContentType.guess(Bytes.concat(head), { truncated: !ended })
 
 /**
  * Resolves `encoding`, `compression` and `contentType: "guess"` for one `put`. A stream body that must be sniffed

@@ -13,13 +13,13 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Limits from "@objectstore/protocol/Limits"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Multipart from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -91,21 +91,6 @@ const invalid = (field: string, reason: string) => new InvalidInputError({ field
 
 /** Request body buffers are flushed at this size. */
 const FLUSH_SIZE = 256 * 1024
-
-const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => concatArrays(Chunk.toReadonlyArray(chunks))
-
-const concatArrays = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  let length = 0
-  for (const part of parts) length += part.length
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
 
 type NodeFs = typeof NodeFsModule
 
@@ -223,7 +208,7 @@ export const make = (deps: Deps) =>
   ]
 
   const compressBytes = (bytes: Uint8Array): Effect.Effect<Uint8Array, CompressionError> =>
-    Effect.map(Stream.runCollect(compression.compress(Stream.make(bytes))), concat)
+    Bytes.collect(compression.compress(Stream.make(bytes)))
 
   const classifyPut = (
     index: number,
@@ -261,7 +246,7 @@ export const make = (deps: Deps) =>
           read = Effect.succeed(bytes)
         } else if (Body.isReplayable(body) && body.contentLength !== undefined) {
           size = body.contentLength
-          read = Effect.map(Stream.runCollect((body as Body.Replayable).make()), concat)
+          read = Bytes.collect((body as Body.Replayable).make())
         }
       }
       const weight = size === undefined ? undefined : zstd ? Limits.compressBound(size) : size
@@ -366,7 +351,7 @@ export const make = (deps: Deps) =>
         let size = 0
         const flush = (): Array<Uint8Array> => {
           if (pending.length === 0) return []
-          const out = concatArrays(pending)
+          const out = Bytes.concat(pending)
           pending = []
           size = 0
           return [out]
@@ -536,7 +521,7 @@ export const make = (deps: Deps) =>
           _tag: "Outcome",
           index: position,
           outcome: Effect.map(
-            Effect.either(Effect.map(Stream.runCollect(compression.decompress(Stream.make(part.body))), concat)),
+            Effect.either(Bytes.collect(compression.decompress(Stream.make(part.body)))),
             (result) =>
               outcome(
                 item.kind,

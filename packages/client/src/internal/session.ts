@@ -6,6 +6,7 @@
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Path from "@objectstore/protocol/Path"
@@ -349,18 +350,7 @@ const makeSession = (
   }
 }
 
-const collectBytes = <E>(response: { readonly stream: Stream.Stream<Uint8Array, E> }) =>
-  Effect.map(Stream.runCollect(response.stream), (chunks) => {
-    let length = 0
-    for (const chunk of chunks) length += chunk.length
-    const bytes = new Uint8Array(length)
-    let offset = 0
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset)
-      offset += chunk.length
-    }
-    return bytes
-  })
+const collectBytes = <E>(response: { readonly stream: Stream.Stream<Uint8Array, E> }) => Bytes.collect(response.stream)
 
 const readKey = (
   response: HttpClientResponse.HttpClientResponse,

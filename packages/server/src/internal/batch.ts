@@ -15,6 +15,7 @@
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as ApiError from "@objectstore/protocol/ApiError"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Limits from "@objectstore/protocol/Limits"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as MultipartForm from "@objectstore/protocol/MultipartForm"
@@ -347,7 +348,7 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         return Stream.succeed(reordered)
       }))
     const body = ordered.pipe(
-      Stream.map((group) => concatArrays(group.map((answer) => encodeAnswer(boundary, answer)))),
+      Stream.map((group) => Bytes.concat(group.map((answer) => encodeAnswer(boundary, answer)))),
       Stream.concat(Stream.sync(() => MultipartForm.encodeClose(boundary)))
     )
     return HttpServerResponse.stream(body, {
@@ -366,7 +367,7 @@ const readAll = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.Effect<Uint8Ar
   Effect.flatMap(Stream.toPull(stream), (pull) => {
     const pieces: Array<Uint8Array> = []
     const loop: Effect.Effect<Uint8Array, E> = Effect.matchEffect(pull, {
-      onFailure: (error) => Option.isNone(error) ? Effect.succeed(concatArrays(pieces)) : Effect.fail(error.value),
+      onFailure: (error) => Option.isNone(error) ? Effect.succeed(Bytes.concat(pieces)) : Effect.fail(error.value),
       onSuccess: (chunk) => {
         for (const piece of chunk) pieces.push(piece)
         return loop
@@ -374,16 +375,3 @@ const readAll = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.Effect<Uint8Ar
     })
     return loop
   })
-
-const concatArrays = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  let length = 0
-  for (const part of parts) length += part.length
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}

@@ -111,10 +111,12 @@ export const decodeRecord = (text: string): StoredRecord => {
   }
 }
 
-const isNotFound = (error: unknown): boolean =>
+/** @internal */
+export const isNotFound = (error: unknown): boolean =>
   typeof error === "object" && error !== null && (error as { code?: unknown }).code === "ENOENT"
 
-const writeFileSynced = async (path: string, data: string): Promise<void> => {
+/** Writes a new file and fsyncs it before closing. @internal */
+export const writeFileSynced = async (path: string, data: string): Promise<void> => {
   const handle = await Fs.open(path, "wx")
   try {
     await handle.writeFile(data)

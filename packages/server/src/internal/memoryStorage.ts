@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import * as Chunk from "effect/Chunk"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -17,21 +17,10 @@ export const identityKey = (id: Storage.ObjectId): string =>
   JSON.stringify([id.usecase, id.scopes.map(([name, value]) => [name, value]), id.key])
 
 /** @internal */
-export const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let size = 0
-  for (const chunk of chunks) size += chunk.length
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.length
-  }
-  return out
-}
+export const concat = Bytes.concat
 
 /** @internal */
-export const collect = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.Effect<Uint8Array, E> =>
-  Effect.map(Stream.runCollect(stream), (chunks) => concat(Chunk.toReadonlyArray(chunks)))
+export const collect = Bytes.collect
 
 /** Streams `bytes[start..=end]` in chunks of at most `CHUNK_SIZE`. @internal */
 export const sliceStream = (bytes: Uint8Array, start: number, end: number): Stream.Stream<Uint8Array> => {

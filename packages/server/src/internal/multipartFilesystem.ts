@@ -25,7 +25,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as Storage from "../Storage.js"
-import { decodeRecord, encodeRecord } from "./filesystemStorage.js"
+import { decodeRecord, encodeRecord, isNotFound, writeFileSynced } from "./filesystemStorage.js"
 import { CHUNK_SIZE, identityKey } from "./memoryStorage.js"
 import { checkedBody, etagOf, nanosToMicros, noSuchUpload, resolveParts } from "./multipartStore.js"
 
@@ -55,19 +55,6 @@ interface UploadRecord {
 interface StoredPart {
   readonly info: Storage.PartInfo
   readonly blob: string
-}
-
-const isNotFound = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && (error as { code?: unknown }).code === "ENOENT"
-
-const writeFileSynced = async (path: string, data: string): Promise<void> => {
-  const handle = await Fs.open(path, "wx")
-  try {
-    await handle.writeFile(data)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }
 
 const PART_RECORD = /^part-(\d+)\.json$/
