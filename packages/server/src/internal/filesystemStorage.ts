@@ -111,6 +111,18 @@ export const decodeRecord = (text: string): StoredRecord => {
   }
 }
 
+/** Runs a filesystem promise, failing with a `StorageError` naming the operation. @internal */
+export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, Storage.StorageError> =>
+  Effect.tryPromise({
+    try: f,
+    catch: (cause) =>
+      new Storage.StorageError({
+        operation,
+        reason: cause instanceof Error ? cause.message : String(cause),
+        cause
+      })
+  })
+
 /** @internal */
 export const isNotFound = (error: unknown): boolean =>
   typeof error === "object" && error !== null && (error as { code?: unknown }).code === "ENOENT"
@@ -146,17 +158,6 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
     const objectsDir = NodePath.join(root, "objects")
     const blobsDir = NodePath.join(root, "blobs")
     const tmpDir = NodePath.join(root, "tmp")
-
-    const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, Storage.StorageError> =>
-      Effect.tryPromise({
-        try: f,
-        catch: (cause) =>
-          new Storage.StorageError({
-            operation,
-            reason: cause instanceof Error ? cause.message : String(cause),
-            cause
-          })
-      })
 
     const hashOf = (id: Storage.ObjectId): string =>
       Crypto.createHash("sha256").update(identityKey(id), "utf8").digest("hex")

@@ -24,8 +24,8 @@ import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import * as Storage from "../Storage.js"
-import { decodeRecord, encodeRecord, isNotFound, writeFileSynced } from "./filesystemStorage.js"
+import type * as Storage from "../Storage.js"
+import { attempt, decodeRecord, encodeRecord, isNotFound, writeFileSynced } from "./filesystemStorage.js"
 import { CHUNK_SIZE, identityKey } from "./memoryStorage.js"
 import { checkedBody, etagOf, nanosToMicros, noSuchUpload, resolveParts } from "./multipartStore.js"
 
@@ -66,17 +66,6 @@ export const make = (
 ): Effect.Effect<Storage.MultipartStore, Storage.StorageError> =>
   Effect.gen(function*() {
     const uploadsDir = NodePath.join(NodePath.resolve(options.path), "uploads")
-
-    const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, Storage.StorageError> =>
-      Effect.tryPromise({
-        try: f,
-        catch: (cause) =>
-          new Storage.StorageError({
-            operation,
-            reason: cause instanceof Error ? cause.message : String(cause),
-            cause
-          })
-      })
 
     const dirOf = (id: Storage.ObjectId, uploadId: string) =>
       NodePath.join(
