@@ -16,7 +16,6 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Limits from "@objectstore/protocol/Limits"
-import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Multipart from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
@@ -37,6 +36,7 @@ import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import type * as Http from "./http.js"
 import * as HttpInternal from "./http.js"
+import * as Insert from "./insert.js"
 
 /** @internal */
 export interface Deps {
@@ -185,20 +185,13 @@ export const make = (deps: Deps) =>
   const insertHeaders = (
     options: Session.PutOptions | undefined
   ): Either.Either<{ readonly headers: Record<string, string>; readonly zstd: boolean }, InvalidInputError> => {
-    const chosen = options?.compression ?? usecase.compression
-    if (chosen !== "zstd" && chosen !== "none") {
-      return Either.left(invalid("compression", `unknown compression ${String(chosen)}`))
-    }
-    return Metadata.toInsertHeaders({
-      contentType: options?.contentType,
-      compression: chosen,
-      expirationPolicy: options?.expirationPolicy ?? usecase.expirationPolicy,
-      origin: options?.origin,
-      filename: options?.filename,
-      custom: options?.metadata
-    }).pipe(
-      Either.mapLeft(({ field, reason }) => invalid(field, reason)),
-      Either.map((headers) => ({ headers, zstd: chosen === "zstd" }))
+    return Either.flatMap(
+      Insert.compression(usecase, options),
+      (chosen) =>
+        Either.map(
+          Insert.headers(usecase, options, { contentType: options?.contentType, compression: chosen }),
+          (headers) => ({ headers, zstd: chosen === "zstd" })
+        )
     )
   }
 

@@ -9,7 +9,6 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Identifiers from "@objectstore/protocol/Identifiers"
-import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Clock from "effect/Clock"
@@ -27,6 +26,7 @@ import type { NetworkError } from "../ObjectstoreError.js"
 import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
+import * as Insert from "./insert.js"
 
 /** @internal */
 export interface Deps {
@@ -368,24 +368,11 @@ export const make = (deps: Deps): Multipart.Service => {
       const given = options?.key === undefined || options.key === "" ? undefined : options.key
       yield* annotate(given)
       if (given !== undefined) yield* validateKey(given)
-      const chosen = options?.compression ?? usecase.compression
-      if (chosen !== "zstd" && chosen !== "none") {
-        return yield* invalid("compression", `unknown compression ${chosen}`)
-      }
-      const headers = yield* Either.match(
-        Metadata.toInsertHeaders({
-          contentType: options?.contentType,
-          compression: chosen,
-          expirationPolicy: options?.expirationPolicy ?? usecase.expirationPolicy,
-          origin: options?.origin,
-          filename: options?.filename,
-          custom: options?.metadata
-        }),
-        {
-          onLeft: ({ field, reason }) => Effect.fail(invalid(field, reason)),
-          onRight: Effect.succeed
-        }
-      )
+      const chosen = yield* Insert.compression(usecase, options)
+      const headers = yield* Insert.headers(usecase, options, {
+        contentType: options?.contentType,
+        compression: chosen
+      })
       const requestPath = path("objects:multipart", given)
       const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
       const ref = yield* Effect.scoped(Http.execute(

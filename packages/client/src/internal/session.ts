@@ -31,6 +31,7 @@ import * as BodyInternal from "./body.js"
 import * as EncodingUpload from "./encodingUpload.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
+import * as Insert from "./insert.js"
 import * as ManyInternal from "./many.js"
 import * as MultipartInternal from "./multipart.js"
 import * as MultipartUpload from "./multipartUpload.js"
@@ -111,30 +112,14 @@ const makeSession = (
       const given = options?.key === undefined || options.key === "" ? undefined : options.key
       yield* annotate(given)
       if (given !== undefined) yield* validateKey(given)
-      const chosen = options?.compression ?? usecase.compression
-      if (chosen !== "zstd" && chosen !== "none") {
-        return yield* new InvalidInputError({ field: "compression", reason: `unknown compression ${chosen}` })
-      }
+      const chosen = yield* Insert.compression(usecase, options)
       const resolved = yield* EncodingUpload.resolve(body, {
         contentType: options?.contentType,
         compression: chosen,
         requested: options?.compression,
         encoding: options?.encoding
       })
-      const headers = yield* Either.match(
-        Metadata.toInsertHeaders({
-          contentType: resolved.contentType,
-          compression: resolved.compression,
-          expirationPolicy: options?.expirationPolicy ?? usecase.expirationPolicy,
-          origin: options?.origin,
-          filename: options?.filename,
-          custom: options?.metadata
-        }),
-        {
-          onLeft: ({ field, reason }) => Effect.fail(new InvalidInputError({ field, reason })),
-          onRight: Effect.succeed
-        }
-      )
+      const headers = yield* Insert.headers(usecase, options, resolved)
       const callerContext = yield* Effect.context<unknown>()
       const upload = BodyInternal.prepare(resolved.body, {
         compression: resolved.compress ? "zstd" : "none",
