@@ -8,7 +8,6 @@ import * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as ApiError from "@objectstore/protocol/ApiError"
 import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Humantime from "@objectstore/protocol/Humantime"
 import * as Metadata from "@objectstore/protocol/Metadata"
@@ -33,6 +32,7 @@ import * as Admission from "./admission.js"
 import * as Batch from "./batch.js"
 import * as Multipart from "./multipartHttp.js"
 import * as RequestBody from "./requestBody.js"
+import * as Responses from "./responses.js"
 import * as Routing from "./routing.js"
 
 /** @internal */
@@ -57,16 +57,7 @@ export interface Handle {
 // ---------------------------------------------------------------------------------------------------------------
 // responses
 
-const TEXT_PLAIN = "text/plain; charset=utf-8"
-
-const jsonError = (status: number, detail: string, causes?: ReadonlyArray<string>) =>
-  HttpServerResponse.text(ApiError.encode(detail, causes), { status, contentType: "application/json" })
-
-const textResponse = (status: number, body: string) =>
-  HttpServerResponse.text(body, { status, contentType: TEXT_PLAIN })
-
-const jsonBody = (status: number, value: unknown) =>
-  HttpServerResponse.text(JSON.stringify(value), { status, contentType: "application/json" })
+const { jsonBody, jsonError, textResponse } = Responses
 
 /** A request that ends with a prepared response (an error answer). */
 class Reply extends Data.TaggedError("Reply")<{ readonly response: HttpServerResponse.HttpServerResponse }> {}

@@ -38,6 +38,7 @@ import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
 import * as RequestBody from "./requestBody.js"
+import * as Responses from "./responses.js"
 
 /** Total request body limit of the upstream multipart reader (§10.2). @internal */
 export const MAX_REQUEST_SIZE = 1024 * 1024 * 1024
@@ -161,7 +162,7 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
     if (Option.isNone(requestBoundary)) {
       return HttpServerResponse.text("Invalid `boundary` for `multipart/form-data` request", {
         status: 400,
-        contentType: "text/plain; charset=utf-8"
+        contentType: Responses.TEXT_PLAIN
       })
     }
     const boundary = `os-boundary-${Crypto.randomBytes(16).toString("hex")}`

@@ -19,7 +19,6 @@
  */
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as ApiError from "@objectstore/protocol/ApiError"
 import type * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import type * as Scope from "@objectstore/protocol/Scope"
@@ -37,6 +36,7 @@ import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
 import * as RequestBody from "./requestBody.js"
+import * as Responses from "./responses.js"
 import type * as Routing from "./routing.js"
 
 /** @internal */
@@ -73,16 +73,7 @@ const MAX_PART_NUMBER = 4_294_967_295
 // ---------------------------------------------------------------------------------------------------------------
 // responses
 
-const TEXT_PLAIN = "text/plain; charset=utf-8"
-
-const jsonError = (status: number, detail: string, causes?: ReadonlyArray<string>) =>
-  HttpServerResponse.text(ApiError.encode(detail, causes), { status, contentType: "application/json" })
-
-const textResponse = (status: number, body: string) =>
-  HttpServerResponse.text(body, { status, contentType: TEXT_PLAIN })
-
-const jsonBody = (status: number, value: unknown) =>
-  HttpServerResponse.text(JSON.stringify(value), { status, contentType: "application/json" })
+const { jsonBody, jsonError, textResponse } = Responses
 
 const NOT_FOUND_DETAIL = "service error: storage backend error: multipart upload not found"
 

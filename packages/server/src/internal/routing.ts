@@ -4,15 +4,11 @@
  *
  * @internal
  */
+import type * as Path from "@objectstore/protocol/Path"
 import * as Either from "effect/Either"
 
-/** @internal */
-export type Resource =
-  | "objects"
-  | "objects:batch"
-  | "objects:multipart"
-  | "objects:multipart:parts"
-  | "objects:multipart:complete"
+/** The resources of `/v1/<resource>/...` (one list, the protocol's). @internal */
+export type Resource = Path.Resource
 
 /** @internal */
 export type Route =
