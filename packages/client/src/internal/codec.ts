@@ -15,9 +15,10 @@
  *
  * @internal
  */
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Duplex } from "node:stream"
 import { CompressionError } from "../ObjectstoreError.js"
@@ -48,21 +49,91 @@ export interface SyncCodec {
   readonly release: () => void
 }
 
-const drain = (operation: Operation, make: () => Iterator<Uint8Array>): Stream.Stream<Uint8Array, CompressionError> =>
-  Stream.suspend(() => {
-    let iterator: Iterator<Uint8Array> | undefined
-    return Stream.repeatEffectOption(
-      Effect.suspend((): Effect.Effect<Uint8Array, Option.Option<CompressionError>> => {
-        try {
-          iterator ??= make()
-          const next = iterator.next()
-          return next.done ? Effect.fail(Option.none()) : Effect.succeed(next.value)
-        } catch (cause) {
-          return Effect.fail(Option.some(codecError(operation, cause)))
+/**
+ * The most output one write of {@link transformSync} carries. A codec call produces at most its output buffer
+ * (128 KiB for zstd-napi), so a write holds a handful of them; a tiny input that expands hugely is emitted this
+ * much at a time, and the codec only continues when the downstream pulls again.
+ *
+ * @internal
+ */
+export const OUTPUT_LIMIT = 1024 * 1024
+
+/**
+ * The channel behind {@link transformSync}: reads input chunks, runs the codec over every buffer in them and writes
+ * its output, at most {@link OUTPUT_LIMIT} bytes per write. All of the codec's state lives in these closures; a
+ * write suspends the channel until the downstream pulls, so the codec never runs ahead of its consumer.
+ */
+const codecChannel = <E>(
+  operation: Operation,
+  codec: SyncCodec
+): Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E | CompressionError, E, unknown, unknown> => {
+  let inputs: ReadonlyArray<Uint8Array> = []
+  let index = 0
+  let current: Iterator<Uint8Array> | undefined
+  let full = false
+
+  /** Runs the codec until the pending input is used up or `OUTPUT_LIMIT` bytes are out; throws codec errors. */
+  const run = (): Array<Uint8Array> => {
+    const out: Array<Uint8Array> = []
+    let bytes = 0
+    full = false
+    for (;;) {
+      if (current === undefined) {
+        if (index >= inputs.length) return out
+        current = codec.push(inputs[index++]!)
+      }
+      const next = current.next()
+      if (next.done === true) {
+        current = undefined
+      } else if (next.value.length > 0) {
+        out.push(next.value)
+        bytes += next.value.length
+        if (bytes >= OUTPUT_LIMIT) {
+          full = true
+          return out
         }
-      })
-    )
+      }
+    }
+  }
+
+  /** Writes the codec's output for the pending input, a bounded chunk per pull, then continues with `then`. */
+  const pump = (
+    then: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E | CompressionError, E, unknown, unknown>
+  ): Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E | CompressionError, E, unknown, unknown> =>
+    Channel.suspend(() => {
+      let out: Array<Uint8Array>
+      try {
+        out = run()
+      } catch (cause) {
+        return Channel.fail(codecError(operation, cause))
+      }
+      if (full) return Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), pump(then))
+      return out.length === 0 ? then : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), then)
+    })
+
+  const finish = Channel.suspend(() => {
+    current = codec.finish()
+    return pump(Channel.void)
   })
+
+  const read: Channel.Channel<
+    Chunk.Chunk<Uint8Array>,
+    Chunk.Chunk<Uint8Array>,
+    E | CompressionError,
+    E,
+    unknown,
+    unknown
+  > = Channel.readWithCause({
+    onInput: (input: Chunk.Chunk<Uint8Array>) => {
+      inputs = Chunk.toReadonlyArray(input)
+      index = 0
+      return pump(read)
+    },
+    onFailure: Channel.failCause,
+    onDone: () => finish
+  })
+  return read
+}
 
 /**
  * Runs `self` through a fresh codec from `acquire`, released (also on failure and interruption) when the stream
@@ -81,11 +152,7 @@ export const transformSync = <E, R>(
         Effect.try({ try: acquire, catch: (cause) => codecError(operation, cause) }),
         (codec) => Effect.sync(() => codec.release())
       ),
-      (codec) =>
-        self.pipe(
-          Stream.flatMap((chunk) => drain(operation, () => codec.push(chunk))),
-          Stream.concat(drain(operation, () => codec.finish()))
-        )
+      (codec) => Stream.pipeThroughChannel(self, codecChannel<E>(operation, codec))
     )
   )
 
