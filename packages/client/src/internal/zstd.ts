@@ -147,13 +147,27 @@ export const napiBackend = (binding: NapiBinding): Backend => ({
 // fzstd (pure JavaScript; decompression only)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** How much input fzstd is given at a time, so that its output for one pull stays small. */
-const FZSTD_SLICE = 16 * 1024
+/**
+ * fzstd decodes every complete block of the input it is given in one call, so the input is fed in slices sized for
+ * about {@link FZSTD_TARGET} bytes of output per call: 16 KiB slices for ordinary data, down to a few bytes when the
+ * data expands hugely (a 4-byte RLE block is 128 KiB of output), so that a small frame of a huge payload is never
+ * decoded all at once.
+ */
+const FZSTD_TARGET = 256 * 1024
+const FZSTD_MAX_SLICE = 16 * 1024
+const FZSTD_MIN_SLICE = 8
+/** The first slice of a stream: at most a few blocks' worth, grown quickly while the output stays small. */
+const FZSTD_FIRST_SLICE = 64
 
 const fzstdDecompressor = (): SyncCodec => {
   let pending: Array<Uint8Array> = []
+  let produced = 0
+  let slice = FZSTD_FIRST_SLICE
   let decoder: Decompress | undefined = new Decompress((data) => {
-    if (data.length > 0) pending.push(data)
+    if (data.length > 0) {
+      pending.push(data)
+      produced += data.length
+    }
   })
   const take = () => {
     const out = pending
@@ -166,9 +180,17 @@ const fzstdDecompressor = (): SyncCodec => {
   }
   return {
     *push(chunk) {
-      for (let offset = 0; offset < chunk.length; offset += FZSTD_SLICE) {
-        context().push(chunk.subarray(offset, offset + FZSTD_SLICE), false)
-        yield* take()
+      let offset = 0
+      while (offset < chunk.length) {
+        const size = Math.min(slice, chunk.length - offset)
+        produced = 0
+        context().push(chunk.subarray(offset, offset + size), false)
+        offset += size
+        // The next slice: sized by this one's expansion, doubled while nothing came out (a block is incomplete).
+        slice = produced === 0
+          ? Math.min(FZSTD_MAX_SLICE, slice * 2)
+          : Math.max(FZSTD_MIN_SLICE, Math.min(FZSTD_MAX_SLICE, Math.floor(size * FZSTD_TARGET / produced)))
+        if (pending.length > 0) yield* take()
       }
     },
     *finish() {
