@@ -3,9 +3,10 @@
  *
  * Two shapes are supported:
  *
- * - {@link transformSync}: a synchronous, pull-driven codec (zstd-napi's low-level contexts, fzstd). Each input
- *   chunk is pushed into the codec only when the downstream pulls, and the codec's output for it is handed out one
- *   buffer per pull, so a highly compressible chunk never materialises all at once.
+ * - {@link transformSync}: a synchronous, pull-driven codec (zstd-napi's low-level contexts, fzstd), run by one
+ *   `Channel` loop. Each input chunk is read only when the downstream pulls, and the codec's output for it is
+ *   written at most {@link OUTPUT_LIMIT} bytes per pull, so a highly compressible chunk never materialises all at
+ *   once.
  * - {@link transformNode}: a Node.js `Transform` stream (node:zlib). A writer fiber feeds the transform and waits for
  *   each write to be processed before sending the next one; the output is read with the transform's async iterator,
  *   which pauses the transform while the consumer is not pulling.
