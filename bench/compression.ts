@@ -6,6 +6,10 @@
  * - compress: 256 KiB slices in (as `Session.put` slices a byte array), one zstd frame (level 3) out;
  * - decompress: that frame in 64 KiB chunks (as undici delivers a response body), bytes out.
  *
+ * The layer gets one buffer per stream `Chunk`, as a response body delivers them (`Stream.fromIterable` would hand
+ * it thousands of buffers in one Chunk and hide the cost per chunk). Besides MiB/s (wall time), the notes give the
+ * CPU time per MiB of each side (`process.cpuUsage`), which a shared machine disturbs less.
+ *
  * Baselines: zstd-napi's Node stream classes (`CompressStream`/`DecompressStream`, the usual way to stream with it),
  * a bare loop over its low-level binding (`compressStream2`/`decompressStream` into one reused buffer, no copies:
  * the ceiling), and fzstd's streaming `Decompress` (what `Compression.layerFzstd` wraps).
@@ -13,6 +17,7 @@
  *   node --import tsx bench/compression.ts [--quick]
  */
 import * as Compression from "@objectstore/client/Compression"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { Decompress } from "fzstd"
@@ -20,7 +25,7 @@ import { createRequire } from "node:module"
 import { Readable } from "node:stream"
 import * as zstd from "zstd-napi"
 import { semiCompressible, slices } from "./lib/data.js"
-import { compareHigher, emit, interleave, MiB, progress, quick, type Result, timed } from "./lib/harness.js"
+import { compareHigher, emit, interleave, median, MiB, progress, quick, type Result, timed } from "./lib/harness.js"
 
 const binding = createRequire(import.meta.url)("zstd-napi/binding") as {
   CCtx: new() => {
@@ -44,6 +49,25 @@ const FRAME = zstd.compress(DATA, { compressionLevel: 3 })
 const FRAME_IN = slices(FRAME, 64 * 1024)
 
 const rate = (millis: number) => SIZE / MiB / (millis / 1000)
+
+/** One buffer per Chunk, as `Stream.fromReadable` delivers a response body. */
+const oneByOne = (buffers: ReadonlyArray<Uint8Array>): Stream.Stream<Uint8Array> =>
+  Stream.fromChunks(...buffers.map((buffer) => Chunk.of(buffer)))
+
+/** CPU milliseconds per MiB of payload, per measured function (warm-up included; medians are reported). */
+const cpuSamples = new Map<() => Promise<number>, Array<number>>()
+const withCpu = (run: () => Promise<number>): () => Promise<number> => {
+  const samples: Array<number> = []
+  const measured = async () => {
+    const start = process.cpuUsage()
+    const result = await run()
+    const used = process.cpuUsage(start)
+    samples.push((used.user + used.system) / 1000 / (SIZE / MiB))
+    return result
+  }
+  cpuSamples.set(measured, samples)
+  return measured
+}
 const check = (label: string, bytes: number, expected: number) => {
   if (bytes !== expected) throw new Error(`${label}: ${bytes} bytes, expected ${expected}`)
 }
@@ -53,12 +77,12 @@ const count = <E>(stream: Stream.Stream<Uint8Array, E>) =>
 
 const layerCompress = (service: Compression.Service) => () =>
   timed(async () => {
-    const out = await count(service.compress(Stream.fromIterable(IN)))
+    const out = await count(service.compress(oneByOne(IN)))
     if (out < 100 || out > SIZE) throw new Error(`compress: ${out} bytes`)
   }).then(rate)
 
 const layerDecompress = (service: Compression.Service) => () =>
-  timed(async () => check("decompress", await count(service.decompress(Stream.fromIterable(FRAME_IN))), SIZE)).then(
+  timed(async () => check("decompress", await count(service.decompress(oneByOne(FRAME_IN))), SIZE)).then(
     rate
   )
 
@@ -127,10 +151,16 @@ const fzstdDecompress = () =>
 const main = async () => {
   const service = await Effect.runPromise(Compression.make)
   const results: Array<Result> = []
+  const cpuNotes: Array<string> = []
   const measure = async (name: string, sdk: () => Promise<number>, baseline: () => Promise<number>) => {
-    const result = compareHigher(name, "MiB/s", await interleave({ repetitions, warmup }, sdk, baseline))
+    const [sdkCpu, baselineCpu] = [withCpu(sdk), withCpu(baseline)]
+    const result = compareHigher(name, "MiB/s", await interleave({ repetitions, warmup }, sdkCpu, baselineCpu))
     results.push(result)
-    progress(`${name}: ${result.median.toFixed(0)} vs ${result.baseline!.toFixed(0)} MiB/s`)
+    const cpu = [median(cpuSamples.get(sdkCpu)!), median(cpuSamples.get(baselineCpu)!)] as const
+    cpuNotes.push(
+      `${name}: CPU ${cpu[0].toFixed(2)} vs ${cpu[1].toFixed(2)} ms/MiB (ratio ${(cpu[1] / cpu[0]).toFixed(2)})`
+    )
+    progress(`${name}: ${result.median.toFixed(0)} vs ${result.baseline!.toFixed(0)} MiB/s; ${cpuNotes.at(-1)}`)
   }
   await measure(
     `compress (${service.implementation}) vs zstd-napi CompressStream`,
@@ -157,7 +187,9 @@ const main = async () => {
   emit("compression", results, [
     `${repetitions} interleaved repetitions after ${warmup} warm-up; ${SIZE / MiB} MiB semi-compressible payload, ` +
     `zstd level 3 ratio ${(SIZE / FRAME.length).toFixed(2)}x; MiB/s of uncompressed bytes`,
-    "compress input: 256 KiB slices; decompress input: 64 KiB slices of one frame"
+    "compress input: 256 KiB slices; decompress input: 64 KiB slices of one frame; one buffer per stream Chunk",
+    "CPU time per MiB (layer vs baseline; ratio = baseline / layer, like the MiB/s ratio):",
+    ...cpuNotes
   ])
 }
 
