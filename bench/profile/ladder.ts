@@ -8,6 +8,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeClient from "@objectstore/client/NodeClient"
 import * as Effect from "effect/Effect"
 import * as GlobalValue from "effect/GlobalValue"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -39,6 +40,8 @@ const main = async () => {
   await sdk.run(sdk.session.put(SMALL, { key: "small", compression: "none" }))
   const platform = ManagedRuntime.make(NodeHttpClient.layerUndici)
   const client = await platform.runPromise(HttpClient.HttpClient)
+  const nodeRuntime = ManagedRuntime.make(NodeClient.layerHttpClient())
+  const nodeClient = await nodeRuntime.runPromise(HttpClient.HttpClient)
   // A fresh request each time: withScope keys its AbortController by the request object.
   const execute = <E, R>(c: HttpClient.HttpClient.With<E, R>) =>
     Effect.suspend(() => c.execute(HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(readHeaders))))
@@ -77,6 +80,16 @@ const main = async () => {
       rate(() =>
         platform.runPromise(
           forEach(Effect.flatMap(execute(client), (r) => r.arrayBuffer)).pipe(Effect.withTracerEnabled(false))
+        )
+      )],
+    [
+      "NodeClient.layerHttpClient",
+      () => rate(() => nodeRuntime.runPromise(forEach(Effect.flatMap(execute(nodeClient), (r) => r.arrayBuffer))))
+    ],
+    ["NodeClient.layerHttpClient, tracer off", () =>
+      rate(() =>
+        nodeRuntime.runPromise(
+          forEach(Effect.flatMap(execute(nodeClient), (r) => r.arrayBuffer)).pipe(Effect.withTracerEnabled(false))
         )
       )],
     ["platform + withScope", () =>
@@ -172,13 +185,14 @@ const main = async () => {
   const base = median(samples.get("raw undici") ?? [1])
   for (const [name, values] of samples) {
     process.stderr.write(
-      `${name.padEnd(28)} ${median(values).toFixed(0).padStart(6)} us/req  ${(median(values) / base).toFixed(2)}x\n`
+      `${name.padEnd(40)} ${median(values).toFixed(0).padStart(6)} us/req  ${(median(values) / base).toFixed(2)}x\n`
     )
   }
   await sdk.dispose()
   await sdkNoMetrics.dispose()
   await sdkNoRetry.dispose()
   await platform.dispose()
+  await nodeRuntime.dispose()
   await agent.destroy()
   await server.stop()
 }
