@@ -623,14 +623,27 @@ describe("Session (mock HttpClient)", () => {
           },
           context: (f) => f()
         })
+        // By default one span per operation, carrying the HTTP attributes itself.
         yield* withSession(() => text(204, ""), (session) => session.head("my/key")).pipe(Effect.withTracer(tracer))
         const head = spans.find((span) => span.name === "Session.head")
         assert.isDefined(head)
         assert.strictEqual(head!.attributes.get("objectstore.usecase"), "attachments")
         assert.strictEqual(head!.attributes.get("objectstore.scope"), "org=42;project=1337")
         assert.strictEqual(head!.attributes.get("objectstore.key"), "my/key")
+        assert.strictEqual(head!.attributes.get("http.request.method"), "HEAD")
+        assert.strictEqual(head!.attributes.get("http.response.status_code"), 204)
+        assert.match(
+          String(head!.attributes.get("url.full")),
+          /\/v1\/objects\/attachments\/org=42;project=1337\/my\/key$/
+        )
+        assert.deepStrictEqual(spans.map((span) => span.name), ["Session.head"])
+        // With httpSpans, the transport's span per attempt, its x-os-auth header redacted.
+        spans.length = 0
+        yield* withSession(() => text(204, ""), (session) => session.head("my/key"), { ...noRetry, httpSpans: true })
+          .pipe(Effect.withTracer(tracer))
         const http = spans.find((span) => span.attributes.has("http.request.header.x-os-auth"))
         assert.isDefined(http)
+        assert.strictEqual(http!.name, "http.client HEAD")
         assert.notInclude(String(http!.attributes.get("http.request.header.x-os-auth")), TOKEN)
         for (const span of spans) {
           for (const value of span.attributes.values()) assert.notInclude(String(value), TOKEN)
@@ -646,6 +659,22 @@ describe("Session (mock HttpClient)", () => {
           propagateTraces: true
         })
         assert.isDefined(on.http.seen[0].headers["traceparent"])
+        // The header names the operation's span when the transport has none of its own.
+        const traced = yield* withSession(
+          () => text(204, ""),
+          (session) =>
+            Effect.flatMap(session.head("k"), () => Effect.void).pipe(
+              Effect.withSpan("caller")
+            ),
+          { ...noRetry, propagateTraces: true }
+        )
+        assert.match(String(traced.http.seen[0].headers["traceparent"]), /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
+        const viaTransport = yield* withSession(() => text(204, ""), (session) => session.head("k"), {
+          ...noRetry,
+          propagateTraces: true,
+          httpSpans: true
+        })
+        assert.isDefined(viaTransport.http.seen[0].headers["traceparent"])
       }))
   })
 

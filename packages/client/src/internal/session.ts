@@ -23,7 +23,7 @@ import type * as Body from "../Body.js"
 import type * as Compression from "../Compression.js"
 import * as Encoding from "../Encoding.js"
 import { InvalidInputError, NotFoundError, RangeNotSatisfiableError } from "../ObjectstoreError.js"
-import type { CompressionError, NetworkError } from "../ObjectstoreError.js"
+import type { AuthError, CompressionError, NetworkError, ResponseError } from "../ObjectstoreError.js"
 import * as Scope from "../Scope.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
@@ -107,63 +107,77 @@ const makeSession = (
     auth: context.auth
   }
 
-  const put = Effect.fn("Session.put")(
-    function*(body: Body.Input<unknown, unknown>, options: Session.PutOptions | undefined) {
-      const given = options?.key === undefined || options.key === "" ? undefined : options.key
-      yield* annotate(given)
-      if (given !== undefined) yield* validateKey(given)
-      const chosen = yield* Insert.compression(usecase, options)
-      const resolved = yield* EncodingUpload.resolve(body, {
-        contentType: options?.contentType,
-        compression: chosen,
-        requested: options?.compression,
-        encoding: options?.encoding
-      })
-      const headers = yield* Insert.headers(usecase, options, resolved)
-      const callerContext = yield* Effect.context<unknown>()
-      const upload = BodyInternal.prepare(resolved.body, {
-        compression: resolved.compress ? "zstd" : "none",
-        compress: compression.compress,
-        context: callerContext as Context.Context<unknown>,
-        contentType: headers[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
-      })
-      let counts: () => BodyInternal.Counts = () => ({ raw: 0, sent: 0 })
-      const start = yield* Clock.currentTimeMillis
-      const base = spec(given === undefined ? "POST" : "PUT", "put", given)
-      const target = { method: base.method, path: base.path }
-      const key = yield* Effect.scoped(Http.execute(
-        context,
-        {
-          ...base,
-          headers,
-          replayable: upload.replayable,
-          body: Effect.map(upload.attempt, (attempt) => {
-            counts = attempt.counts
-            return attempt.prepared
+  // Scoped: a stream body peeked for `contentType: "guess"` lives in the scope of the upload.
+  const put = (body: Body.Input<unknown, unknown>, options: Session.PutOptions | undefined) =>
+    Http.traced(
+      "Session.put",
+      metrics.track(
+        "put",
+        usecase.name,
+        Effect.scoped(Effect.gen(function*() {
+          const given = options?.key === undefined || options.key === "" ? undefined : options.key
+          yield* annotate(given)
+          if (given !== undefined) yield* validateKey(given)
+          const chosen = yield* Insert.compression(usecase, options)
+          const resolved = yield* EncodingUpload.resolve(body, {
+            contentType: options?.contentType,
+            compression: chosen,
+            requested: options?.compression,
+            encoding: options?.encoding
           })
-        },
-        (response): Effect.Effect<string, Http.AttemptError<never>> =>
-          response.status === 200 || response.status === 201
-            ? readKey(response, target)
-            : Http.failStatus(response)
-      ))
-      if (given === undefined) yield* Effect.annotateCurrentSpan("objectstore.key", key)
-      const end = yield* Clock.currentTimeMillis
-      const { raw, sent } = counts()
-      yield* metrics.recordSize("put", usecase.name, {
-        bytes: sent,
-        compression: resolved.compression,
-        uncompressedBytes: resolved.compress ? raw : undefined,
-        elapsed: Duration.millis(end - start)
-      })
-      return key
-    },
-    // Scoped: a stream body peeked for `contentType: "guess"` lives in the scope of the upload.
-    (effect) => metrics.track("put", usecase.name, Effect.scoped(effect))
-  )
+          const headers = yield* Insert.headers(usecase, options, resolved)
+          const callerContext = yield* Effect.context<unknown>()
+          const upload = BodyInternal.prepare(resolved.body, {
+            compression: resolved.compress ? "zstd" : "none",
+            compress: compression.compress,
+            context: callerContext as Context.Context<unknown>,
+            contentType: headers[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
+          })
+          let counts: () => BodyInternal.Counts = () => ({ raw: 0, sent: 0 })
+          const start = yield* Clock.currentTimeMillis
+          const base = spec(given === undefined ? "POST" : "PUT", "put", given)
+          const target = { method: base.method, path: base.path }
+          const key = yield* Http.executeWhole(
+            context,
+            {
+              ...base,
+              headers,
+              replayable: upload.replayable,
+              body: Effect.map(upload.attempt, (attempt) => {
+                counts = attempt.counts
+                return attempt.prepared
+              })
+            },
+            (response): Effect.Effect<string, Http.AttemptError<never>> =>
+              response.status === 200 || response.status === 201
+                ? readKey(response, target)
+                : Http.failStatus(response)
+          )
+          if (given === undefined) yield* Effect.annotateCurrentSpan("objectstore.key", key)
+          const end = yield* Clock.currentTimeMillis
+          const { raw, sent } = counts()
+          yield* metrics.recordSize("put", usecase.name, {
+            bytes: sent,
+            compression: resolved.compression,
+            uncompressedBytes: resolved.compress ? raw : undefined,
+            elapsed: Duration.millis(end - start)
+          })
+          return key
+        }))
+      )
+    )
 
-  const get = Effect.fn("Session.get")(
-    function*(key: string, options: Session.GetOptions | undefined) {
+  // The request half of get and getBytes: sends the request and decides how the body is to be read.
+  const open = <R>(
+    key: string,
+    options: Session.GetOptions | undefined,
+    send: <A, E>(
+      context: Http.ClientContext,
+      spec: Http.RequestSpec,
+      handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, Http.AttemptError<E>>
+    ) => Effect.Effect<A, E | AuthError | NetworkError | ResponseError, R>
+  ) =>
+    Effect.gen(function*() {
       yield* annotate(key)
       yield* validateKey(key)
       const rangeHeader = options?.range === undefined ? undefined : yield* RangeInternal.toHeader(options.range)
@@ -172,7 +186,7 @@ const makeSession = (
         ...(rangeHeader === undefined ? {} : { headers: { range: rangeHeader } })
       }
       const target = { method: request.method, path: request.path }
-      const response = yield* Http.execute(context, request, (response): Effect.Effect<
+      const response = yield* send(context, request, (response): Effect.Effect<
         HttpClientResponse.HttpClientResponse,
         Http.AttemptError<NotFoundError | RangeNotSatisfiableError>
       > => {
@@ -216,83 +230,130 @@ const makeSession = (
       }
       const passthrough = options?.acceptEncoding !== undefined &&
         Encoding.accepts(options.acceptEncoding, stored.compression)
-      const raw: Stream.Stream<Uint8Array, NetworkError> = Stream.mapError(
-        response.stream,
-        (error) => Errors.fromHttpClientError(error, target).error
-      )
       const decompress = stored.compression === "zstd" && options?.decompress !== false && !passthrough &&
         ranged === undefined
-      const start = yield* Clock.currentTimeMillis
-      let received = 0
-      let delivered = 0
-      const counted = Stream.tap(raw, (chunk) => Effect.sync(() => (received += chunk.length)))
-      const decoded: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
-        ? compression.decompress(counted)
-        : counted
-      const stream = decoded.pipe(
-        Stream.tap((chunk) => Effect.sync(() => (delivered += chunk.length))),
-        Stream.onEnd(Effect.flatMap(Clock.currentTimeMillis, (end) =>
-          metrics.recordSize("get", usecase.name, {
-            bytes: received,
-            compression: stored.compression,
-            uncompressedBytes: decompress ? delivered : undefined,
-            elapsed: Duration.millis(end - start)
-          })))
-      )
       const length = response.headers["content-length"]
       const size = ranged !== undefined
         ? ranged.size
         : response.status === 200 && length !== undefined && /^\d+$/.test(length)
         ? Number(length)
         : undefined
-      return {
-        key,
-        metadata: decompress ? { ...stored, compression: "none" as const } : stored,
-        stream,
-        ...(ranged === undefined ? {} : { range: ranged }),
-        ...(size === undefined ? {} : { size })
-      } satisfies Session.ObjectResponse
-    },
-    (effect) => metrics.track("get", usecase.name, effect)
-  )
+      const start = yield* Clock.currentTimeMillis
+      const recordSize = (received: number, delivered: number) =>
+        Effect.flatMap(Clock.currentTimeMillis, (end) =>
+          metrics.recordSize("get", usecase.name, {
+            bytes: received,
+            compression: stored.compression,
+            uncompressedBytes: decompress ? delivered : undefined,
+            elapsed: Duration.millis(end - start)
+          }))
+      return { response, target, stored, ranged, decompress, size, recordSize }
+    })
 
-  const head = Effect.fn("Session.head")(
-    function*(key: string) {
-      yield* annotate(key)
-      yield* validateKey(key)
-      return yield* Effect.scoped(Http.execute(context, spec("HEAD", "head", key), (response): Effect.Effect<
-        Session.ObjectMetadata,
-        Http.AttemptError<NotFoundError>
-      > => {
-        if (response.status === 204 || response.status === 200) {
-          return Effect.as(Http.drain(response), toObjectMetadata(response))
-        }
-        if (response.status === 404) {
-          return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(notFound(key))))
-        }
-        return Http.failStatus(response)
-      }))
-    },
-    (effect) => metrics.track("head", usecase.name, effect)
-  )
+  const get = (key: string, options: Session.GetOptions | undefined) =>
+    Http.traced(
+      "Session.get",
+      metrics.track(
+        "get",
+        usecase.name,
+        Effect.gen(function*() {
+          const { decompress, ranged, recordSize, response, size, stored, target } = yield* open(
+            key,
+            options,
+            Http.execute
+          )
+          const raw: Stream.Stream<Uint8Array, NetworkError> = Stream.mapError(
+            response.stream,
+            (error) => Errors.fromHttpClientError(error, target).error
+          )
+          let received = 0
+          let delivered = 0
+          const counted = Stream.tap(raw, (chunk) => Effect.sync(() => (received += chunk.length)))
+          const decoded: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
+            ? compression.decompress(counted)
+            : counted
+          const stream = decoded.pipe(
+            Stream.tap((chunk) => Effect.sync(() => (delivered += chunk.length))),
+            Stream.onEnd(Effect.suspend(() => recordSize(received, delivered)))
+          )
+          return {
+            key,
+            metadata: decompress ? { ...stored, compression: "none" as const } : stored,
+            stream,
+            ...(ranged === undefined ? {} : { range: ranged }),
+            ...(size === undefined ? {} : { size })
+          } satisfies Session.ObjectResponse
+        })
+      )
+    )
 
-  const del = Effect.fn("Session.delete")(
-    function*(key: string) {
-      yield* annotate(key)
-      yield* validateKey(key)
-      yield* Effect.scoped(Http.execute(context, spec("DELETE", "delete", key), (response): Effect.Effect<
-        void,
-        Http.AttemptError<never>
-      > => {
-        if (response.status === 204 || response.status === 200 || response.status === 404) return Http.drain(response)
-        return Http.failStatus(response)
-      }))
-    },
-    (effect) => metrics.track("delete", usecase.name, effect)
-  )
+  // The whole body in one read, without a Stream pipeline when there is nothing to decompress.
+  const getBytes = (key: string, options: Session.GetOptions | undefined) =>
+    Http.traced(
+      "Session.getBytes",
+      metrics.track(
+        "get",
+        usecase.name,
+        Effect.gen(function*() {
+          const { decompress, recordSize, response, target } = yield* open(key, options, Http.executeWhole)
+          const body = yield* Effect.mapError(
+            response.arrayBuffer,
+            (error) => Errors.fromHttpClientError(error, target).error
+          )
+          const bytes = new Uint8Array(body)
+          const decoded = decompress ? yield* Bytes.collect(compression.decompress(Stream.succeed(bytes))) : bytes
+          yield* recordSize(bytes.length, decoded.length)
+          return decoded
+        })
+      )
+    )
 
-  const getBytes = (key: string, options?: Session.GetOptions) =>
-    Effect.scoped(Effect.flatMap(get(key, options), collectBytes))
+  const head = (key: string) =>
+    Http.traced(
+      "Session.head",
+      metrics.track(
+        "head",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key)
+          yield* validateKey(key)
+          return yield* Http.executeWhole(context, spec("HEAD", "head", key), (response): Effect.Effect<
+            Session.ObjectMetadata,
+            Http.AttemptError<NotFoundError>
+          > => {
+            if (response.status === 204 || response.status === 200) {
+              return Effect.as(Http.drain(response), toObjectMetadata(response))
+            }
+            if (response.status === 404) {
+              return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(notFound(key))))
+            }
+            return Http.failStatus(response)
+          })
+        })
+      )
+    )
+
+  const del = (key: string) =>
+    Http.traced(
+      "Session.delete",
+      metrics.track(
+        "delete",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key)
+          yield* validateKey(key)
+          yield* Http.executeWhole(context, spec("DELETE", "delete", key), (response): Effect.Effect<
+            void,
+            Http.AttemptError<never>
+          > => {
+            if (response.status === 204 || response.status === 200 || response.status === 404) {
+              return Http.drain(response)
+            }
+            return Http.failStatus(response)
+          })
+        })
+      )
+    )
 
   const multipart = MultipartInternal.make({ context, usecase, components, scope })
 
@@ -303,7 +364,7 @@ const makeSession = (
     put: <E, R>(body: Body.Input<E, R>, options?: Session.PutOptions) =>
       put(body as Body.Input<unknown, unknown>, options) as unknown as Effect.Effect<string, E | Session.PutError, R>,
     get: (key, options) => get(key, options),
-    getBytes,
+    getBytes: (key, options) => getBytes(key, options),
     getText: (key, options) => Effect.map(getBytes(key, options), (bytes) => new TextDecoder().decode(bytes)),
     head,
     delete: del,
@@ -334,8 +395,6 @@ const makeSession = (
     })
   }
 }
-
-const collectBytes = <E>(response: { readonly stream: Stream.Stream<Uint8Array, E> }) => Bytes.collect(response.stream)
 
 const readKey = (
   response: HttpClientResponse.HttpClientResponse,
