@@ -37,7 +37,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
-import type { Readable } from "node:stream"
+import { Readable } from "node:stream"
 
 /**
  * The requests `HttpClient.withScope` has registered, with the controller its scope aborts. This is the platform's
@@ -78,6 +78,9 @@ export const cancel = (response: HttpClientResponse.HttpClientResponse): void =>
   if (response instanceof UndiciResponse) response.cancel()
 }
 
+/** The `Content-Type` (with the boundary) of a form encoded by {@link sendBody}. */
+const formContentType = Symbol("formContentType")
+
 type RequestBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined>
 
 const sendBody = (body: HttpClientRequest.HttpClientRequest["body"]): Effect.Effect<RequestBody> => {
@@ -89,7 +92,14 @@ const sendBody = (body: HttpClientRequest.HttpClientRequest["body"]): Effect.Eff
     case "Raw":
       return Effect.succeed(body.body as RequestBody)
     case "FormData":
-      return Effect.succeed(body.formData as unknown as RequestBody)
+      // Encoded by the runtime's own `Response`: undici's package cannot encode the global `FormData` of the
+      // undici bundled with Node.js (a different class), so the form is sent as a stream with its boundary.
+      return Effect.sync(() => {
+        const encoded = new Response(body.formData)
+        return Object.assign(Readable.fromWeb(encoded.body! as never), {
+          [formContentType]: encoded.headers.get("content-type")
+        })
+      })
     case "Stream":
       return NodeStream.toReadable(body.stream)
   }
@@ -112,9 +122,12 @@ const send = (
         // Without a scope's controller, interruption before the response still needs one to abort the request.
         const abort = controller ?? new AbortController()
         let done = false
+        const form = body !== null && typeof body === "object" && formContentType in body
+          ? (body as { [formContentType]: string | null })[formContentType]
+          : null
         dispatcher.request({
           method: request.method,
-          headers: request.headers,
+          headers: form === null ? request.headers : { ...request.headers, "content-type": form },
           origin: url.origin,
           path: url.pathname + url.search + url.hash,
           body,

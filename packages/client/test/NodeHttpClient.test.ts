@@ -1,0 +1,287 @@
+/**
+ * `NodeClient.layerHttpClient`, the SDK's own undici `HttpClient`, as any `HttpClient` user sees it: bodies both
+ * ways, headers, errors, cancellation (interruption, `withScope`, an unread body) and tracing, against a loopback
+ * `node:http` server.
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { assert, describe, it } from "@effect/vitest"
+import * as NodeClient from "@objectstore/client/NodeClient"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
+import * as http from "node:http"
+import type * as net from "node:net"
+
+interface Seen {
+  readonly method: string
+  readonly url: string
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: Buffer
+}
+
+interface Loopback {
+  readonly url: string
+  readonly seen: Array<Seen>
+  /** How many responses were closed before they were finished (the client went away). */
+  readonly aborted: () => number
+}
+
+/**
+ * A loopback server: `/echo` answers the request as JSON, `/endless` streams without end, `/cookie` sets cookies,
+ * `/hang` never answers.
+ */
+const server = Effect.acquireRelease(
+  Effect.async<{ server: http.Server; loopback: Loopback }>((resume) => {
+    const seen: Array<Seen> = []
+    let aborted = 0
+    const server = http.createServer((request, response) => {
+      const chunks: Array<Buffer> = []
+      request.on("data", (chunk: Buffer) => chunks.push(chunk))
+      request.on("end", () => {
+        seen.push({
+          method: request.method!,
+          url: request.url!,
+          headers: request.headers,
+          body: Buffer.concat(chunks)
+        })
+        response.on("close", () => {
+          if (!response.writableFinished) aborted++
+        })
+        if (request.url === "/hang") return
+        if (request.url === "/endless") {
+          response.writeHead(200, { "content-type": "application/octet-stream" })
+          const write = () => {
+            while (response.write(Buffer.alloc(64 * 1024))) { /* until the socket is full */ }
+          }
+          response.on("drain", write)
+          write()
+          return
+        }
+        if (request.url === "/cookie") {
+          response.writeHead(200, { "set-cookie": ["a=1; Path=/", "b=2"], "content-type": "text/plain" })
+          response.end("ok")
+          return
+        }
+        const body = JSON.stringify({
+          method: request.method,
+          url: request.url,
+          contentType: request.headers["content-type"] ?? null,
+          length: Buffer.concat(chunks).length
+        })
+        response.writeHead(200, { "content-type": "application/json", "X-Custom": "Yes" })
+        response.end(body)
+      })
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      resume(Effect.succeed({
+        server,
+        loopback: { url: `http://127.0.0.1:${port}`, seen, aborted: () => aborted }
+      }))
+    })
+  }),
+  ({ server }) =>
+    Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+).pipe(Effect.map(({ loopback }) => loopback))
+
+const waitUntil = (predicate: () => boolean) =>
+  Effect.repeat(Effect.sync(predicate), {
+    until: (done) => done,
+    schedule: Schedule.spaced("10 millis").pipe(Schedule.upTo("5 seconds"))
+  })
+
+const withClient = <A, E>(f: (client: HttpClient.HttpClient, loopback: Loopback) => Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const loopback = yield* server
+    const client = yield* HttpClient.HttpClient
+    return yield* f(client, loopback)
+  }).pipe(Effect.provide(NodeClient.layerHttpClient({ connectTimeout: "5 seconds" })))
+
+interface RecordedSpan {
+  readonly name: string
+  readonly attributes: Map<string, unknown>
+}
+
+const recordingTracer = (spans: Array<RecordedSpan>) =>
+  Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      spans.push({ name, attributes })
+      return {
+        _tag: "Span",
+        name,
+        spanId: (spans.length + 1).toString(16).padStart(16, "0"),
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes,
+        links,
+        sampled: true,
+        kind,
+        end: () => {},
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => {},
+        addLinks: () => {}
+      }
+    },
+    context: (f) => f()
+  })
+
+describe("NodeClient.layerHttpClient", () => {
+  it.scopedLive("reads a response as JSON, text, bytes or a stream; headers are lower-case and read once", () =>
+    withClient((client, loopback) =>
+      Effect.gen(function*() {
+        const json = yield* Effect.flatMap(client.get(`${loopback.url}/echo`), (r) => r.json)
+        assert.deepStrictEqual(json, { method: "GET", url: "/echo", contentType: null, length: 0 })
+
+        const response = yield* client.get(`${loopback.url}/echo?x=1`)
+        assert.strictEqual(response.status, 200)
+        assert.strictEqual(response.headers["x-custom"], "Yes")
+        assert.strictEqual(response.headers, response.headers)
+        const text = yield* response.text
+        assert.include(text, "\"url\":\"/echo?x=1\"")
+        // A second read of the same kind gives the same body.
+        assert.strictEqual(yield* response.text, text)
+
+        const bytes = yield* Effect.flatMap(client.get(`${loopback.url}/echo`), (r) => r.arrayBuffer)
+        assert.isAbove(bytes.byteLength, 10)
+
+        const streamed = yield* Effect.flatMap(client.get(`${loopback.url}/echo`), (r) => Stream.runCollect(r.stream))
+        const total = Chunk.reduce(streamed, 0, (n, chunk) => n + chunk.length)
+        assert.strictEqual(total, bytes.byteLength)
+
+        const cookies = yield* client.get(`${loopback.url}/cookie`)
+        assert.deepStrictEqual(Object.keys(cookies.cookies.cookies).sort(), ["a", "b"])
+        yield* cookies.text
+      })
+    ))
+
+  it.scopedLive("sends bytes, text, streams, form data and URL parameters", () =>
+    withClient((client, loopback) =>
+      Effect.gen(function*() {
+        const send = (request: HttpClientRequest.HttpClientRequest) =>
+          Effect.flatMap(client.execute(request), (r) => r.json) as Effect.Effect<any, unknown>
+        const bytes = yield* send(
+          HttpClientRequest.post(`${loopback.url}/echo`).pipe(
+            HttpClientRequest.bodyUint8Array(new Uint8Array(1000), "application/octet-stream")
+          )
+        )
+        assert.deepStrictEqual([bytes.method, bytes.length, bytes.contentType], [
+          "POST",
+          1000,
+          "application/octet-stream"
+        ])
+        const text = yield* send(
+          HttpClientRequest.put(`${loopback.url}/echo`).pipe(HttpClientRequest.bodyText("héllo"))
+        )
+        assert.deepStrictEqual([text.method, text.length], ["PUT", 6])
+        const streamed = yield* send(
+          HttpClientRequest.post(`${loopback.url}/echo`).pipe(
+            HttpClientRequest.bodyStream(Stream.range(1, 100).pipe(Stream.map(() => new Uint8Array(1024))))
+          )
+        )
+        assert.strictEqual(streamed.length, 100 * 1024)
+        const form = new FormData()
+        form.append("field", "value")
+        const formed = yield* send(
+          HttpClientRequest.post(`${loopback.url}/echo`).pipe(HttpClientRequest.bodyFormData(form))
+        )
+        assert.match(formed.contentType, /^multipart\/form-data; boundary=/)
+        assert.isAbove(formed.length, 0)
+        const raw = yield* send(
+          HttpClientRequest.post(`${loopback.url}/echo`).pipe(HttpClientRequest.setBody(HttpBody.raw("raw body")))
+        )
+        assert.strictEqual(raw.length, 8)
+        const params = yield* send(
+          HttpClientRequest.get(`${loopback.url}/echo`).pipe(HttpClientRequest.setUrlParams({ a: "1", b: "x y" }))
+        )
+        assert.strictEqual(params.url, "/echo?a=1&b=x+y")
+      })
+    ))
+
+  it.scopedLive("a refused connection is a Transport RequestError, a bad URL an InvalidUrl one", () =>
+    withClient((client, loopback) =>
+      Effect.gen(function*() {
+        const closedPort = yield* Effect.scoped(Effect.map(server, (other) => other.url))
+        const refused = yield* Effect.flip(client.get(`${closedPort}/echo`))
+        assert.strictEqual(refused._tag, "RequestError")
+        assert.strictEqual(refused.reason, "Transport")
+        const invalid = yield* Effect.flip(client.get("not a url"))
+        assert.strictEqual(invalid.reason, "InvalidUrl")
+        assert.strictEqual(loopback.seen.length, 0)
+      })
+    ))
+
+  it.scopedLive("interruption while waiting for the response aborts the request", () =>
+    withClient((client, loopback) =>
+      Effect.gen(function*() {
+        const outcome = yield* Effect.timeout(client.get(`${loopback.url}/hang`), "200 millis").pipe(Effect.either)
+        assert.isTrue(outcome._tag === "Left")
+        yield* waitUntil(() => loopback.aborted() === 1)
+        assert.strictEqual(loopback.aborted(), 1)
+      })
+    ))
+
+  it.scopedLive("interrupting a body read, closing withScope's scope, or stopping a stream cancels the body", () =>
+    withClient((client, loopback) =>
+      Effect.gen(function*() {
+        // Interrupted while reading the whole body (it never ends).
+        yield* Effect.flatMap(client.get(`${loopback.url}/endless`), (r) => r.arrayBuffer).pipe(
+          Effect.timeout("200 millis"),
+          Effect.either
+        )
+        yield* waitUntil(() => loopback.aborted() === 1)
+        // withScope: the scope closes with the body unread.
+        yield* Effect.scoped(HttpClient.withScope(client).get(`${loopback.url}/endless`))
+        yield* waitUntil(() => loopback.aborted() === 2)
+        // A stream taken in part.
+        const taken = yield* Effect.flatMap(
+          client.get(`${loopback.url}/endless`),
+          (r) => Stream.runCollect(Stream.take(r.stream, 3))
+        )
+        assert.strictEqual(Chunk.size(taken), 3)
+        yield* waitUntil(() => loopback.aborted() === 3)
+        assert.strictEqual(loopback.aborted(), 3)
+      })
+    ))
+
+  it.scopedLive("an http.client span per request, with redacted headers and trace propagation, unless disabled", () =>
+    withClient((client, loopback) =>
+      Effect.gen(function*() {
+        const spans: Array<RecordedSpan> = []
+        const tracer = recordingTracer(spans)
+        yield* Effect.flatMap(
+          client.get(`${loopback.url}/echo?q=1`, { headers: { authorization: "Bearer s3cret", "x-a": "b" } }),
+          (r) => r.text
+        ).pipe(Effect.withTracer(tracer))
+        assert.strictEqual(spans.length, 1)
+        const span = spans[0]!
+        assert.strictEqual(span.name, "http.client GET")
+        assert.strictEqual(span.attributes.get("http.request.method"), "GET")
+        assert.strictEqual(span.attributes.get("url.path"), "/echo")
+        assert.strictEqual(span.attributes.get("url.query"), "q=1")
+        assert.strictEqual(span.attributes.get("http.response.status_code"), 200)
+        assert.strictEqual(span.attributes.get("http.request.header.x-a"), "b")
+        assert.notInclude(String(span.attributes.get("http.request.header.authorization")), "s3cret")
+        assert.strictEqual(span.attributes.get("http.response.header.x-custom"), "Yes")
+        assert.match(String(loopback.seen[0]!.headers["traceparent"]), /^00-0af7651916cd43dd8448eb211c80319c-/)
+
+        const quiet = HttpClient.withTracerPropagation(client, false)
+        yield* Effect.flatMap(quiet.get(`${loopback.url}/echo`), (r) => r.text).pipe(Effect.withTracer(tracer))
+        assert.strictEqual(spans.length, 2)
+        assert.isUndefined(loopback.seen[1]!.headers["traceparent"])
+
+        const untraced = HttpClient.withTracerDisabledWhen(client, () => true)
+        yield* Effect.flatMap(untraced.get(`${loopback.url}/echo`), (r) => r.text).pipe(Effect.withTracer(tracer))
+        assert.strictEqual(spans.length, 2)
+      })
+    ))
+})
