@@ -25,11 +25,11 @@
  * @since 0.1.0
  */
 import * as Arr from "effect/Array"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
@@ -285,12 +285,23 @@ const timed = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   record: (seconds: number, exit: Exit.Exit<A, E>) => Effect.Effect<void>
 ): Effect.Effect<A, E, R> =>
-  Effect.flatMap(
-    Clock.currentTimeNanos,
-    (start) =>
-      Effect.onExit(effect, (exit) =>
-        Effect.flatMap(Clock.currentTimeNanos, (end) => record(Number(end - start) / 1e9, exit)))
-  )
+  Effect.clockWith((clock) => {
+    const start = clock.unsafeCurrentTimeNanos()
+    return Effect.onExit(
+      effect,
+      (exit) => Effect.suspend(() => record(Number(clock.unsafeCurrentTimeNanos() - start) / 1e9, exit))
+    )
+  })
+
+/**
+ * Updates metrics with the fiber's current metric labels, all in one step: `Metric.update` is an effect of its own
+ * per metric (a FiberRef read and a `sync`), and an operation updates up to six.
+ */
+const updateAll = (updates: (extra: ReadonlyArray<MetricLabel.MetricLabel>) => void): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    updates(fiber.getFiberRef(FiberRef.currentMetricLabels))
+    return Effect.void
+  })
 
 /**
  * A service that records the Effect metrics of this module.
@@ -301,22 +312,23 @@ const timed = <A, E, R>(
 export const make: Service = Metrics.of({
   track: (operation, usecase, effect) =>
     timed(effect, (seconds, exit) =>
-      Effect.zipRight(
-        Metric.update(withTags(latency[operation], { usecase }), seconds),
-        Metric.increment(withTags(requests, { operation, usecase, outcome: outcome(exit) }))
-      )),
+      updateAll((extra) => {
+        withTags(latency[operation], { usecase }).unsafeUpdate(seconds, extra)
+        withTags(requests, { operation, usecase, outcome: outcome(exit) }).unsafeUpdate(1, extra)
+      })),
   recordSize: (operation, usecase, sizes) =>
-    Effect.forEach(
-      internal.distributions(usecase, sizes),
-      (distribution) =>
-        Metric.update(withTags(histograms[distribution.kind][operation], distribution.tags), distribution.value),
-      { discard: true }
-    ),
+    updateAll((extra) => {
+      for (const distribution of internal.distributions(usecase, sizes)) {
+        withTags(histograms[distribution.kind][operation], distribution.tags).unsafeUpdate(distribution.value, extra)
+      }
+    }),
   recordResponse: (operation, usecase, status) =>
-    Metric.increment(
+    updateAll((extra) =>
       withTags(responses, { operation, usecase, status: String(status), status_class: internal.statusClass(status) })
+        .unsafeUpdate(1, extra)
     ),
-  recordRetry: (operation, usecase) => Metric.increment(withTags(retries, { operation, usecase }))
+  recordRetry: (operation, usecase) =>
+    updateAll((extra) => withTags(retries, { operation, usecase }).unsafeUpdate(1, extra))
 })
 
 /**
