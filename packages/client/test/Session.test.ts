@@ -578,6 +578,36 @@ describe("Session (mock HttpClient)", () => {
       }))
   })
 
+  describe("short bodies", () => {
+    const short = () => text(200, "only five", { "content-length": "100" })
+
+    it.effect("a body shorter than its Content-Length fails getBytes and the get stream with a Decode NetworkError", () =>
+      Effect.gen(function*() {
+        const { a: whole } = yield* withSession(short, (session) => Effect.flip(session.getBytes("k")))
+        assert.strictEqual(whole._tag, "NetworkError")
+        if (whole._tag === "NetworkError") {
+          assert.strictEqual(whole.reason, "Decode")
+          assert.include(whole.detail, "9 of its 100 bytes")
+        }
+        const { a: streamed } = yield* withSession(
+          short,
+          (session) => Effect.flip(Effect.scoped(Effect.flatMap(session.get("k"), (r) => Stream.runDrain(r.stream))))
+        )
+        assert.strictEqual(streamed._tag, "NetworkError")
+      }))
+
+    it.effect("a body as long as its Content-Length, or without one, is read whole", () =>
+      Effect.gen(function*() {
+        const exact = yield* withSession(
+          () => text(200, "only five", { "content-length": "9" }),
+          (session) => session.getText("k")
+        )
+        assert.strictEqual(exact.a, "only five")
+        const unknown = yield* withSession(() => text(200, "no length"), (session) => session.getText("k"))
+        assert.strictEqual(unknown.a, "no length")
+      }))
+  })
+
   describe("secrets", () => {
     it.effect("the token never reaches errors (String, JSON, Cause.pretty)", () =>
       Effect.gen(function*() {

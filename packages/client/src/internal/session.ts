@@ -238,6 +238,13 @@ const makeSession = (
         : response.status === 200 && length !== undefined && /^\d+$/.test(length)
         ? Number(length)
         : undefined
+      // The bytes the response promised (`Content-Length`, of the whole object or of the range): a body that ends
+      // short is a failure, whatever the transport (undici checks on a socket; an in-process client may not).
+      const expected = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
+      const checkLength = (received: number): Effect.Effect<void, NetworkError> =>
+        expected === undefined || received === expected
+          ? Effect.void
+          : Effect.fail(Errors.decode(target, `the response body has ${received} of its ${expected} bytes`))
       const start = yield* Clock.currentTimeMillis
       const recordSize = (received: number, delivered: number) =>
         Effect.flatMap(Clock.currentTimeMillis, (end) =>
@@ -247,7 +254,7 @@ const makeSession = (
             uncompressedBytes: decompress ? delivered : undefined,
             elapsed: Duration.millis(end - start)
           }))
-      return { response, target, stored, ranged, decompress, size, recordSize }
+      return { response, target, stored, ranged, decompress, size, recordSize, checkLength }
     })
 
   const get = (key: string, options: Session.GetOptions | undefined) =>
@@ -257,7 +264,7 @@ const makeSession = (
         "get",
         usecase.name,
         Effect.gen(function*() {
-          const { decompress, ranged, recordSize, response, size, stored, target } = yield* open(
+          const { checkLength, decompress, ranged, recordSize, response, size, stored, target } = yield* open(
             key,
             options,
             Http.execute
@@ -268,7 +275,10 @@ const makeSession = (
           )
           let received = 0
           let delivered = 0
-          const counted = Stream.tap(raw, (chunk) => Effect.sync(() => (received += chunk.length)))
+          const counted = Stream.concat(
+            Stream.tap(raw, (chunk) => Effect.sync(() => (received += chunk.length))),
+            Stream.execute(Effect.suspend(() => checkLength(received)))
+          )
           const decoded: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
             ? compression.decompress(counted)
             : counted
@@ -295,12 +305,13 @@ const makeSession = (
         "get",
         usecase.name,
         Effect.gen(function*() {
-          const { decompress, recordSize, response, target } = yield* open(key, options, Http.executeWhole)
+          const { checkLength, decompress, recordSize, response, target } = yield* open(key, options, Http.executeWhole)
           const body = yield* Effect.mapError(
             response.arrayBuffer,
             (error) => Errors.fromHttpClientError(error, target).error
           )
           const bytes = new Uint8Array(body)
+          yield* checkLength(bytes.length)
           const decoded = decompress ? yield* Bytes.collect(compression.decompress(Stream.succeed(bytes))) : bytes
           yield* recordSize(bytes.length, decoded.length)
           return decoded
