@@ -4,6 +4,7 @@
  * @since 0.1.0
  * @internal
  */
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Bytes from "@objectstore/protocol/Bytes"
@@ -33,6 +34,7 @@ import * as Errors from "./errors.js"
 import * as Http from "./http.js"
 import * as Insert from "./insert.js"
 import * as ManyInternal from "./many.js"
+import * as Meter from "./meter.js"
 import * as MultipartInternal from "./multipart.js"
 import * as MultipartUpload from "./multipartUpload.js"
 import * as PresignInternal from "./presign.js"
@@ -269,23 +271,27 @@ const makeSession = (
             options,
             Http.execute
           )
-          const raw: Stream.Stream<Uint8Array, NetworkError> = Stream.mapError(
-            response.stream,
-            (error) => Errors.fromHttpClientError(error, target).error
-          )
           let received = 0
           let delivered = 0
-          const counted = Stream.concat(
-            Stream.tap(raw, (chunk) => Effect.sync(() => (received += chunk.length))),
-            Stream.execute(Effect.suspend(() => checkLength(received)))
-          )
-          const decoded: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
-            ? compression.decompress(counted)
-            : counted
-          const stream = decoded.pipe(
-            Stream.tap((chunk) => Effect.sync(() => (delivered += chunk.length))),
-            Stream.onEnd(Effect.suspend(() => recordSize(received, delivered)))
-          )
+          const mapError = (error: HttpClientError.ResponseError) => Errors.fromHttpClientError(error, target).error
+          const stream: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
+            ? Meter.meter(
+              compression.decompress(Meter.meter(response.stream, {
+                onBytes: (bytes) => (received += bytes),
+                mapError,
+                onEnd: Effect.suspend(() => checkLength(received))
+              })),
+              {
+                onBytes: (bytes) => (delivered += bytes),
+                mapError: (error: NetworkError | CompressionError) => error,
+                onEnd: Effect.suspend(() => recordSize(received, delivered))
+              }
+            )
+            : Meter.meter(response.stream, {
+              onBytes: (bytes) => (received += bytes),
+              mapError,
+              onEnd: Effect.suspend(() => Effect.zipRight(checkLength(received), recordSize(received, received)))
+            })
           return {
             key,
             metadata: decompress ? { ...stored, compression: "none" as const } : stored,

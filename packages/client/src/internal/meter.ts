@@ -1,0 +1,44 @@
+/**
+ * One `Channel` stage that counts the bytes of a byte stream, maps its failures and runs an effect when it ends:
+ * what `Stream.mapError`, `Stream.tap` and `Stream.concat`/`Stream.onEnd` do in three or four stages, each with its
+ * own per-chunk pull. A response body passes a chunk of up to 64 KiB at a time, so the stages add up over a large
+ * `get`.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
+import type * as Chunk from "effect/Chunk"
+import type * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+
+/** @internal */
+export interface Options<E, E1, E2> {
+  /** Called with the byte length of every chunk, before it is passed on. */
+  readonly onBytes: (bytes: number) => void
+  /** Maps the stream's own failures. */
+  readonly mapError: (error: E) => E1
+  /** Runs when the stream has ended (not on failure or interruption); its failure fails the stream. */
+  readonly onEnd: Effect.Effect<void, E2>
+}
+
+/**
+ * `self`, counted by `onBytes`, its failures mapped by `mapError`, and `onEnd` run at its end.
+ *
+ * @internal
+ */
+export const meter = <E, E1, E2, R>(
+  self: Stream.Stream<Uint8Array, E, R>,
+  options: Options<E, E1, E2>
+): Stream.Stream<Uint8Array, E1 | E2, R> => {
+  const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E1 | E2, E, void, unknown> = Channel
+    .readWithCause({
+      onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
+        for (const bytes of chunk) options.onBytes(bytes.length)
+        return Channel.flatMap(Channel.write(chunk), () => loop)
+      },
+      onFailure: (cause: Cause.Cause<E>) => Channel.failCause(Cause.map(cause, options.mapError)),
+      onDone: () => options.onEnd
+    })
+  return Stream.pipeThroughChannel(self, loop)
+}
