@@ -12,7 +12,7 @@ import type { Pool } from "undici"
 import * as zstd from "zstd-napi"
 import { makePool, makeSdk, objectPath, putHeaders, readHeaders, type Sdk } from "./lib/clients.js"
 import { semiCompressible, slices } from "./lib/data.js"
-import { compareHigher, emit, interleave, MiB, progress, quick, type Result, timed } from "./lib/harness.js"
+import { compareHigher, emit, interleave, median, MiB, progress, quick, type Result, timed } from "./lib/harness.js"
 import { startServer } from "./lib/server.js"
 
 type Compression = "zstd" | "none"
@@ -30,18 +30,26 @@ const putKey = (compression: Compression) => `large-put-${compression}`
 
 const rate = (millis: number) => (transfers * SIZE) / MiB / (millis / 1000)
 
-/** Runs `once` `transfers` times in a row. */
-const repeated = (once: () => Promise<void>) => async () => {
+/** Client CPU milliseconds per MiB of payload, per case and side: steadier than MiB/s on a shared machine. */
+const cpu = new Map<string, Array<number>>()
+let measuring = ""
+
+/** Runs `once` `transfers` times in a row, recording the client CPU time under the current case and `side`. */
+const repeated = (side: "sdk" | "raw", once: () => Promise<void>) => async () => {
+  const start = process.cpuUsage()
   for (let i = 0; i < transfers; i++) await once()
+  const used = process.cpuUsage(start)
+  const key = `${measuring} ${side}`
+  cpu.set(key, [...(cpu.get(key) ?? []), (used.user + used.system) / 1000 / ((transfers * SIZE) / MiB)])
 }
 
 const sdkPut = (sdk: Sdk, compression: Compression) => () =>
-  timed(repeated(async () => {
+  timed(repeated("sdk", async () => {
     await sdk.run(sdk.session.put(DATA, { key: putKey(compression), compression }))
   })).then(rate)
 
 const sdkGet = (sdk: Sdk, compression: Compression) => () =>
-  timed(repeated(async () => {
+  timed(repeated("sdk", async () => {
     const received = await sdk.run(Effect.scoped(Effect.flatMap(
       sdk.session.get(getKey(compression)),
       (response) => Stream.runFold(response.stream, 0, (total, chunk) => total + chunk.length)
@@ -50,7 +58,7 @@ const sdkGet = (sdk: Sdk, compression: Compression) => () =>
   })).then(rate)
 
 const rawPut = (agent: Pool, origin: string, compression: Compression) => () =>
-  timed(repeated(async () => {
+  timed(repeated("raw", async () => {
     const body = compression === "none"
       ? DATA
       : Readable.from(slices(DATA, SLICE)).pipe(new zstd.CompressStream({ compressionLevel: 3 }))
@@ -66,7 +74,7 @@ const rawPut = (agent: Pool, origin: string, compression: Compression) => () =>
   })).then(rate)
 
 const rawGet = (agent: Pool, origin: string, compression: Compression) => () =>
-  timed(repeated(async () => {
+  timed(repeated("raw", async () => {
     const response = await agent.request({
       origin,
       path: objectPath(getKey(compression)),
@@ -92,6 +100,7 @@ const main = async () => {
     }
     for (const operation of ["put", "get"] as const) {
       for (const compression of ["zstd", "none"] as const) {
+        measuring = `${SIZE / MiB} MiB ${operation} ${compression}`
         const samples = await interleave(
           { repetitions, warmup },
           operation === "put" ? sdkPut(sdk, compression) : sdkGet(sdk, compression),
@@ -113,7 +122,13 @@ const main = async () => {
     `payload: ${SIZE / MiB} MiB of semi-compressible log-like data; zstd level 3 ratio ${
       (SIZE / compressed).toFixed(2)
     }x`,
-    "baseline: a raw undici Pool.request with the same headers; zstd via zstd-napi CompressStream/DecompressStream"
+    "baseline: a raw undici Pool.request with the same headers; zstd via zstd-napi CompressStream/DecompressStream",
+    ...results.map((result) => {
+      const sdkCpu = median(cpu.get(`${result.name} sdk`) ?? [])
+      const rawCpu = median(cpu.get(`${result.name} raw`) ?? [])
+      return `${result.name}: client CPU ${sdkCpu.toFixed(2)} ms/MiB (SDK) vs ${rawCpu.toFixed(2)} ms/MiB (raw), ` +
+        `ratio ${(rawCpu / sdkCpu).toFixed(2)}`
+    })
   ])
 }
 

@@ -10,11 +10,11 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Body from "../Body.js"
 import type * as Compression from "../Compression.js"
 import type { PreparedBody } from "./http.js"
+import * as Meter from "./meter.js"
 
 /** Slice size when a byte array is compressed as a stream. */
 const SLICE = 256 * 1024
@@ -82,20 +82,26 @@ export const prepare = <E, R>(
   }
   return {
     replayable,
-    attempt: Effect.gen(function*() {
-      const captured = yield* Ref.make(Option.none<unknown>())
+    attempt: Effect.sync(() => {
+      let captured = Option.none<unknown>()
       let raw = 0
       let sent = 0
-      const counted = source().pipe(Stream.tap((chunk) => Effect.sync(() => (raw += chunk.length))))
-      const encoded = options.compression === "zstd" ? options.compress(counted) : counted
-      const stream = encoded.pipe(
-        Stream.tap((chunk) => Effect.sync(() => (sent += chunk.length))),
-        Stream.tapError((error) => Ref.set(captured, Option.some<unknown>(error))),
-        Stream.provideContext(options.context)
-      )
+      const compress = options.compression === "zstd"
+      // One metering stage before the codec (raw bytes) and one after (bytes sent), which also captures the caller's
+      // own failure, or a single one when nothing is compressed.
+      const counted = compress
+        ? options.compress(Meter.meter(source(), { onBytes: (bytes) => (raw += bytes) }))
+        : source()
+      const stream = Meter.meter(counted, {
+        onBytes: compress ? (bytes) => (sent += bytes) : (bytes) => (raw += bytes, sent += bytes),
+        onError: (error) => (captured = Option.some<unknown>(error))
+      }).pipe(Stream.provideContext(options.context))
       const length = options.compression === "none" ? contentLength : undefined
       return {
-        prepared: { body: HttpBody.stream(stream, options.contentType, length), failed: Ref.get(captured) },
+        prepared: {
+          body: HttpBody.stream(stream, options.contentType, length),
+          failed: Effect.sync(() => captured)
+        },
         counts: () => ({ raw, sent })
       }
     })

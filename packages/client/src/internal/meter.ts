@@ -16,29 +16,37 @@ import * as Stream from "effect/Stream"
 export interface Options<E, E1, E2> {
   /** Called with the byte length of every chunk, before it is passed on. */
   readonly onBytes: (bytes: number) => void
-  /** Maps the stream's own failures. */
-  readonly mapError: (error: E) => E1
+  /** Maps the stream's own failures (default: unchanged). */
+  readonly mapError?: ((error: E) => E1) | undefined
+  /** Sees each of the stream's own failures (before `mapError`). */
+  readonly onError?: ((error: E) => void) | undefined
   /** Runs when the stream has ended (not on failure or interruption); its failure fails the stream. */
-  readonly onEnd: Effect.Effect<void, E2>
+  readonly onEnd?: Effect.Effect<void, E2> | undefined
 }
 
 /**
- * `self`, counted by `onBytes`, its failures mapped by `mapError`, and `onEnd` run at its end.
+ * `self`, counted by `onBytes`, its failures seen by `onError` and mapped by `mapError`, and `onEnd` run at its end.
  *
  * @internal
  */
-export const meter = <E, E1, E2, R>(
+export const meter = <E, R, E1 = E, E2 = never>(
   self: Stream.Stream<Uint8Array, E, R>,
   options: Options<E, E1, E2>
 ): Stream.Stream<Uint8Array, E1 | E2, R> => {
+  const { mapError, onBytes, onEnd, onError } = options
   const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E1 | E2, E, void, unknown> = Channel
     .readWithCause({
       onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
-        for (const bytes of chunk) options.onBytes(bytes.length)
+        for (const bytes of chunk) onBytes(bytes.length)
         return Channel.flatMap(Channel.write(chunk), () => loop)
       },
-      onFailure: (cause: Cause.Cause<E>) => Channel.failCause(Cause.map(cause, options.mapError)),
-      onDone: () => options.onEnd
+      onFailure: (cause: Cause.Cause<E>) => {
+        if (onError !== undefined) { for (const error of Cause.failures(cause)) onError(error) }
+        return Channel.failCause(
+          mapError === undefined ? cause as Cause.Cause<unknown> as Cause.Cause<E1> : Cause.map(cause, mapError)
+        )
+      },
+      onDone: () => onEnd ?? Channel.void
     })
   return Stream.pipeThroughChannel(self, loop)
 }
