@@ -29,7 +29,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Http from "node:http"
@@ -242,7 +241,7 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
               Effect.scoped(Effect.gen(function*() {
                 const opened = yield* storage.open(id)
                 if (Option.isNone(opened) || !(yield* deps.access(id, opened.value))) return Option.none()
-                const body = yield* readAll(opened.value.read())
+                const body = yield* Bytes.collect(opened.value.read())
                 return Option.some({ info: opened.value, body })
               }))
             )
@@ -359,20 +358,3 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
   })
 
 const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n
-
-/**
- * Reads a whole payload by pulling (cheaper than `Stream.runCollect` for the one-chunk payloads batches carry).
- * Runs in the caller's scope.
- */
-const readAll = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.Effect<Uint8Array, E, EffectScope.Scope> =>
-  Effect.flatMap(Stream.toPull(stream), (pull) => {
-    const pieces: Array<Uint8Array> = []
-    const loop: Effect.Effect<Uint8Array, E> = Effect.matchEffect(pull, {
-      onFailure: (error) => Option.isNone(error) ? Effect.succeed(Bytes.concat(pieces)) : Effect.fail(error.value),
-      onSuccess: (chunk) => {
-        for (const piece of chunk) pieces.push(piece)
-        return loop
-      }
-    })
-    return loop
-  })
