@@ -76,6 +76,11 @@ export interface OpenedObject extends ObjectInfo {
     Uint8Array,
     StorageError
   >
+  /**
+   * The whole payload at once, for readers that need it whole (a batch get). Optional: without it, `read()` is
+   * collected; the memory store has it.
+   */
+  readonly readBytes?: (() => Effect.Effect<Uint8Array, StorageError>) | undefined
 }
 
 /**
@@ -201,6 +206,13 @@ export interface ObjectStore {
     metadata: Metadata.Metadata,
     body: Stream.Stream<Uint8Array, E>
   ) => Effect.Effect<ObjectInfo, E | StorageError>
+  /**
+   * As {@link put} for a body already held whole (a batch part). Optional: a store without it is given the bytes as a
+   * one-chunk stream; the memory store has it, because running a stream costs more than storing a small object.
+   */
+  readonly putBytes?:
+    | ((id: ObjectId, metadata: Metadata.Metadata, body: Uint8Array) => Effect.Effect<ObjectInfo>)
+    | undefined
   /** Opens an object for reading; `None` when missing. */
   readonly open: (id: ObjectId) => Effect.Effect<Option.Option<OpenedObject>, StorageError, EffectScope.Scope>
   /** The info of an object without touching its payload; `None` when missing. */

@@ -229,7 +229,13 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
             timeExpires: policy._tag === "Manual" ? undefined : now + micros(policy.duration)
           }
           const finalKey = key ?? Crypto.randomUUID()
-          yield* backend(index, storage.put({ usecase, scopes, key: finalKey }, metadata, Stream.succeed(part.body)))
+          const target = { usecase, scopes, key: finalKey }
+          yield* backend(
+            index,
+            storage.putBytes !== undefined
+              ? storage.putBytes(target, metadata, part.body)
+              : storage.put(target, metadata, Stream.succeed(part.body))
+          )
           return successAnswer(index, 201, "insert", finalKey)
         }
         const id: Storage.ObjectId = { usecase, scopes, key: key! }
@@ -241,7 +247,7 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
               Effect.scoped(Effect.gen(function*() {
                 const opened = yield* storage.open(id)
                 if (Option.isNone(opened) || !(yield* deps.access(id, opened.value))) return Option.none()
-                const body = yield* Bytes.collect(opened.value.read())
+                const body = yield* (opened.value.readBytes?.() ?? Bytes.collect(opened.value.read()))
                 return Option.some({ info: opened.value, body })
               }))
             )

@@ -49,18 +49,23 @@ export const make: Effect.Effect<Storage.ObjectStore> = Effect.sync(() => {
 
   const open = (bytes: Uint8Array, info: Storage.ObjectInfo): Storage.OpenedObject => ({
     ...info,
-    read: (range) => sliceStream(bytes, range?.start ?? 0, range?.end ?? bytes.length - 1)
+    read: (range) => sliceStream(bytes, range?.start ?? 0, range?.end ?? bytes.length - 1),
+    // Stored bytes are never changed in place (a put replaces the array), so readers may share them.
+    readBytes: () => Effect.succeed(bytes)
   })
+
+  const store = (id: Storage.ObjectId, metadata: Storage.ObjectInfo["metadata"], bytes: Uint8Array) => {
+    // copy: the chunks may be views into buffers the transport reuses
+    const owned = bytes.slice()
+    const info: Storage.ObjectInfo = { metadata, size: owned.length, generation: `m${++counter}` }
+    objects.set(identityKey(id), { id, info, bytes: owned })
+    return info
+  }
 
   const service: Storage.ObjectStore = {
     put: <E>(id: Storage.ObjectId, metadata: Storage.ObjectInfo["metadata"], body: Stream.Stream<Uint8Array, E>) =>
-      Effect.map(collect(body), (bytes) => {
-        // copy: the chunks may be views into buffers the transport reuses
-        const owned = bytes.slice()
-        const info: Storage.ObjectInfo = { metadata, size: owned.length, generation: `m${++counter}` }
-        objects.set(identityKey(id), { id, info, bytes: owned })
-        return info
-      }),
+      Effect.map(collect(body), (bytes) => store(id, metadata, bytes)),
+    putBytes: (id, metadata, bytes) => Effect.sync(() => store(id, metadata, bytes)),
     open: (id) =>
       Effect.sync(() => Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => open(s.bytes, s.info))),
     head: (id) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => s.info)),
