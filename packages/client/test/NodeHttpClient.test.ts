@@ -12,9 +12,9 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import * as http from "node:http"
 import type * as net from "node:net"
+import { type RecordedSpan, recordingTracer } from "./support/tracer.js"
 
 interface Seen {
   readonly method: string
@@ -103,37 +103,6 @@ const withClient = <A, E>(f: (client: HttpClient.HttpClient, loopback: Loopback)
     const client = yield* HttpClient.HttpClient
     return yield* f(client, loopback)
   }).pipe(Effect.provide(NodeClient.layerHttpClient({ connectTimeout: "5 seconds" })))
-
-interface RecordedSpan {
-  readonly name: string
-  readonly attributes: Map<string, unknown>
-}
-
-const recordingTracer = (spans: Array<RecordedSpan>) =>
-  Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const attributes = new Map<string, unknown>()
-      spans.push({ name, attributes })
-      return {
-        _tag: "Span",
-        name,
-        spanId: (spans.length + 1).toString(16).padStart(16, "0"),
-        traceId: "0af7651916cd43dd8448eb211c80319c",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes,
-        links,
-        sampled: true,
-        kind,
-        end: () => {},
-        attribute: (key, value) => void attributes.set(key, value),
-        event: () => {},
-        addLinks: () => {}
-      }
-    },
-    context: (f) => f()
-  })
 
 describe("NodeClient.layerHttpClient", () => {
   it.scopedLive("reads a response as JSON, text, bytes or a stream; headers are lower-case and read once", () =>

@@ -25,7 +25,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
+import { type RecordedSpan, recordingTracer } from "./support/tracer.js"
 
 const TOKEN = "t0ken-SECRET-value"
 
@@ -627,32 +627,8 @@ describe("Session (mock HttpClient)", () => {
 
     it.effect("spans carry the operation attributes and a redacted x-os-auth header", () =>
       Effect.gen(function*() {
-        const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
-        const tracer = Tracer.make({
-          span: (name, parent, context, links, startTime, kind) => {
-            const attributes = new Map<string, unknown>()
-            spans.push({ name, attributes })
-            const span: Tracer.Span = {
-              _tag: "Span",
-              name,
-              spanId: String(spans.length),
-              traceId: "trace",
-              parent,
-              context,
-              status: { _tag: "Started", startTime },
-              attributes,
-              links,
-              sampled: true,
-              kind,
-              end: () => {},
-              attribute: (key, value) => void attributes.set(key, value),
-              event: () => {},
-              addLinks: () => {}
-            }
-            return span
-          },
-          context: (f) => f()
-        })
+        const spans: Array<RecordedSpan> = []
+        const tracer = recordingTracer(spans)
         // By default one span per operation, carrying the HTTP attributes itself.
         yield* withSession(() => text(204, ""), (session) => session.head("my/key")).pipe(Effect.withTracer(tracer))
         const head = spans.find((span) => span.name === "Session.head")
