@@ -14,6 +14,8 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import type * as net from "node:net"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 import { type RecordedSpan, recordingTracer } from "./support/tracer.js"
 
 interface Seen {
@@ -219,6 +221,25 @@ describe("NodeClient.layerHttpClient", () => {
         assert.strictEqual(Chunk.size(taken), 3)
         yield* waitUntil(() => loopback.aborted() === 3)
         assert.strictEqual(loopback.aborted(), 3)
+      })
+    ))
+
+  it.scopedLive("a response dropped unread releases its connection once garbage-collected", () =>
+    withClient((client, loopback) =>
+      Effect.gen(function*() {
+        v8.setFlagsFromString("--expose-gc")
+        const gc = vm.runInNewContext("gc") as () => void
+        // Dropped without reading, outside any scope: only the FinalizationRegistry can free it.
+        yield* Effect.asVoid(client.get(`${loopback.url}/endless`))
+        yield* Effect.repeat(
+          Effect.promise(async () => {
+            gc()
+            await new Promise((resolve) => setTimeout(resolve, 20))
+            return loopback.aborted()
+          }),
+          { until: (aborted) => aborted === 1, schedule: Schedule.spaced("10 millis").pipe(Schedule.upTo("5 seconds")) }
+        )
+        assert.strictEqual(loopback.aborted(), 1)
       })
     ))
 
