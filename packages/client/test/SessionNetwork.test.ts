@@ -62,15 +62,7 @@ const Others = Layer.mergeAll(
     Auth.Auth,
     Auth.Auth.of({ token: () => Effect.succeedSome(Redacted.make("secret-t0ken")), signer: Option.none() })
   ),
-  Layer.succeed(
-    Metrics.Metrics,
-    Metrics.Metrics.of({
-      track: (_op, _usecase, effect) => effect,
-      recordSize: () => Effect.void,
-      recordResponse: () => Effect.void,
-      recordRetry: () => Effect.void
-    })
-  ),
+  Metrics.layerNoop,
   Compression.layer
 )
 
