@@ -8,8 +8,8 @@
  * @since 0.1.0
  * @internal
  */
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -68,17 +68,6 @@ const hex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toSt
 
 const fsError = (path: string, cause: unknown) =>
   invalid("path", `${path}: ${cause instanceof Error ? cause.message : String(cause)}`)
-
-const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  if (chunks.length === 1 && chunks[0]!.length === size) return chunks[0]!
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.length
-  }
-  return out
-}
 
 const FILE_CHUNK = 1024 * 1024
 
@@ -266,7 +255,7 @@ export const make = (deps: Deps) =>
           }
         }
         if (ended) {
-          const bytes = concat(prefix, size)
+          const bytes = Bytes.concat(prefix)
           const key = yield* deps.put(bytes, putOptionsOf(options)) as Effect.Effect<string, Multipart.UploadError>
           yield* Effect.ignore(report({ bytes: size, parts: 1, totalBytes: size, totalParts: 1, sentBytes: size }))
           return { key, uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
@@ -369,12 +358,7 @@ export const make = (deps: Deps) =>
           return mine.md5 === digest ? there : undefined
         }
 
-        const compressPart = (raw: Uint8Array) =>
-          Effect.map(Stream.runCollect(deps.compression.compress(Stream.make(raw))), (chunks) => {
-            let size = 0
-            for (const chunk of chunks) size += chunk.length
-            return concat(Chunk.toReadonlyArray(chunks), size)
-          })
+        const compressPart = (raw: Uint8Array) => Bytes.collect(deps.compression.compress(Stream.make(raw)))
 
         /** The bytes to send; the box lets go of the source bytes, so a compressed part holds only its frame. */
         const prepare = (
