@@ -4,81 +4,22 @@
  * partSize × concurrency plus overhead, whatever the size of the stream. (`bench/memory-1gib.ts` records the same
  * for 1 GiB with the server in its own process.)
  */
-import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, layer } from "@effect/vitest"
-import * as Auth from "@objectstore/client/Auth"
-import * as Compression from "@objectstore/client/Compression"
-import * as Metrics from "@objectstore/client/Metrics"
-import * as NodeClient from "@objectstore/client/NodeClient"
 import * as ObjectstoreClient from "@objectstore/client/ObjectstoreClient"
 import * as Scope from "@objectstore/client/Scope"
 import * as Usecase from "@objectstore/client/Usecase"
-import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import * as v8 from "node:v8"
-import * as vm from "node:vm"
+import { chunk, clientAndServer, generated, measured, MiB } from "./support/memory.js"
 
-const MiB = 1024 * 1024
 const SIZE_MIB = 128
 const PART_SIZE = 8 * MiB
 const CONCURRENCY = 4
 /** Parts in flight (raw and, when compressing, their frames) plus the read-ahead part, the server side, slack. */
 const BOUND = 96 * MiB
 
-const seed = crypto.randomBytes(MiB)
-const chunk = (i: number) => {
-  const out = new Uint8Array(MiB)
-  out.set(seed)
-  new DataView(out.buffer).setUint32(0, i)
-  return out
-}
-const generated = () => Stream.range(0, SIZE_MIB - 1).pipe(Stream.rechunk(1), Stream.map(chunk))
-
-v8.setFlagsFromString("--expose-gc")
-const gc = vm.runInNewContext("gc") as () => void
-const memory = () => {
-  gc()
-  const usage = process.memoryUsage()
-  return usage.heapUsed + usage.arrayBuffers
-}
-
-const measured = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const baseline = memory()
-    let peak = baseline
-    const timer = setInterval(() => (peak = Math.max(peak, memory())), 100)
-    const result = yield* Effect.ensuring(effect, Effect.sync(() => clearInterval(timer)))
-    peak = Math.max(peak, memory())
-    return { result, growth: peak - baseline }
-  })
-
-const root = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-upload-memory-"))
-
-const TestLayer = Layer.unwrapEffect(
-  HttpServer.addressFormattedWith((baseUrl) =>
-    Effect.succeed(
-      ObjectstoreClient.layer({ baseUrl, retry: false }).pipe(
-        Layer.provide(Layer.mergeAll(
-          NodeClient.layerHttpClient({ connectTimeout: "2 seconds" }),
-          Compression.layer,
-          Auth.layerNone,
-          Metrics.layerNoop
-        ))
-      )
-    )
-  )
-).pipe(
-  Layer.provide(Server.layer({ port: 0, storage: { type: "filesystem", path: root } })),
-  Layer.merge(
-    Layer.scopedDiscard(Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(root, { recursive: true, force: true }))))
-  )
-)
+const TestLayer = clientAndServer("objectstore-upload-memory-")
 
 layer(TestLayer, { timeout: 300_000, excludeTestServices: true })(
   "Memory: 128 MiB automatic multipart upload",
@@ -92,7 +33,8 @@ layer(TestLayer, { timeout: 300_000, excludeTestServices: true })(
             const session = yield* client.session(Usecase.make("memory", { compression }), Scope.make({ org: 1 }))
             const key = `multipart-${compression}`
             const upload = yield* measured(
-              session.upload(generated(), { key, partSize: PART_SIZE, concurrency: CONCURRENCY })
+              session.upload(generated(SIZE_MIB), { key, partSize: PART_SIZE, concurrency: CONCURRENCY }),
+              100
             )
             assert.strictEqual(upload.result.parts, SIZE_MIB * MiB / PART_SIZE)
             assert.isString(upload.result.uploadId)
