@@ -3,18 +3,7 @@
  * numbers and hex traces) interleaved with short runs of random bytes, as attachments and event payloads look.
  * zstd level 3 compresses them about 3-4x (the exact ratio is reported by the workloads).
  */
-
-/** mulberry32: a small fast seeded PRNG. */
-export const prng = (seed: number): () => number => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import * as Random from "@objectstore/testing/Random"
 
 const LEVELS = ["debug", "info", "info", "info", "warning", "error"]
 const METHODS = ["GET", "GET", "GET", "POST", "PUT", "DELETE"]
@@ -56,7 +45,7 @@ const hex = (random: () => number, digits: number): string => {
 
 /** `size` bytes of semi-compressible data from `seed`. */
 export const semiCompressible = (size: number, seed = 1): Uint8Array => {
-  const random = prng(seed)
+  const random = Random.seeded(seed)
   const out = new Uint8Array(size)
   const encoder = new TextEncoder()
   let offset = 0
@@ -101,7 +90,7 @@ export const semiCompressible = (size: number, seed = 1): Uint8Array => {
  */
 export const chunkSource = (chunkSize: number, seed = 7): { readonly next: () => Uint8Array } => {
   const pool = semiCompressible(8 * 1024 * 1024, seed)
-  const random = prng(seed + 1)
+  const random = Random.seeded(seed + 1)
   return {
     next: () => {
       const start = Math.floor(random() * (pool.length - chunkSize))

@@ -22,6 +22,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as Compression from "@objectstore/client/Compression"
 import * as Permission from "@objectstore/protocol/Permission"
 import * as Server from "@objectstore/server/Server"
+import * as Random from "@objectstore/testing/Random"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -60,21 +61,9 @@ const sha256 = (bytes: Uint8Array) => crypto.createHash("sha256").update(bytes).
 const check = (condition: boolean, what: string) =>
   condition ? Console.log(`  ok: ${what}`) : Effect.dieMessage(`demo failed: ${what}`)
 
-/** A deterministic pseudo-random generator, so every run makes the same files. */
-const generator = (seed: number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** Writes the job's input: 24 JSON documents (1–48 KiB), 4 logs (1–3 MiB), one 12 MiB binary. */
 const generateFiles = (root: string): Map<string, string> => {
-  const random = generator(42)
+  const random = Random.seeded(42) // the same files on every run
   const files = new Map<string, string>()
   const write = (rel: string, bytes: Uint8Array) => {
     fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true })

@@ -50,6 +50,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Target from "./internal/target.js"
+import * as Random from "./Random.js"
 
 /**
  * A request as rules see it.
@@ -288,18 +289,6 @@ const matches = (rule: Rule, request: RequestInfo): boolean => {
   return rule.when === undefined || rule.when(request)
 }
 
-/** mulberry32: a small seeded generator, so probabilistic rules are reproducible. */
-const generator = (seed: number): () => number => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 interface RuleState {
   readonly rule: Rule
   readonly label: string
@@ -313,7 +302,7 @@ const stateOf = (rule: Rule, index: number): RuleState => ({
   label: rule.name ?? `rule ${index + 1}`,
   matched: 0,
   fired: 0,
-  random: generator(rule.seed ?? 1)
+  random: Random.seeded(rule.seed ?? 1)
 })
 
 /**

@@ -17,3 +17,8 @@ export * as RequestLog from "./RequestLog.js"
  * @since 0.1.0
  */
 export * as Embedded from "./Embedded.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Random from "./Random.js"
