@@ -9,13 +9,11 @@
  *
  *   node --import tsx bench/memory-1gib.ts [--quick]
  */
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { makeSdk } from "./lib/clients.js"
-import { chunkSource } from "./lib/data.js"
+import { chunkStream } from "./lib/data.js"
 import { emit, MiB, progress, quick, type Result } from "./lib/harness.js"
 import * as Memory from "./lib/memory.js"
 import { startServer } from "./lib/server.js"
@@ -31,16 +29,7 @@ v8.setFlagsFromString("--expose-gc")
 const gc = vm.runInNewContext("gc") as () => void
 ;(globalThis as { gc?: () => void }).gc ??= gc
 
-const payload = (): Stream.Stream<Uint8Array> =>
-  Stream.suspend(() => {
-    const source = chunkSource(CHUNK, 23)
-    let sent = 0
-    return Stream.repeatEffectOption(Effect.suspend(() => {
-      if (sent >= SIZE) return Effect.fail(Option.none())
-      sent += CHUNK
-      return Effect.succeed(source.next())
-    }))
-  })
+const payload = (): Stream.Stream<Uint8Array> => chunkStream(SIZE, CHUNK, 23)
 
 const retained = () => {
   gc()

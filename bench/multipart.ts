@@ -9,11 +9,9 @@
  *
  *   node --import tsx bench/multipart.ts [--quick]
  */
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { makeSdk, type Sdk } from "./lib/clients.js"
-import { chunkSource } from "./lib/data.js"
+import { chunkStream } from "./lib/data.js"
 import { emit, median, MiB, progress, quick, type Result, timed } from "./lib/harness.js"
 import { startServer } from "./lib/server.js"
 
@@ -25,17 +23,7 @@ const CONCURRENCIES = [1, 4, 8] as const
 const repetitions = quick ? 1 : 3
 const CHUNK = MiB
 
-/** `SIZE` bytes as a stream of fresh 1 MiB chunks, one per pull. */
-const payload = (): Stream.Stream<Uint8Array> =>
-  Stream.suspend(() => {
-    const source = chunkSource(CHUNK, 17)
-    let sent = 0
-    return Stream.repeatEffectOption(Effect.suspend(() => {
-      if (sent >= SIZE) return Effect.fail(Option.none())
-      sent += CHUNK
-      return Effect.succeed(source.next())
-    }))
-  })
+const payload = (): Stream.Stream<Uint8Array> => chunkStream(SIZE, CHUNK, 17)
 
 const rate = (millis: number) => SIZE / MiB / (millis / 1000)
 

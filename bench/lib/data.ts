@@ -4,6 +4,9 @@
  * zstd level 3 compresses them about 3-4x (the exact ratio is reported by the workloads).
  */
 import * as Random from "@objectstore/testing/Random"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 
 const LEVELS = ["debug", "info", "info", "info", "warning", "error"]
 const METHODS = ["GET", "GET", "GET", "POST", "PUT", "DELETE"]
@@ -98,6 +101,21 @@ export const chunkSource = (chunkSize: number, seed = 7): { readonly next: () =>
     }
   }
 }
+
+/**
+ * `size` bytes (a multiple of `chunkSize`) as a stream of fresh chunks from {@link chunkSource}, one made per pull, so
+ * the payload is never held whole.
+ */
+export const chunkStream = (size: number, chunkSize: number, seed?: number): Stream.Stream<Uint8Array> =>
+  Stream.suspend(() => {
+    const source = chunkSource(chunkSize, seed)
+    let sent = 0
+    return Stream.repeatEffectOption(Effect.suspend(() => {
+      if (sent >= size) return Effect.fail(Option.none())
+      sent += chunkSize
+      return Effect.succeed(source.next())
+    }))
+  })
 
 /** Splits bytes into views of `size` bytes (no copies). */
 export const slices = (bytes: Uint8Array, size: number): Array<Uint8Array> => {

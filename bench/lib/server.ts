@@ -52,7 +52,12 @@ const processRss = (pid: number): number => {
 /** Spawns the server and waits until it listens. */
 export const startServer = (): Promise<BenchServer> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []), "--import", "tsx", path.join(here, "server-main.ts")], {
+    const child = spawn(process.execPath, [
+      ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      path.join(here, "server-main.ts")
+    ], {
       stdio: ["pipe", "pipe", "inherit"]
     })
     let buffered = ""

@@ -7,11 +7,10 @@
  *   options: --no-metrics
  */
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { performance } from "node:perf_hooks"
 import { makeSdk } from "../lib/clients.js"
-import { chunkSource, semiCompressible } from "../lib/data.js"
+import { chunkStream, semiCompressible } from "../lib/data.js"
 import { KiB, MiB } from "../lib/harness.js"
 import { startServer } from "../lib/server.js"
 
@@ -21,16 +20,7 @@ const concurrency = Number(concurrencyText ?? 16)
 const SMALL = semiCompressible(KiB, 1)
 const LARGE = op.includes("large") ? semiCompressible(64 * MiB, 2) : new Uint8Array(0)
 
-const streamBody = (size: number): Stream.Stream<Uint8Array> =>
-  Stream.suspend(() => {
-    const source = chunkSource(256 * KiB)
-    let sent = 0
-    return Stream.repeatEffectOption(Effect.suspend(() => {
-      if (sent >= size) return Effect.fail(Option.none())
-      sent += 256 * KiB
-      return Effect.succeed(source.next())
-    }))
-  })
+const streamBody = (size: number): Stream.Stream<Uint8Array> => chunkStream(size, 256 * KiB)
 
 const main = async () => {
   const server = await startServer()
