@@ -1,0 +1,177 @@
+/**
+ * The deadlines of one request attempt (and of a response body streamed to the caller), on Effect's `Clock`.
+ *
+ * A {@link Watchdog} holds one deadline at a time, for the phase the exchange is in: the request body waiting for
+ * the transport to take more (`upload`, `idleTimeout` between chunks), the response headers (`response`, `timeout`
+ * from the end of the request), the response body (`download`, `idleTimeout` between chunks). Progress pushes the
+ * deadline out; a phase with nothing to wait for disarms it. When a deadline passes, `onFire` runs once: the
+ * caller aborts the exchange and reports a `Timeout`.
+ *
+ * The timer costs almost nothing per request: a `setTimeout` on the live clock, re-armed only when it fires early
+ * or a shorter deadline is set; progress is a clock read and an assignment. A deadline is only declared passed
+ * after the event loop has had its turn at I/O (`setImmediate`): a loop blocked past the deadline must not turn
+ * data that arrived meanwhile into a timeout. On any other clock (`TestClock`), the timer is a fiber sleeping on
+ * that clock, so tests move time instead of waiting for it.
+ *
+ * @internal
+ */
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+
+/** @internal */
+export type Phase = "connect" | "upload" | "response" | "download"
+
+/**
+ * The deadlines, in milliseconds (`Infinity`: none).
+ *
+ * @internal
+ */
+export interface Limits {
+  /** From the end of the request (the body sent) to the response headers. */
+  readonly headers: number
+  /** The longest pause between chunks of an upload or a download. */
+  readonly idle: number
+}
+
+/** @internal */
+export interface Fired {
+  readonly phase: Phase
+  readonly limit: number
+}
+
+let liveClock: Clock.Clock | undefined
+
+/** Whether `clock` is Effect's default clock (not a `TestClock`). */
+const isLive = (clock: Clock.Clock): boolean => clock === (liveClock ??= Effect.runSync(Effect.clock))
+
+/**
+ * Runs `f` once `millis` have passed on `clock` (and, on the live clock, pending I/O has been handled); returns the
+ * cancellation.
+ *
+ * @internal
+ */
+export const schedule = (clock: Clock.Clock, millis: number, f: () => void): () => void => {
+  if (isLive(clock)) {
+    let immediate: ReturnType<typeof setImmediate> | undefined
+    const timer = setTimeout(() => {
+      immediate = setImmediate(f)
+    }, Math.max(0, millis))
+    timer.unref()
+    return () => {
+      clearTimeout(timer)
+      if (immediate !== undefined) clearImmediate(immediate)
+    }
+  }
+  const fiber = Effect.runFork(Effect.zipRight(clock.sleep(Duration.millis(millis)), Effect.sync(f)))
+  return () => fiber.unsafeInterruptAsFork(FiberId.none)
+}
+
+/**
+ * The deadline of one exchange (see the module documentation).
+ *
+ * @internal
+ */
+export class Watchdog {
+  readonly clock: Clock.Clock
+  /** Set once a deadline has passed. */
+  fired: Fired | undefined = undefined
+  /** Called once, when a deadline passes. */
+  onFire: ((fired: Fired) => void) | undefined = undefined
+  #phase: Phase = "response"
+  #limit = Infinity
+  #deadline = Infinity
+  #timerAt = Infinity
+  #cancel: (() => void) | undefined = undefined
+  #stopped = false
+
+  constructor(clock: Clock.Clock) {
+    this.clock = clock
+  }
+
+  /** Expects progress in `phase` within `limit` milliseconds from now (`Infinity`: no deadline). */
+  arm(phase: Phase, limit: number): void {
+    if (this.#stopped || this.fired !== undefined) return
+    this.#phase = phase
+    this.#limit = limit
+    if (limit === Infinity) {
+      this.#deadline = Infinity
+      return
+    }
+    const now = this.clock.unsafeCurrentTimeMillis()
+    this.#deadline = now + limit
+    if (this.#deadline < this.#timerAt) this.#reschedule(now)
+  }
+
+  /** Progress in the current phase: the deadline starts again from now. */
+  progress(): void {
+    if (this.#deadline !== Infinity) this.#deadline = this.clock.unsafeCurrentTimeMillis() + this.#limit
+  }
+
+  /** Nothing to wait for until the next {@link arm}. */
+  disarm(): void {
+    this.#deadline = Infinity
+  }
+
+  /** Ends the watch: no deadline fires from now on. */
+  stop(): void {
+    this.#stopped = true
+    this.#deadline = Infinity
+    this.onFire = undefined
+    if (this.#cancel !== undefined) {
+      this.#cancel()
+      this.#cancel = undefined
+    }
+  }
+
+  #check = (): void => {
+    this.#cancel = undefined
+    this.#timerAt = Infinity
+    if (this.#stopped || this.#deadline === Infinity) return
+    const now = this.clock.unsafeCurrentTimeMillis()
+    if (now < this.#deadline) return this.#reschedule(now)
+    const fired: Fired = { phase: this.#phase, limit: this.#limit }
+    this.fired = fired
+    const onFire = this.onFire
+    this.stop()
+    onFire?.(fired)
+  }
+
+  #reschedule(now: number): void {
+    if (this.#cancel !== undefined) this.#cancel()
+    this.#timerAt = this.#deadline
+    this.#cancel = schedule(this.clock, this.#deadline - now, this.#check)
+  }
+}
+
+/**
+ * The error a watchdog aborts a transport with (its `cause` chain is how a failure is recognised as the timeout).
+ *
+ * @internal
+ */
+export class DeadlineError extends Error {
+  readonly fired: Fired
+  constructor(fired: Fired) {
+    super(`${fired.phase} deadline of ${fired.limit} ms passed`)
+    this.name = "DeadlineError"
+    this.fired = fired
+  }
+}
+
+/**
+ * A duration option as milliseconds: `undefined` is `fallback`; `Infinity` turns the deadline off.
+ *
+ * @internal
+ */
+export const toMillis = (
+  input: Duration.DurationInput | undefined,
+  fallback: Duration.Duration
+): number | undefined => {
+  if (input === undefined) return Duration.toMillis(fallback)
+  const decoded = Duration.decodeUnknown(input)
+  if (decoded._tag === "None") return undefined
+  if (!Duration.isFinite(decoded.value)) return Infinity
+  const millis = Duration.toMillis(decoded.value)
+  return millis > 0 ? millis : undefined
+}
