@@ -121,8 +121,10 @@ export type NetworkErrorReason = typeof NetworkErrorReason.Type
  * - `NotTransient`: the failure is not one a retry can fix (`retryable: false`), so it was not retried.
  * - `SingleUseBody`: the request body was a single-use stream, consumed by the attempt that failed; send it again
  *   yourself, or pass a byte array or `Body.replayable` so the client can.
- * - `NotIdempotent`: an insert with a server-generated key (POST) failed after the server may have stored it; the
- *   client does not repeat it, as that could store a second object.
+ * - `NotIdempotent`: the request failed after the server may have processed it, and processing it twice is not
+ *   harmless: an insert with a server-generated key (a second object) or the initiation of a multipart upload (a
+ *   second upload). Failures the server certainly did not process (connection refused or timed out, 429, 503) are
+ *   retried even for these.
  * - `BodyStreamed`: the response body was being streamed to the caller (`get`) when it failed; the bytes already
  *   delivered cannot be taken back, so the client does not retry. Whole-body reads (`getBytes`, `getText`) are
  *   retried instead.
@@ -150,7 +152,7 @@ const retriesText: Record<RetriesOutcome, string> = {
   Disabled: "retries disabled",
   NotTransient: "not retried: not transient",
   SingleUseBody: "not retried: single-use request body",
-  NotIdempotent: "not retried: the insert may have been stored",
+  NotIdempotent: "not retried: the server may have processed it",
   BodyStreamed: "not retried: the body was being streamed to the caller"
 }
 

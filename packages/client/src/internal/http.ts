@@ -21,7 +21,7 @@ import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Arr from "effect/Array"
 import * as Channel from "effect/Channel"
-import type * as Chunk from "effect/Chunk"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -209,37 +209,40 @@ export const executeWhole = <A, E>(
 /** Request bodies larger than this are sent as a stream of slices this large, so their progress can be watched. */
 const SLICE = 256 * 1024
 
-const slices = (bytes: Uint8Array): Stream.Stream<Uint8Array> =>
-  Stream.fromIterable(
-    Array.from({ length: Math.ceil(bytes.length / SLICE) }, (_, i) => bytes.subarray(i * SLICE, (i + 1) * SLICE))
-  )
-
 /**
- * `self` as a request body under `dog`. Until the transport first asks for a chunk (it connects first), the response
- * deadline of the attempt's start runs; then the upload deadline runs from each chunk handed to the transport until
- * the transport asks for the next one (the time the caller's stream takes to produce a chunk does not count); once
- * the body has ended, the response deadline runs again.
+ * `self` as a request body under `dog`, one piece of at most {@link SLICE} bytes at a time. Until the transport first
+ * asks for a piece (it connects first), the response deadline of the attempt's start runs; then the upload deadline
+ * runs from each piece handed to the transport until the transport asks for the next one (the time the caller's
+ * stream takes to produce a chunk does not count); once the body has ended, the response deadline runs again.
+ *
+ * One piece at a time: a transport takes whole chunks (a chunk of many arrays, or one large array, would be handed
+ * over at once), so progress is only visible, and the response deadline only starts once the last piece is taken,
+ * if they are small.
  */
 const watchUpload = <E, R>(
   self: Stream.Stream<Uint8Array, E, R>,
   dog: Watchdog.Watchdog,
   limits: Watchdog.Limits
 ): Stream.Stream<Uint8Array, E, R> => {
-  const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E, E, void, unknown> = Channel
-    .readWithCause({
-      onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
-        dog.arm("upload", limits.idle)
-        return Channel.flatMap(Channel.write(chunk), () => {
-          dog.disarm()
-          return loop
-        })
-      },
-      onFailure: Channel.failCause,
-      onDone: () => {
-        dog.arm("response", limits.headers)
-        return Channel.void
-      }
+  type Loop = Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E, E, void, unknown>
+  const emit = (pieces: ReadonlyArray<Uint8Array>, index: number, offset: number): Loop => {
+    if (index >= pieces.length) return loop
+    const piece = pieces[index]!
+    const end = Math.min(piece.length, offset + SLICE)
+    dog.arm("upload", limits.idle)
+    return Channel.flatMap(Channel.write(Chunk.of(piece.subarray(offset, end))), () => {
+      dog.disarm()
+      return end >= piece.length ? emit(pieces, index + 1, 0) : emit(pieces, index, end)
     })
+  }
+  const loop: Loop = Channel.readWithCause({
+    onInput: (chunk: Chunk.Chunk<Uint8Array>) => Channel.suspend(() => emit(Chunk.toReadonlyArray(chunk), 0, 0)),
+    onFailure: Channel.failCause,
+    onDone: () => {
+      dog.arm("response", limits.headers)
+      return Channel.void
+    }
+  })
   return Stream.pipeThroughChannel(
     self,
     Channel.suspend(() => {
@@ -259,7 +262,7 @@ const watchedBody = (
     return HttpBody.stream(watchUpload(body.stream, dog, limits), body.contentType, body.contentLength)
   }
   if (body._tag === "Uint8Array" && body.body.length > SLICE) {
-    return HttpBody.stream(watchUpload(slices(body.body), dog, limits), body.contentType, body.body.length)
+    return HttpBody.stream(watchUpload(Stream.succeed(body.body), dog, limits), body.contentType, body.body.length)
   }
   return undefined
 }
@@ -362,13 +365,12 @@ const run = <A, E>(
               : Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : Errors.fromHttpClientError(error, target)))
         )
       )
-      if (inScope) {
-        // The caller reads the body: a `get` stream has deadlines of its own.
-        dog.stop()
-        if (undici) yield* Effect.addFinalizer(() => Effect.sync(() => UndiciClient.cancel(response)))
-      } else {
-        dog.arm("download", limits.idle)
-        if (undici) UndiciClient.watchBody(response, () => dog.progress())
+      // Reads of the body within the attempt (`handle`) have the download deadline; a body handed on to the caller
+      // (a `get` stream) gets deadlines of its own once the attempt is over.
+      dog.arm("download", limits.idle)
+      if (undici) {
+        UndiciClient.watchBody(response, () => dog.progress())
+        if (inScope) yield* Effect.addFinalizer(() => Effect.sync(() => UndiciClient.cancel(response)))
       }
       if (context.ownSpans === true) yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
       yield* context.metrics.recordResponse(spec.operation, spec.usecase, response.status)

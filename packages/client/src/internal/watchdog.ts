@@ -9,9 +9,12 @@
  *
  * The timer costs almost nothing per request: a `setTimeout` on the live clock, re-armed only when it fires early
  * or a shorter deadline is set; progress is a clock read and an assignment. A deadline is only declared passed
- * after the event loop has had its turn at I/O (`setImmediate`): a loop blocked past the deadline must not turn
- * data that arrived meanwhile into a timeout. On any other clock (`TestClock`), the timer is a fiber sleeping on
- * that clock, so tests move time instead of waiting for it.
+ * after the event loop has had its turn at I/O (`setImmediate`) and the fibers already scheduled have run (the
+ * check is itself a fiber, queued behind them): a process too busy to look at its sockets for a while must not turn
+ * data that arrived meanwhile into a timeout. For the same reason, when the timer itself runs late (the process was
+ * busy, or not scheduled at all), the deadline is extended once by as long as it was late (at most the limit). On
+ * any other clock (`TestClock`), the timer is a fiber sleeping on that clock, so tests move time instead of waiting
+ * for it.
  *
  * @internal
  */
@@ -41,6 +44,9 @@ export interface Fired {
   readonly limit: number
 }
 
+/** A timer later than this (ms) means the process was busy: the deadline gets a grace period (see `#check`). */
+const LATE = 25
+
 let liveClock: Clock.Clock | undefined
 
 /** Whether `clock` is Effect's default clock (not a `TestClock`). */
@@ -54,17 +60,21 @@ const isLive = (clock: Clock.Clock): boolean => clock === (liveClock ??= Effect.
  */
 export const schedule = (clock: Clock.Clock, millis: number, f: () => void): () => void => {
   if (isLive(clock)) {
-    let immediate: ReturnType<typeof setImmediate> | undefined
+    let cancelled = false
     const timer = setTimeout(() => {
-      immediate = setImmediate(f)
+      setImmediate(() => {
+        if (!cancelled) Effect.runFork(Effect.zipRight(Effect.yieldNow(), Effect.sync(() => cancelled || f())))
+      })
     }, Math.max(0, millis))
     timer.unref()
     return () => {
+      cancelled = true
       clearTimeout(timer)
-      if (immediate !== undefined) clearImmediate(immediate)
     }
   }
-  const fiber = Effect.runFork(Effect.zipRight(clock.sleep(Duration.millis(millis)), Effect.sync(f)))
+  const fiber = Effect.runFork(
+    Effect.zipRight(clock.sleep(Duration.millis(Math.max(1, Math.ceil(millis)))), Effect.sync(f))
+  )
   return () => fiber.unsafeInterruptAsFork(FiberId.none)
 }
 
@@ -85,6 +95,7 @@ export class Watchdog {
   #timerAt = Infinity
   #cancel: (() => void) | undefined = undefined
   #stopped = false
+  #graced = false
 
   constructor(clock: Clock.Clock) {
     this.clock = clock
@@ -101,12 +112,16 @@ export class Watchdog {
     }
     const now = this.clock.unsafeCurrentTimeMillis()
     this.#deadline = now + limit
+    this.#graced = false
     if (this.#deadline < this.#timerAt) this.#reschedule(now)
   }
 
   /** Progress in the current phase: the deadline starts again from now. */
   progress(): void {
-    if (this.#deadline !== Infinity) this.#deadline = this.clock.unsafeCurrentTimeMillis() + this.#limit
+    if (this.#deadline !== Infinity) {
+      this.#deadline = this.clock.unsafeCurrentTimeMillis() + this.#limit
+      this.#graced = false
+    }
   }
 
   /** Nothing to wait for until the next {@link arm}. */
@@ -126,11 +141,22 @@ export class Watchdog {
   }
 
   #check = (): void => {
+    const scheduled = this.#timerAt
     this.#cancel = undefined
     this.#timerAt = Infinity
     if (this.#stopped || this.#deadline === Infinity) return
     const now = this.clock.unsafeCurrentTimeMillis()
-    if (now < this.#deadline) return this.#reschedule(now)
+    // Within half a millisecond is reached: a clock summing fractions (a TestClock after jittered sleeps) can stop
+    // just short of a deadline, and a sleep of the difference would end at once, again and again.
+    if (now < this.#deadline - 0.5) return this.#reschedule(now)
+    // The timer ran late: the process was too busy to watch the connection (or to make progress on it) for that
+    // long. That blind time is not the server's: give it as long again (at most the limit) to show progress.
+    const late = now - scheduled
+    if (late > LATE && !this.#graced) {
+      this.#graced = true
+      this.#deadline = now + Math.min(late, this.#limit)
+      return this.#reschedule(now)
+    }
     const fired: Fired = { phase: this.#phase, limit: this.#limit }
     this.fired = fired
     const onFire = this.onFire
