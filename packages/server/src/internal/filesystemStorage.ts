@@ -8,10 +8,17 @@
  * - `blobs/<id>.<generation>`: immutable payloads.
  * - `tmp/`: files being written; anything left there at start is a leftover of a crash and is removed.
  *
- * A write streams the payload into `tmp/`, fsyncs it, writes and fsyncs the metadata record into `tmp/`, then (under
- * the store's commit lock) renames the blob into `blobs/`, renames the record over `objects/<id>.json` (the commit
- * point) and removes the blob of the replaced write. Readers never lock: they read the record, then open the blob it
- * names; if a concurrent commit removed that blob in between, they read the record again.
+ * A write streams the payload into `tmp/`, fsyncs it, and writes and fsyncs the metadata record into `tmp/`; these
+ * steps run in parallel for any number of writers. The commit then holds the lock of that one object (writes to
+ * other objects proceed in parallel; writes to one object commit one at a time, in the order they reach the lock):
+ * it renames the blob into `blobs/`, makes that rename durable (fsync of `blobs/`), renames the record over
+ * `objects/<id>.json` (the commit point), makes that durable (fsync of `objects/`) and removes the blob of the
+ * replaced write. The directory fsyncs are group commits: one fsync covers every rename made before it started, so
+ * concurrent writers share them. A write is acknowledged only after its commit is durable, so neither `kill -9` nor
+ * a power loss loses an acknowledged write, and a crash at any moment leaves each object either wholly old or
+ * wholly new; what a crash can leave behind (files in `tmp/`, a blob no record names) is removed at the next start.
+ * Readers never lock: they read the record, then open the blob it names; if a concurrent commit removed that blob in
+ * between, they read the record again.
  *
  * @internal
  */
@@ -138,7 +145,17 @@ export const writeFileSynced = async (path: string, data: string): Promise<void>
   }
 }
 
-const syncDirectory = async (path: string): Promise<void> => {
+/** Removes a file; a missing file is not an error. @internal */
+export const unlinkQuietly = async (path: string): Promise<void> => {
+  try {
+    await Fs.unlink(path)
+  } catch (error) {
+    if (!isNotFound(error)) throw error
+  }
+}
+
+/** fsyncs a directory, so the renames made in it so far survive a power loss (best effort). @internal */
+export const syncDirectory = async (path: string): Promise<void> => {
   try {
     const handle = await Fs.open(path, "r")
     try {
@@ -149,6 +166,63 @@ const syncDirectory = async (path: string): Promise<void> => {
   } catch {
     // not supported everywhere (e.g. some platforms refuse fsync on directories); durability best effort
   }
+}
+
+/**
+ * Group commit of a directory's fsync: `sync()` resolves once an fsync of the directory that started after the call
+ * has finished, so it covers every rename the caller made before calling. Callers that arrive while an fsync is
+ * running share the next one.
+ *
+ * @internal
+ */
+export const makeDirectorySync = (path: string): () => Promise<void> => {
+  let running: Promise<void> | undefined
+  let queued: Promise<void> | undefined
+  const start = (): Promise<void> => {
+    const current: Promise<void> = syncDirectory(path).finally(() => {
+      if (running === current) running = undefined
+    })
+    running = current
+    return current
+  }
+  return () => {
+    if (queued !== undefined) return queued
+    if (running === undefined) return start()
+    const next: Promise<void> = running.then(() => {
+      if (queued === next) queued = undefined
+      return start()
+    })
+    queued = next
+    return next
+  }
+}
+
+/**
+ * One lock per key: `withKey(key)(effect)` runs `effect` (uninterruptibly) after every earlier holder of the same
+ * key has finished; other keys are not affected. Idle keys hold no memory.
+ *
+ * @internal
+ */
+export const makeKeyedLock = (): (
+  key: string
+) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
+  const locks = new Map<string, { readonly semaphore: Effect.Semaphore; users: number }>()
+  return (key) => (effect) =>
+    Effect.uninterruptible(Effect.suspend(() => {
+      let entry = locks.get(key)
+      if (entry === undefined) {
+        entry = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
+        locks.set(key, entry)
+      }
+      const held = entry
+      held.users++
+      return Effect.ensuring(
+        held.semaphore.withPermits(1)(effect),
+        Effect.sync(() => {
+          if (--held.users === 0) locks.delete(key)
+        })
+      )
+    }))
 }
 
 /** @internal */
@@ -201,11 +275,12 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       }
     })
 
-    // Commits (renames into place, metadata updates, deletes) are serialised; payload writes and reads are not.
-    const lock = yield* Effect.makeSemaphore(1)
-    const locked = <A, E>(effect: Effect.Effect<A, E>) => Effect.uninterruptible(lock.withPermits(1)(effect))
+    // Commits (renames into place, metadata updates, deletes) of one object are serialised; nothing else is.
+    const locked = makeKeyedLock()
+    const syncObjects = makeDirectorySync(objectsDir)
+    const syncBlobs = makeDirectorySync(blobsDir)
 
-    const removeQuietly = (path: string) => Effect.promise(() => Fs.rm(path, { force: true }).catch(() => undefined))
+    const removeQuietly = (path: string) => Effect.promise(() => unlinkQuietly(path).catch(() => undefined))
 
     const writeBody = <E>(path: string, body: Stream.Stream<Uint8Array, E>) =>
       Effect.acquireUseRelease(
@@ -241,7 +316,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
         const size = yield* writeBody(tmpBlob, body)
         const info: Storage.ObjectInfo = { metadata, size, generation }
         yield* attempt("put", () => writeFileSynced(tmpRecord, encodeRecord(id, info)))
-        yield* locked(attempt("put", async () => {
+        yield* locked(hash)(attempt("put", async () => {
           let previous: StoredRecord | undefined
           try {
             previous = await readRecord(hash)
@@ -249,10 +324,12 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
             previous = undefined
           }
           await Fs.rename(tmpBlob, blobPath(hash, generation))
+          // the blob's name must be durable before a durable record can name it
+          await syncBlobs()
           await Fs.rename(tmpRecord, recordPath(hash))
-          await syncDirectory(objectsDir)
+          await syncObjects()
           if (previous !== undefined && previous.info.generation !== generation) {
-            await Fs.rm(blobPath(hash, previous.info.generation), { force: true })
+            await unlinkQuietly(blobPath(hash, previous.info.generation))
           }
         }))
         return info
@@ -320,17 +397,20 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       const record = await readRecord(hash)
       if (record === undefined) return false
       if (onlyIf !== undefined && !onlyIf(record)) return false
-      await Fs.rm(recordPath(hash), { force: true })
-      await syncDirectory(objectsDir)
-      await Fs.rm(blobPath(hash, record.info.generation), { force: true })
+      await unlinkQuietly(recordPath(hash))
+      await syncObjects()
+      await unlinkQuietly(blobPath(hash, record.info.generation))
       return true
     }
 
-    const remove = (id: Storage.ObjectId) => locked(attempt("delete", () => deleteHash(hashOf(id))))
+    const remove = (id: Storage.ObjectId) => {
+      const hash = hashOf(id)
+      return locked(hash)(attempt("delete", () => deleteHash(hash)))
+    }
 
-    const setExpiry = (id: Storage.ObjectId, generation: string, timeExpires: bigint) =>
-      locked(attempt("update", async () => {
-        const hash = hashOf(id)
+    const setExpiry = (id: Storage.ObjectId, generation: string, timeExpires: bigint) => {
+      const hash = hashOf(id)
+      return locked(hash)(attempt("update", async () => {
         const record = await readRecord(hash)
         if (record === undefined || record.info.generation !== generation) return false
         const info: Storage.ObjectInfo = {
@@ -345,8 +425,10 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
           await Fs.rm(tmpRecord, { force: true }).catch(() => undefined)
           throw error
         }
+        await syncObjects()
         return true
       }))
+    }
 
     const recordHashes = attempt(
       "list",
@@ -360,7 +442,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       Effect.gen(function*() {
         let count = 0
         for (const hash of yield* recordHashes) {
-          const deleted = yield* locked(
+          const deleted = yield* locked(hash)(
             attempt("reap", () => deleteHash(hash, (record) => isExpiredAt(record.info.metadata, now)))
           )
           if (deleted) count++
