@@ -113,6 +113,9 @@ export class StorageError extends Schema.TaggedError<StorageError>("@objectstore
  *
  * - `NoSuchUpload`: the upload id is unknown for this object (never initiated, aborted, completed or reaped);
  * - `InvalidPart`: complete listed a part that was never uploaded or whose etag does not match;
+ * - `InvalidPartOrder`: complete listed part numbers that are not strictly ascending (one listed twice, or out of
+ *   order);
+ * - `EntityTooLarge`: the listed parts add up to more than the object size limit given to complete;
  * - `BadDigest`: a part's body does not match its `Content-MD5`;
  * - `IncompleteBody`: a part's body is not exactly `Content-Length` bytes long.
  *
@@ -122,7 +125,14 @@ export class StorageError extends Schema.TaggedError<StorageError>("@objectstore
 export class MultipartError extends Schema.TaggedError<MultipartError>("@objectstore/server/MultipartError")(
   "MultipartError",
   {
-    reason: Schema.Literal("NoSuchUpload", "InvalidPart", "BadDigest", "IncompleteBody"),
+    reason: Schema.Literal(
+      "NoSuchUpload",
+      "InvalidPart",
+      "InvalidPartOrder",
+      "EntityTooLarge",
+      "BadDigest",
+      "IncompleteBody"
+    ),
     detail: Schema.String
   }
 ) {
@@ -155,6 +165,16 @@ export interface PartInfo {
 export interface CompletePart {
   readonly partNumber: number
   readonly etag: string
+}
+
+/**
+ * Limits of a completion: `maxSize`, the largest object it may assemble, in bytes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompleteOptions {
+  readonly maxSize?: number | undefined
 }
 
 /**
@@ -260,13 +280,15 @@ export interface MultipartStore {
     uploadId: string
   ) => Effect.Effect<ReadonlyArray<PartInfo>, StorageError | MultipartError>
   /**
-   * Assembles the listed parts, in the given order, into the object (atomically, like `put`) and removes the
-   * upload. On failure the upload stays as it was.
+   * Assembles the listed parts, which must be in strictly ascending part number order (PROTOCOL §11.5), into the
+   * object (atomically, like `put`) and removes the upload. With `options.maxSize`, fails with `EntityTooLarge`
+   * before writing anything when the parts add up to more bytes. On failure the upload stays as it was.
    */
   readonly completeUpload: (
     id: ObjectId,
     uploadId: string,
-    parts: ReadonlyArray<CompletePart>
+    parts: ReadonlyArray<CompletePart>,
+    options?: CompleteOptions | undefined
   ) => Effect.Effect<ObjectInfo, StorageError | MultipartError>
   /** Removes an upload and its parts; `false` when there was none. */
   readonly abortUpload: (id: ObjectId, uploadId: string) => Effect.Effect<boolean, StorageError>

@@ -105,6 +105,7 @@ describe("objectstore-server bin", () => {
       const health = yield* waitHealthy(port, child, output)
       assert.deepStrictEqual(health, { status: 200, body: "OK" })
       assert.include(output.stdout + output.stderr, `listening on http://127.0.0.1:${port}`)
+      assert.notInclude(output.stdout + output.stderr, "auth is not enforced", "no warning on loopback")
       assert.isTrue(fs.existsSync(path.join(cwd, "data")), "filesystem storage at ./data (upstream default)")
 
       const check = yield* runBin(["healthcheck"], env)

@@ -1,5 +1,6 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Config from "@objectstore/server/Config"
+import * as Server from "@objectstore/server/Server"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -254,5 +255,20 @@ describe("Config.fromEnvironment", () => {
       Either.right({ host: "0.0.0.0", port: 8888 })
     )
     assert.isTrue(Either.isLeft(Config.httpAddrFromEnvironment({ OS__HTTP_ADDR: "nope" })))
+  })
+})
+
+describe("exposure warning", () => {
+  it("warns when auth is off on an address other machines may reach, and only then", () => {
+    const at = (host: string, enforce: boolean) =>
+      Server.exposureWarning({ ...Config.upstreamDefaults, host, port: 8888, auth: { enforce, keys: {} } })
+    const warning = at("0.0.0.0", false)
+    assert.isDefined(warning)
+    assert.include(warning, "auth is not enforced and the server listens on 0.0.0.0:8888")
+    assert.include(warning, "127.0.0.1")
+    assert.include(at("::", false), "[::]:8888")
+    assert.isDefined(at("192.0.2.7", false))
+    for (const loopback of ["127.0.0.1", "127.1.2.3", "::1", "localhost"]) assert.isUndefined(at(loopback, false))
+    assert.isUndefined(at("0.0.0.0", true))
   })
 })

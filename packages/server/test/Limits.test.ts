@@ -231,4 +231,69 @@ describe("Limits and admission", () => {
       assert.strictEqual(yield* stored, 1)
       assert.strictEqual((yield* http({ method: "GET", path: "/health" })).status, 200)
     }).pipe(Effect.provide(Server.layer({ port: 0, maxBodySize: 100 }))))
+
+  it.effect("more than 100 request header lines: 431 before anything is stored or authorised; 100 are fine", () =>
+    Effect.gen(function*() {
+      // node:http adds host and connection (and content-length): 97 metadata headers make exactly 100 lines
+      const metadata = (count: number) =>
+        Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-snme-m${i}`, String(i)]))
+      const ok = yield* http({ method: "PUT", path: "/v1/objects/u/_/many", headers: metadata(97), body: "x" })
+      assert.strictEqual(ok.status, 200, ok.text)
+      const head = yield* http({ method: "HEAD", path: "/v1/objects/u/_/many" })
+      assert.strictEqual(head.headers["x-snme-m96"], "96")
+      const before = yield* stored
+      for (const path of ["/v1/objects/u/_/too-many", "/health"]) {
+        const refused = yield* http({
+          method: "PUT",
+          path,
+          headers: { ...metadata(1000), "x-sn-expiration": "ttl:1s" },
+          body: "x"
+        })
+        assert.strictEqual(refused.status, 431, path)
+        assert.strictEqual(refused.headers.connection, "close")
+      }
+      assert.strictEqual(yield* stored, before)
+      assert.strictEqual((yield* http({ method: "GET", path: "/v1/objects/u/_/too-many" })).status, 404)
+    }).pipe(Effect.provide(Server.layer({ port: 0 }))))
+
+  it.effect("an expiration past 9999-12-31T23:59:59.999999Z is refused (400); TTI bumps stop there", () =>
+    Effect.gen(function*() {
+      const metadataError = "service error: metadata error: expiration out of range: the object would expire " +
+        "after 9999-12-31T23:59:59.999999Z"
+      for (const expiration of ["ttl:300000y", "ttl:10000y", "tti:9000y"]) {
+        const response = yield* http({
+          method: "PUT",
+          path: "/v1/objects/u/_/far",
+          headers: { "x-sn-expiration": expiration },
+          body: "x"
+        })
+        assert.strictEqual(response.status, 400, expiration)
+        assert.strictEqual(json(response).detail, metadataError)
+      }
+      assert.strictEqual(yield* stored, 0)
+      // the largest accepted deadlines render as valid four-digit years
+      const ok = yield* http({
+        method: "PUT",
+        path: "/v1/objects/u/_/far",
+        headers: { "x-sn-expiration": "ttl:7000y" },
+        body: "x"
+      })
+      assert.strictEqual(ok.status, 200)
+      const expires = (yield* http({ method: "HEAD", path: "/v1/objects/u/_/far" })).headers["x-sn-time-expires"]
+      assert.match(String(expires), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)
+
+      // written in 9990 with tti:9y (deadline in 9999), read in 9992: the bump would pass year 9999
+      yield* TestClock.setTime(Date.UTC(9990, 0, 1))
+      const tti = yield* http({
+        method: "PUT",
+        path: "/v1/objects/u/_/tti",
+        headers: { "x-sn-expiration": "tti:9y" },
+        body: "x"
+      })
+      assert.strictEqual(tti.status, 200)
+      yield* TestClock.setTime(Date.UTC(9992, 0, 1))
+      yield* http({ method: "HEAD", path: "/v1/objects/u/_/tti" }) // bumps
+      const bumped = yield* http({ method: "HEAD", path: "/v1/objects/u/_/tti" })
+      assert.strictEqual(bumped.headers["x-sn-time-expires"], "9999-12-31T23:59:59.999999Z")
+    }).pipe(Effect.provide(Server.layer({ port: 0 }))))
 })

@@ -416,6 +416,31 @@ const suite = (name: string, options: Partial<ServerConfig.ServerConfig>) =>
         assert.strictEqual((yield* putPart(key, otherId, 1, "x")).status, 404)
       }))
 
+    it.effect("complete takes strictly ascending part numbers: a repeated or out-of-order part is InvalidPartOrder", () =>
+      Effect.gen(function*() {
+        const key = unique("order")
+        const uploadId = yield* initiate(key)
+        const e1 = yield* putPartOk(key, uploadId, 1, "one ")
+        const e2 = yield* putPartOk(key, uploadId, 2, "two")
+        const repeated = completeDocument(
+          yield* complete(key, uploadId, [{ part_number: 1, etag: e1 }, { part_number: 1, etag: e1 }])
+        )
+        assert.deepStrictEqual(repeated, {
+          error: { code: "InvalidPartOrder", message: "part number 1 is listed more than once" }
+        })
+        const reversed = completeDocument(
+          yield* complete(key, uploadId, [{ part_number: 2, etag: e2 }, { part_number: 1, etag: e1 }])
+        )
+        assert.strictEqual(reversed.error.code, "InvalidPartOrder")
+        assert.strictEqual((yield* getObject(key)).status, 404)
+        // the upload is intact: completing in order works
+        const done = completeDocument(
+          yield* complete(key, uploadId, [{ part_number: 1, etag: e1 }, { part_number: 2, etag: e2 }])
+        )
+        assert.deepStrictEqual(done, { key })
+        assert.strictEqual((yield* getObject(key)).text, "one two")
+      }))
+
     it.effect("an empty parts list completes an empty object", () =>
       Effect.gen(function*() {
         const key = unique("empty")
@@ -500,6 +525,31 @@ describe("Multipart", () => {
           body
         })
         assert.deepStrictEqual(completeDocument(done), { key: "guarded" })
+      }))
+  })
+
+  layer(Server.layer({ port: 0, maxBodySize: 1000 }), { timeout: "30 seconds" })("the object size limit", (it) => {
+    it.effect("complete refuses parts that add up to more than maxBodySize (EntityTooLarge); the upload stays", () =>
+      Effect.gen(function*() {
+        const key = unique("large")
+        const uploadId = yield* initiate(key)
+        const e1 = yield* putPartOk(key, uploadId, 1, Buffer.alloc(600, 1))
+        const e2 = yield* putPartOk(key, uploadId, 2, Buffer.alloc(600, 2))
+        const refused = completeDocument(
+          yield* complete(key, uploadId, [{ part_number: 1, etag: e1 }, { part_number: 2, etag: e2 }])
+        )
+        assert.deepStrictEqual(refused, {
+          error: {
+            code: "EntityTooLarge",
+            message: "the listed parts add up to 1200 bytes, more than the object size limit of 1000 bytes"
+          }
+        })
+        assert.strictEqual((yield* getObject(key)).status, 404)
+        assert.lengthOf(yield* uploadsOf(key), 1)
+        assert.deepStrictEqual(completeDocument(yield* complete(key, uploadId, [{ part_number: 2, etag: e2 }])), {
+          key
+        })
+        assert.deepStrictEqual((yield* getObject(key)).body, Buffer.alloc(600, 2))
       }))
   })
 

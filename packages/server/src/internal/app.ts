@@ -30,6 +30,7 @@ import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
 import * as Batch from "./batch.js"
+import * as Expiration from "./expiration.js"
 import * as Multipart from "./multipartHttp.js"
 import * as RequestBody from "./requestBody.js"
 import * as Responses from "./responses.js"
@@ -80,6 +81,24 @@ const bodyTooLarge = (limit: number) =>
     `request body exceeds the limit of ${limit} bytes`
   ])
 
+/**
+ * The most header lines a request may carry (PROTOCOL §6.6): upstream's HTTP server (hyper) parses at most 100 and
+ * answers 431 past them. `Server.layer` lets `node:http` keep one more than this, so that a request over the limit
+ * is seen (and refused) rather than silently cut short.
+ *
+ * @internal
+ */
+export const MAX_HEADERS = 100
+
+const headerLines = (request: HttpServerRequest.HttpServerRequest): number => {
+  const source = RequestBody.incomingMessage(request)
+  return source !== undefined ? source.rawHeaders.length / 2 : Object.keys(request.headers).length
+}
+
+// the request's body (if any) is not read: the connection cannot carry another request
+const headersTooMany = () =>
+  HttpServerResponse.empty({ status: 431, headers: Headers.fromInput({ connection: "close" }) })
+
 // ---------------------------------------------------------------------------------------------------------------
 // time
 
@@ -106,7 +125,7 @@ export const nowMicros: Effect.Effect<bigint> = Effect.zipWith(
   }
 )
 
-const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n
+const micros = Expiration.micros
 
 const DAY_MICROS = 86_400_000_000n
 
@@ -123,7 +142,9 @@ export const ttiBump = (metadata: Metadata.Metadata, now: bigint): bigint | unde
   if (policy._tag !== "TimeToIdle" || metadata.timeExpires === undefined) return undefined
   const d = micros(policy.duration)
   const debounce = d / 4n < DAY_MICROS ? d / 4n : DAY_MICROS
-  return metadata.timeExpires < now + d - debounce ? now + d : undefined
+  if (metadata.timeExpires >= now + d - debounce) return undefined
+  // never past what a timestamp can carry (§6.3)
+  return now + d > Expiration.MAX_TIME_MICROS ? Expiration.MAX_TIME_MICROS : now + d
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -231,11 +252,14 @@ export const make = (
         }
         const now = yield* nowMicros
         const policy = parsed.right.expirationPolicy
-        const metadata: Metadata.Metadata = {
-          ...parsed.right,
-          timeCreated: now,
-          timeExpires: policy._tag === "Manual" ? undefined : now + micros(policy.duration)
+        const expires = Expiration.deadline(policy, now)
+        if (Either.isLeft(expires)) {
+          const reason = expires.left
+          return yield* reply(
+            jsonError(400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
+          )
         }
+        const metadata: Metadata.Metadata = { ...parsed.right, timeCreated: now, timeExpires: expires.right }
         const violation = checkUsecaseRules(config.usecases, address.usecase, policy)
         if (violation !== undefined) return yield* reply(jsonError(400, violation))
         yield* authorize(context, "object.write", address)
@@ -428,6 +452,7 @@ export const make = (
 
     const handle = (request: HttpServerRequest.HttpServerRequest) =>
       Effect.gen(function*() {
+        if (headerLines(request) > MAX_HEADERS) return headersTooMany()
         const target = Routing.splitTarget(request.url)
         const matched = Routing.match(request.method, target.path)
         if (matched._tag === "Matched" && matched.route._tag === "Health") return textResponse(200, "OK")

@@ -24,7 +24,6 @@ import type * as Permission from "@objectstore/protocol/Permission"
 import type * as Scope from "@objectstore/protocol/Scope"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -36,6 +35,7 @@ import type * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
+import * as Expiration from "./expiration.js"
 import * as RequestBody from "./requestBody.js"
 import * as Responses from "./responses.js"
 
@@ -223,11 +223,14 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
           const violation = deps.checkUsecaseRules(usecase, policy)
           if (violation !== undefined) return yield* Effect.fail(errorAnswer(index, 400, violation))
           const now = yield* deps.nowMicros
-          const metadata: Metadata.Metadata = {
-            ...parsed.right,
-            timeCreated: now,
-            timeExpires: policy._tag === "Manual" ? undefined : now + micros(policy.duration)
+          const expires = Expiration.deadline(policy, now)
+          if (Either.isLeft(expires)) {
+            const reason = expires.left
+            return yield* Effect.fail(
+              errorAnswer(index, 400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
+            )
           }
+          const metadata: Metadata.Metadata = { ...parsed.right, timeCreated: now, timeExpires: expires.right }
           const finalKey = key ?? Crypto.randomUUID()
           const target = { usecase, scopes, key: finalKey }
           yield* backend(
@@ -362,5 +365,3 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
       contentType: `multipart/form-data; boundary="${boundary}"`
     })
   })
-
-const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n

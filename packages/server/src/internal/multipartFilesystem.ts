@@ -293,12 +293,17 @@ export const make = (
           return [buffer.subarray(0, bytesRead), next < size ? Option.some(next) : Option.none()] as const
         }))
 
-    const completeUpload = (id: Storage.ObjectId, uploadId: string, requested: ReadonlyArray<Storage.CompletePart>) =>
+    const completeUpload = (
+      id: Storage.ObjectId,
+      uploadId: string,
+      requested: ReadonlyArray<Storage.CompletePart>,
+      options?: Storage.CompleteOptions | undefined
+    ) =>
       Effect.scoped(Effect.gen(function*() {
         const dir = dirOf(id, uploadId)
         const upload = yield* find(id, uploadId, "complete")
         const stored = yield* attempt("complete", () => readParts(dir))
-        const parts = yield* resolveParts(stored, requested)
+        const parts = yield* resolveParts(stored, requested, options)
         const handles = new Map<string, Fs.FileHandle>()
         for (const part of parts) {
           if (handles.has(part.blob)) continue

@@ -35,6 +35,7 @@ import type * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
+import * as Expiration from "./expiration.js"
 import * as RequestBody from "./requestBody.js"
 import * as Responses from "./responses.js"
 import type * as Routing from "./routing.js"
@@ -88,7 +89,10 @@ const multipartFailure = (error: Storage.MultipartError) => {
         `failed to read request body: ${error.detail}`
       ])
     case "InvalidPart":
+    case "InvalidPartOrder":
       return jsonError(400, `client error: ${error.detail}`, [error.detail])
+    case "EntityTooLarge":
+      return jsonError(413, `client error: ${error.detail}`, [error.detail])
   }
 }
 
@@ -233,7 +237,7 @@ const pause = (millis: number) =>
     return Effect.sync(() => clearTimeout(timer))
   })
 
-const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n
+const micros = Expiration.micros
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -297,11 +301,12 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
         }
         const now = (yield* nowNanos) / 1000n
         const policy = parsed.right.expirationPolicy
-        const metadata: Metadata.Metadata = {
-          ...parsed.right,
-          timeCreated: now,
-          timeExpires: policy._tag === "Manual" ? undefined : now + micros(policy.duration)
+        const expires = Expiration.deadline(policy, now)
+        if (Either.isLeft(expires)) {
+          const reason = expires.left
+          return jsonError(400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
         }
+        const metadata: Metadata.Metadata = { ...parsed.right, timeCreated: now, timeExpires: expires.right }
         const violation = deps.checkUsecaseRules(request.usecase, policy)
         if (violation !== undefined) return jsonError(400, violation)
         const denied = yield* authorize(request)
@@ -447,7 +452,8 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
         const work: Effect.Effect<unknown> = Effect.gen(function*() {
           const permitted = yield* Effect.either(request.context.authorize("object.write", id.usecase, id.scopes))
           if (Either.isLeft(permitted)) return errorDocument("internal error", `auth error: ${permitted.left.message}`)
-          return yield* limiter.run(storage.completeUpload(id, uploadId.right, parts.right)).pipe(
+          const completing = storage.completeUpload(id, uploadId.right, parts.right, { maxSize: config.maxBodySize })
+          return yield* limiter.run(completing).pipe(
             Effect.map(() => ({ key: id.key })),
             Effect.catchAll((error) => {
               if (error instanceof Admission.Overloaded) {
@@ -455,9 +461,9 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
               }
               if (error instanceof Storage.MultipartError) {
                 return Effect.succeed(
-                  error.reason === "InvalidPart"
-                    ? errorDocument("InvalidPart", error.detail)
-                    : errorDocument("internal error", NOT_FOUND_DETAIL)
+                  error.reason === "NoSuchUpload"
+                    ? errorDocument("internal error", NOT_FOUND_DETAIL)
+                    : errorDocument(error.reason, error.detail)
                 )
               }
               return Effect.succeed(errorDocument("internal error", `service error: ${error.message}`))
