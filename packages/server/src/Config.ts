@@ -31,6 +31,7 @@
  * | `OS__DEV__REAP_INTERVAL` | humantime duration between sweeps of expired objects |
  * | `OS__DEV__BATCH_ORDER` | `completion` / `reverse` / `shuffle` (§17.3) |
  * | `OS__DEV__MULTIPART_MAX_AGE` | idle time after which an unfinished multipart upload is removed (humantime, `24h`) |
+ * | `OS__DEV__BATCH_MEMORY_BUDGET` | bytes one batch request may hold in memory (parts read, answers not yet written) |
  *
  * Other variables (`OS__RATE_LIMITS__*`, `OS__LOGGING__*`, `OS__RUNTIME__*`, `OS__SENTRY__*`, `OS__METRICS__*`,
  * backend-specific storage keys, unknown keys) are ignored, as upstream ignores unknown keys.
@@ -110,6 +111,11 @@ export interface ServerConfig {
   readonly batchOrder: "completion" | "reverse" | "shuffle"
   /** Unfinished multipart uploads idle for longer than this are removed (checked every `reapInterval`). */
   readonly multipartMaxAge: Duration.Duration
+  /**
+   * Bytes one batch request may hold in memory (not upstream): request parts read but not yet executed, and answer
+   * bodies ready but not yet written. Larger bodies stream one part at a time. Default 32 MiB.
+   */
+  readonly batchMemoryBudget: number
 }
 
 /**
@@ -134,7 +140,8 @@ export const defaults: ServerConfig = {
   enforceExpiration: true,
   reapInterval: Duration.minutes(1),
   batchOrder: "completion",
-  multipartMaxAge: Duration.hours(24)
+  multipartMaxAge: Duration.hours(24),
+  batchMemoryBudget: 32 * 1024 * 1024
 }
 
 /**
@@ -604,6 +611,12 @@ export const fromEnvironment = (
         )
     )) ?? base.multipartMaxAge
 
+    const batchMemoryBudget = (yield* scalar(
+      ["dev", "batch_memory_budget"],
+      (text) =>
+        Either.flatMap(parseCount(text), (n) => n > 0 ? Either.right(n) : Either.left("the budget must be at least 1"))
+    )) ?? base.batchMemoryBudget
+
     return {
       host,
       port,
@@ -619,6 +632,7 @@ export const fromEnvironment = (
       enforceExpiration,
       reapInterval,
       batchOrder,
-      multipartMaxAge
+      multipartMaxAge,
+      batchMemoryBudget
     } satisfies ServerConfig
   })

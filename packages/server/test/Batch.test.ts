@@ -414,3 +414,41 @@ layer(Server.layer({ port: 0, storage: { type: "filesystem", path: filesystemDir
       }))
   }
 )
+
+// A budget far smaller than the bodies: every body is charged min(size, budget), so the batch runs one large body at
+// a time, and must still answer everything whole (large filesystem bodies stream from their files).
+const budgetDir = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-batch-budget-"))
+afterAll(() => fs.rmSync(budgetDir, { recursive: true, force: true }))
+
+for (
+  const [name, storage] of [
+    ["memory", { type: "memory" as const }],
+    ["filesystem", { type: "filesystem" as const, path: budgetDir }]
+  ] as const
+) {
+  layer(Server.layer({ port: 0, storage, batchMemoryBudget: 64 * 1024 }))(
+    `Batch memory budget, ${name} store`,
+    (it) => {
+      it.effect("bodies larger than the budget: inserts up to 1 MiB and 30 gets of 150 KiB are all answered whole", () =>
+        Effect.gen(function*() {
+          const body = (i: number) => Buffer.alloc(150 * 1024 + i, `budget-${i};`)
+          const inserts = Array.from({ length: 6 }, (_, i) => insert(`budget-${i}`, body(i)))
+          inserts.push(insert("budget-max", Buffer.alloc(1024 * 1024, 7)))
+          const put = yield* batch(PATH, inserts)
+          assert.deepStrictEqual(byIndex(put.parts).map((part) => part.status), inserts.map(() => 201))
+          const ops = Array.from({ length: 30 }, (_, i) => get(`budget-${i % 6}`))
+          ops.push(get("budget-max"), head("budget-0"), get("budget-missing"))
+          const { parts, response } = yield* batch(PATH, ops)
+          assert.strictEqual(response.status, 200)
+          const answers = byIndex(parts)
+          assert.deepStrictEqual(answers.map((part) => part.index), ops.map((_, i) => i))
+          for (let i = 0; i < 30; i++) {
+            assert.strictEqual(answers[i]!.status, 200)
+            assert.isTrue(answers[i]!.body.equals(body(i % 6)), `get ${i}`)
+          }
+          assert.isTrue(answers[30]!.body.equals(Buffer.alloc(1024 * 1024, 7)))
+          assert.deepStrictEqual(answers.slice(31).map((part) => part.status), [204, 404])
+        }))
+    }
+  )
+}

@@ -178,7 +178,8 @@ describe("Config.fromEnvironment", () => {
         OS__DEV__MAX_BODY_SIZE: "1048576",
         OS__DEV__ENFORCE_EXPIRATION: "false",
         OS__DEV__REAP_INTERVAL: "100ms",
-        OS__DEV__BATCH_ORDER: "reverse"
+        OS__DEV__BATCH_ORDER: "reverse",
+        OS__DEV__BATCH_MEMORY_BUDGET: "1048576"
       })
       assert.strictEqual(config.auth.enforce, false)
       assert.strictEqual(config.maxRequests, 0)
@@ -189,6 +190,7 @@ describe("Config.fromEnvironment", () => {
       assert.strictEqual(config.enforceExpiration, false)
       assert.isTrue(Duration.equals(config.reapInterval, Duration.millis(100)))
       assert.strictEqual(config.batchOrder, "reverse")
+      assert.strictEqual(config.batchMemoryBudget, 1048576)
 
       const cases: Array<[string, string, RegExp]> = [
         ["OS__AUTH__ENFORCE", "yes", /expected true or false/],
@@ -199,7 +201,9 @@ describe("Config.fromEnvironment", () => {
         ["OS__DEV__MAX_BODY_SIZE", "1MB", /expected a non-negative integer/],
         ["OS__DEV__ENFORCE_EXPIRATION", "maybe", /expected true or false/],
         ["OS__DEV__REAP_INTERVAL", "0s", /greater than zero/],
-        ["OS__DEV__BATCH_ORDER", "random", /expected completion, reverse or shuffle/]
+        ["OS__DEV__BATCH_ORDER", "random", /expected completion, reverse or shuffle/],
+        ["OS__DEV__BATCH_MEMORY_BUDGET", "0", /at least 1/],
+        ["OS__DEV__BATCH_MEMORY_BUDGET", "32MiB", /expected a non-negative integer/]
       ]
       for (const [variable, value, pattern] of cases) {
         const error = yield* failure({ [variable]: value })
