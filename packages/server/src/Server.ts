@@ -26,6 +26,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as UrlParams from "@effect/platform/UrlParams"
@@ -156,7 +157,11 @@ export const layer = (
   const closeConnections = Layer.scopedDiscard(
     Effect.addFinalizer(() => Effect.sync(() => servers.forEach((server) => server.closeAllConnections())))
   )
-  const serve = Layer.unwrapEffect(Effect.map(ServerControl, (control) => HttpServer.serve(control.app)))
+  // No platform span per request: building it (URL parsing, one attribute per header) cost more than serving a
+  // small object.
+  const serve = Layer.unwrapEffect(Effect.map(ServerControl, (control) => HttpServer.serve(control.app))).pipe(
+    HttpMiddleware.withTracerDisabledWhen(() => true)
+  )
   const warning = exposureWarning(config)
   const warn = Layer.effectDiscard(warning === undefined ? Effect.void : Effect.logWarning(warning))
   return Layer.mergeAll(serve, closeConnections, warn).pipe(

@@ -8,6 +8,7 @@ import * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Humantime from "@objectstore/protocol/Humantime"
 import * as Metadata from "@objectstore/protocol/Metadata"
@@ -75,6 +76,9 @@ class BodyError extends Data.TaggedError("BodyError")<{ readonly reason: string 
 
 /** The request body exceeds `maxBodySize`. */
 class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{ readonly limit: number }> {}
+
+/** Bodies up to this size are read whole before a GET answers (one write, with a length); larger ones stream. */
+const SMALL_BODY = 64 * 1024
 
 const bodyTooLarge = (limit: number) =>
   jsonError(413, `client error: request body exceeds the limit of ${limit} bytes`, [
@@ -283,7 +287,21 @@ export const make = (
             : Effect.succeed(chunk)
         })
         const finalKey = key ?? Crypto.randomUUID()
-        yield* backend(storage.put({ ...address, key: finalKey }, metadata, body)).pipe(
+        const id: Storage.ObjectId = { ...address, key: finalKey }
+        // A store that keeps whole bodies (memory) takes them read in one piece, without a Stream, over TCP.
+        const whole = storage.putBytes === undefined ? undefined : RequestBody.collect<BodyError | BodyTooLarge>(
+          request,
+          {
+            limit,
+            onError: (reason) => new BodyError({ reason }),
+            onTooLarge: () => new BodyTooLarge({ limit: limit! })
+          }
+        )
+        const putBytes = storage.putBytes
+        const storing = whole !== undefined && putBytes !== undefined
+          ? Effect.flatMap(whole, (bytes) => putBytes(id, metadata, bytes))
+          : storage.put(id, metadata, body)
+        yield* backend(storing).pipe(
           Effect.catchTags({
             BodyTooLarge: (error) => tooLarge(error.limit),
             BodyError: (error) =>
@@ -335,6 +353,18 @@ export const make = (
         const object = opened.value
         const headers = objectHeaders(object.metadata)
         if (Option.isNone(range)) {
+          // A small body is answered as one buffer with its length: running a Stream into the response costs more
+          // than serving a small object. Larger bodies stream.
+          const whole = object.size > SMALL_BODY
+            ? undefined
+            : object.readBytes?.() ?? backend(Bytes.collect(object.read()))
+          if (whole !== undefined) {
+            return HttpServerResponse.uint8Array(yield* whole, {
+              status: 200,
+              headers,
+              contentType: object.metadata.contentType
+            })
+          }
           return HttpServerResponse.stream(object.read(), {
             status: 200,
             headers,
@@ -349,6 +379,13 @@ export const make = (
           })
         }
         const { end, start } = resolved.value
+        if (object.readBytes !== undefined && end - start < SMALL_BODY) {
+          return HttpServerResponse.uint8Array((yield* object.readBytes()).subarray(start, end + 1), {
+            status: 206,
+            headers: Headers.set(headers, "content-range", `bytes ${start}-${end}/${object.size}`),
+            contentType: object.metadata.contentType
+          })
+        }
         return HttpServerResponse.stream(object.read({ start, end }), {
           status: 206,
           headers: Headers.set(headers, "content-range", `bytes ${start}-${end}/${object.size}`),
