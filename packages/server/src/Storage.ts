@@ -77,8 +77,9 @@ export interface OpenedObject extends ObjectInfo {
     StorageError
   >
   /**
-   * The whole payload at once, for readers that need it whole (a batch get). Optional: without it, `read()` is
-   * collected; the memory store has it.
+   * The whole payload at once, already in memory (no copy, no I/O), for readers that need it whole (a batch get, a
+   * small GET). Optional: without it, `read()` is collected; the memory store has it, the filesystem store for
+   * payloads up to 64 KiB (read when opened).
    */
   readonly readBytes?: (() => Effect.Effect<Uint8Array, StorageError>) | undefined
 }
@@ -227,11 +228,12 @@ export interface ObjectStore {
     body: Stream.Stream<Uint8Array, E>
   ) => Effect.Effect<ObjectInfo, E | StorageError>
   /**
-   * As {@link put} for a body already held whole (a batch part). Optional: a store without it is given the bytes as a
-   * one-chunk stream; the memory store has it, because running a stream costs more than storing a small object.
+   * As {@link put} for a body already held whole (a batch part, a small upload). Optional: a store without it is
+   * given the bytes as a one-chunk stream; both stores have it, because running a stream costs more than storing a
+   * small object.
    */
   readonly putBytes?:
-    | ((id: ObjectId, metadata: Metadata.Metadata, body: Uint8Array) => Effect.Effect<ObjectInfo>)
+    | ((id: ObjectId, metadata: Metadata.Metadata, body: Uint8Array) => Effect.Effect<ObjectInfo, StorageError>)
     | undefined
   /** Opens an object for reading; `None` when missing. */
   readonly open: (id: ObjectId) => Effect.Effect<Option.Option<OpenedObject>, StorageError, EffectScope.Scope>

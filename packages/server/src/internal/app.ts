@@ -80,6 +80,9 @@ class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{ readonly limit: nu
 /** Bodies up to this size are read whole before a GET answers (one write, with a length); larger ones stream. */
 const SMALL_BODY = 64 * 1024
 
+/** Uploads of a declared length up to this size are read whole and stored with `putBytes`; larger ones stream. */
+const WHOLE_BODY = 1024 * 1024
+
 const bodyTooLarge = (limit: number) =>
   jsonError(413, `client error: request body exceeds the limit of ${limit} bytes`, [
     `request body exceeds the limit of ${limit} bytes`
@@ -288,15 +291,18 @@ export const make = (
         })
         const finalKey = key ?? Crypto.randomUUID()
         const id: Storage.ObjectId = { ...address, key: finalKey }
-        // A store that keeps whole bodies (memory) takes them read in one piece, without a Stream, over TCP.
-        const whole = storage.putBytes === undefined ? undefined : RequestBody.collect<BodyError | BodyTooLarge>(
-          request,
-          {
-            limit,
-            onError: (reason) => new BodyError({ reason }),
-            onTooLarge: () => new BodyTooLarge({ limit: limit! })
-          }
-        )
+        // A body of a declared length up to 1 MiB is read in one piece, without a Stream, over TCP.
+        const small = declared !== undefined && /^\d+$/.test(declared) && Number(declared) <= WHOLE_BODY
+        const whole = storage.putBytes === undefined || !small ?
+          undefined :
+          RequestBody.collect<BodyError | BodyTooLarge>(
+            request,
+            {
+              limit,
+              onError: (reason) => new BodyError({ reason }),
+              onTooLarge: () => new BodyTooLarge({ limit: limit! })
+            }
+          )
         const putBytes = storage.putBytes
         const storing = whole !== undefined && putBytes !== undefined
           ? Effect.flatMap(whole, (bytes) => putBytes(id, metadata, bytes))

@@ -31,7 +31,13 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as Storage from "../Storage.js"
-import { CHUNK_SIZE, identityKey, isExpiredAt } from "./memoryStorage.js"
+import { CHUNK_SIZE, identityKey, isExpiredAt, sliceStream } from "./memoryStorage.js"
+
+/** Blobs up to this size are read whole when opened (and their file closed at once). */
+const SMALL_READ = 64 * 1024
+
+/** How many records the store keeps in memory. */
+const RECORD_CACHE_SIZE = 10_000
 
 type Metadata = Storage.ObjectInfo["metadata"]
 type Policy = Metadata["expirationPolicy"]
@@ -139,7 +145,7 @@ export const writeFileSynced = async (path: string, data: string): Promise<void>
   const handle = await Fs.open(path, "wx")
   try {
     await handle.writeFile(data)
-    await handle.sync()
+    await handle.datasync()
   } finally {
     await handle.close()
   }
@@ -239,7 +245,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
     const blobPath = (hash: string, generation: string) => NodePath.join(blobsDir, `${hash}.${generation}`)
     const tmpPath = (suffix: string) => NodePath.join(tmpDir, `${Crypto.randomUUID()}${suffix}`)
 
-    const readRecord = async (hash: string): Promise<StoredRecord | undefined> => {
+    const readRecordFile = async (hash: string): Promise<StoredRecord | undefined> => {
       let text: string
       try {
         text = await Fs.readFile(recordPath(hash), "utf8")
@@ -248,6 +254,31 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
         throw error
       }
       return decodeRecord(text)
+    }
+
+    // The records most recently read or written, so reads and commits rarely read a record file. This process is
+    // the only writer of the folder, and every change of a record goes through `remember`/`forget` under the
+    // object's lock. A reader that read a record file remembers it only if no commit happened meanwhile, so an
+    // older record read from disk never replaces a newer one.
+    const cache = new Map<string, StoredRecord>()
+    let commits = 0
+    const remember = (hash: string, record: StoredRecord) => {
+      cache.delete(hash)
+      cache.set(hash, record)
+      if (cache.size > RECORD_CACHE_SIZE) cache.delete(cache.keys().next().value!)
+    }
+    const committed = (hash: string, record: StoredRecord | undefined) => {
+      commits++
+      if (record === undefined) cache.delete(hash)
+      else remember(hash, record)
+    }
+    const readRecord = async (hash: string): Promise<StoredRecord | undefined> => {
+      const cached = cache.get(hash)
+      if (cached !== undefined) return cached
+      const before = commits
+      const record = await readRecordFile(hash)
+      if (record !== undefined && commits === before) remember(hash, record)
+      return record
     }
 
     // Start: create the folders, drop leftovers of interrupted writes, drop blobs no record points at.
@@ -264,7 +295,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
         }
         const hash = name.slice(0, -".json".length)
         try {
-          const record = await readRecord(hash)
+          const record = await readRecordFile(hash)
           if (record !== undefined) live.add(`${hash}.${record.info.generation}`)
         } catch {
           // an unreadable record cannot be served; keep it for inspection but do not crash
@@ -282,6 +313,14 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
 
     const removeQuietly = (path: string) => Effect.promise(() => unlinkQuietly(path).catch(() => undefined))
 
+    const writeChunk = async (handle: Fs.FileHandle, chunk: Uint8Array) => {
+      let offset = 0
+      while (offset < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset)
+        offset += bytesWritten
+      }
+    }
+
     const writeBody = <E>(path: string, body: Stream.Stream<Uint8Array, E>) =>
       Effect.acquireUseRelease(
         attempt("put", () => Fs.open(path, "wx")),
@@ -290,30 +329,49 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
             let size = 0
             yield* Stream.runForEach(body, (chunk) =>
               attempt("put", async () => {
-                let offset = 0
-                while (offset < chunk.length) {
-                  const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset)
-                  offset += bytesWritten
-                }
+                await writeChunk(handle, chunk)
                 size += chunk.length
               }))
-            yield* attempt("put", () => handle.sync())
+            yield* attempt("put", () => handle.datasync())
             return size
           }),
         (handle) => Effect.promise(() => handle.close().catch(() => undefined))
       )
 
+    /** A body held whole, written without a Stream. */
+    const writeBytes = (path: string, bytes: Uint8Array) =>
+      attempt("put", async () => {
+        const handle = await Fs.open(path, "wx")
+        try {
+          await writeChunk(handle, bytes)
+          await handle.datasync()
+        } finally {
+          await handle.close()
+        }
+        return bytes.length
+      })
+
     const put = <E>(
       id: Storage.ObjectId,
       metadata: Metadata,
       body: Stream.Stream<Uint8Array, E>
+    ): Effect.Effect<Storage.ObjectInfo, E | Storage.StorageError> =>
+      store(id, metadata, (path) => writeBody(path, body))
+
+    const putBytes = (id: Storage.ObjectId, metadata: Metadata, bytes: Uint8Array) =>
+      store(id, metadata, (path) => writeBytes(path, bytes))
+
+    const store = <E>(
+      id: Storage.ObjectId,
+      metadata: Metadata,
+      write: (path: string) => Effect.Effect<number, E | Storage.StorageError>
     ): Effect.Effect<Storage.ObjectInfo, E | Storage.StorageError> => {
       const hash = hashOf(id)
       const generation = Crypto.randomUUID()
       const tmpBlob = tmpPath(".blob")
       const tmpRecord = tmpPath(".json")
       return Effect.gen(function*() {
-        const size = yield* writeBody(tmpBlob, body)
+        const size = yield* write(tmpBlob)
         const info: Storage.ObjectInfo = { metadata, size, generation }
         yield* attempt("put", () => writeFileSynced(tmpRecord, encodeRecord(id, info)))
         yield* locked(hash)(attempt("put", async () => {
@@ -327,6 +385,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
           // the blob's name must be durable before a durable record can name it
           await syncBlobs()
           await Fs.rename(tmpRecord, recordPath(hash))
+          committed(hash, { id, info })
           await syncObjects()
           if (previous !== undefined && previous.info.generation !== generation) {
             await unlinkQuietly(blobPath(hash, previous.info.generation))
@@ -355,34 +414,71 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
           return [buffer.subarray(0, bytesRead), more ? Option.some(next) : Option.none()] as const
         })).pipe(Stream.filter((chunk) => chunk.length > 0))
 
+    /**
+     * Opens the blob of `record`: a small one is read whole at once and closed (no file stays open), a larger one
+     * stays open until the scope closes. `undefined` when the blob is gone (the object was replaced meanwhile).
+     */
+    const openBlob = (hash: string, record: StoredRecord) =>
+      Effect.uninterruptible(
+        attempt("get", async () => {
+          let handle: Fs.FileHandle
+          try {
+            handle = await Fs.open(blobPath(hash, record.info.generation), "r")
+          } catch (error) {
+            if (isNotFound(error)) return undefined
+            throw error
+          }
+          if (record.info.size > SMALL_READ) return { _tag: "Open", handle } as const
+          try {
+            const bytes = new Uint8Array(record.info.size)
+            let filled = 0
+            while (filled < bytes.length) {
+              const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled)
+              if (bytesRead === 0) throw new Error("a blob is shorter than its record says")
+              filled += bytesRead
+            }
+            return { _tag: "Read", bytes } as const
+          } finally {
+            await handle.close()
+          }
+        }).pipe(
+          Effect.tap((blob) =>
+            blob !== undefined && blob._tag === "Open"
+              ? Effect.addFinalizer(() => Effect.promise(() => blob.handle.close().catch(() => undefined)))
+              : Effect.void
+          )
+        )
+      )
+
     const open = (id: Storage.ObjectId) =>
       Effect.gen(function*() {
         const hash = hashOf(id)
         for (let attemptNo = 0; attemptNo < 10; attemptNo++) {
           const record = yield* attempt("get", () => readRecord(hash))
           if (record === undefined) return Option.none<Storage.OpenedObject>()
-          const handle = yield* Effect.acquireRelease(
-            attempt("get", async () => {
-              try {
-                return await Fs.open(blobPath(hash, record.info.generation), "r")
-              } catch (error) {
-                if (isNotFound(error)) return undefined
-                throw error
-              }
-            }),
-            (handle) => handle === undefined ? Effect.void : Effect.promise(() => handle.close().catch(() => undefined))
-          )
-          if (handle === undefined) continue // replaced meanwhile: read the new record
+          const blob = yield* openBlob(hash, record)
+          if (blob === undefined) {
+            cache.delete(hash)
+            continue // replaced meanwhile: read the new record
+          }
           const info = record.info
-          const opened: Storage.OpenedObject = {
+          if (blob._tag === "Read") {
+            const bytes = blob.bytes
+            return Option.some<Storage.OpenedObject>({
+              ...info,
+              read: (range) => sliceStream(bytes, range?.start ?? 0, range?.end ?? bytes.length - 1),
+              readBytes: () => Effect.succeed(bytes)
+            })
+          }
+          const handle = blob.handle
+          return Option.some<Storage.OpenedObject>({
             ...info,
             read: (range) => {
               const start = range?.start ?? 0
               const end = range?.end ?? info.size - 1
               return end < start ? Stream.empty : chunkStream(handle, start, end)
             }
-          }
-          return Option.some(opened)
+          })
         }
         return yield* new Storage.StorageError({ operation: "get", reason: "object keeps changing while opened" })
       })
@@ -398,6 +494,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       if (record === undefined) return false
       if (onlyIf !== undefined && !onlyIf(record)) return false
       await unlinkQuietly(recordPath(hash))
+      committed(hash, undefined)
       await syncObjects()
       await unlinkQuietly(blobPath(hash, record.info.generation))
       return true
@@ -425,6 +522,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
           await Fs.rm(tmpRecord, { force: true }).catch(() => undefined)
           throw error
         }
+        committed(hash, { id: record.id, info })
         await syncObjects()
         return true
       }))
@@ -459,6 +557,6 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       return entries
     })
 
-    const service: Storage.ObjectStore = { put, open, head, delete: remove, setExpiry, reap, list }
+    const service: Storage.ObjectStore = { put, putBytes, open, head, delete: remove, setExpiry, reap, list }
     return service
   })
