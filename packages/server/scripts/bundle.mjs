@@ -27,6 +27,19 @@ export const bundle = async (outfile = path.join(root, "dist/objectstore-server.
       js:
         "import { createRequire as __createRequire } from \"node:module\"; const require = __createRequire(import.meta.url);"
     },
+    // The server never accepts WebSocket upgrades: @effect/platform-node only constructs its WebSocket server when
+    // an app calls `request.upgrade`, which this app never does. Leaving `ws` out saves parsing it at every start.
+    plugins: [{
+      name: "no-ws",
+      setup(build) {
+        build.onResolve({ filter: /^ws$/ }, () => ({ path: "ws", namespace: "no-ws" }))
+        build.onLoad({ filter: /.*/, namespace: "no-ws" }, () => ({
+          contents:
+            "export class WebSocketServer { constructor() { throw new Error(\"WebSocket upgrades are not supported\") } }",
+          loader: "js"
+        }))
+      }
+    }],
     tsconfig: path.join(root, "../../tsconfig.json"),
     logLevel: "warning",
     metafile: true
