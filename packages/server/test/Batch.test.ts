@@ -448,6 +448,20 @@ for (
           }
           assert.isTrue(answers[30]!.body.equals(Buffer.alloc(1024 * 1024, 7)))
           assert.deepStrictEqual(answers.slice(31).map((part) => part.status), [204, 404])
+
+          // inserts and gets mixed in one request: parts read ahead never hold the budget a get waits for
+          const mixed = [
+            insert("budget-mix-a", Buffer.alloc(1024 * 1024, 1)),
+            get("budget-1"),
+            insert("budget-mix-b", Buffer.alloc(1024 * 1024, 2)),
+            get("budget-max"),
+            get("budget-2")
+          ]
+          const both = byIndex((yield* batch(PATH, mixed)).parts)
+          assert.deepStrictEqual(both.map((part) => part.status), [201, 200, 201, 200, 200])
+          assert.isTrue(both[1]!.body.equals(body(1)))
+          assert.isTrue(both[3]!.body.equals(Buffer.alloc(1024 * 1024, 7)))
+          assert.isTrue(both[4]!.body.equals(body(2)))
         }))
     }
   )

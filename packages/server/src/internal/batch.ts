@@ -218,13 +218,19 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         return Effect.fail(error as Exclude<E, Storage.StorageError>)
       })
 
-    /** What the operations of one response share: its memory budget and the scope of the files its answers hold. */
+    /**
+     * What the operations of one response share: its memory budget, split in two so neither side can starve the
+     * other (answers ready to write, and request parts read ahead of execution), and the scope of the files its
+     * answers hold.
+     */
     interface Run {
       readonly budget: Effect.Semaphore
+      readonly requestBudget: Effect.Semaphore
       readonly resources: EffectScope.Scope
     }
     const streaming = config.batchOrder === "completion"
-    const budgetBytes = Math.max(1, config.batchMemoryBudget)
+    const requestBytes = Math.max(1, Math.floor(config.batchMemoryBudget / 2))
+    const budgetBytes = Math.max(1, config.batchMemoryBudget - requestBytes)
     const costOf = (bytes: number) => Math.min(bytes, budgetBytes)
 
     /**
@@ -400,25 +406,27 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
     // fiber per operation costs more than a memory-store operation); each answer is queued as soon as it is ready.
     //
     // Memory: the request parts read but not yet executed (an insert body is up to 1 MiB) and the answer bodies
-    // queued but not yet written are charged to `batchMemoryBudget`, so a batch holds about that much whatever its
-    // size: the reader waits while the budget is spent, a get waits before it reads its body, and the writer gives
-    // budget back as it writes. Large bodies stream from their files when written, one part at a time.
+    // queued but not yet written are charged to `batchMemoryBudget` (half each), so a batch holds about that much
+    // whatever its size: the reader waits while its half is spent (a group gives it back when its operations are
+    // done), a get waits before it reads its body, and the writer gives budget back as it writes. Large bodies
+    // stream from their files when written, one part at a time.
     const bulk = Math.max(1, Math.min(300, Math.floor(config.maxConcurrency * 0.6)))
-    const partCost = (item: Item) => Either.isRight(item[0]) ? costOf(item[0].right.body.length) : 0
+    const groupCost = (group: ReadonlyArray<Item>) =>
+      Math.min(
+        requestBytes,
+        group.reduce((sum, [item]) => sum + (Either.isRight(item) ? item.right.body.length : 0), 0)
+      )
 
     const produce = (run: Run, queue: Queue.Queue<Answer | null>) =>
       groups.pipe(
-        Stream.mapEffect((group) => {
-          const cost = group.reduce((sum, item) => sum + partCost(item), 0)
-          return Effect.as(run.budget.take(Math.min(cost, budgetBytes)), group)
-        }),
+        Stream.mapEffect((group) => Effect.as(run.requestBudget.take(groupCost(group)), group)),
         Stream.mapEffect(
           (group) =>
-            Effect.forEach(group, (item) =>
-              answer(item[1], item[0], run).pipe(
-                Effect.flatMap((ready) => queue.offer(ready)),
-                Effect.ensuring(run.budget.release(Math.min(partCost(item), budgetBytes)))
-              ), { discard: true }),
+            Effect.forEach(
+              group,
+              (item) => Effect.flatMap(answer(item[1], item[0], run), (ready) => queue.offer(ready)),
+              { discard: true }
+            ).pipe(Effect.ensuring(run.requestBudget.release(groupCost(group)))),
           { concurrency: bulk, unordered: true }
         ),
         Stream.runDrain,
@@ -470,7 +478,11 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
     }
 
     const body: Stream.Stream<Uint8Array> = Stream.unwrapScoped(Effect.gen(function*() {
-      const run: Run = { budget: yield* Effect.makeSemaphore(budgetBytes), resources: yield* Effect.scope }
+      const run: Run = {
+        budget: yield* Effect.makeSemaphore(budgetBytes),
+        requestBudget: yield* Effect.makeSemaphore(requestBytes),
+        resources: yield* Effect.scope
+      }
       const queue = yield* Queue.unbounded<Answer | null>()
       // answers never written (the client went away) give back their files
       yield* Effect.addFinalizer(() =>
