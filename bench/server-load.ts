@@ -1,7 +1,8 @@
 /**
  * The local server alone, under load from raw undici: requests per second for 1 KiB put/get/head at growing
- * concurrency (memory storage, and get/put at c16 on filesystem storage), and MiB/s for 64 MiB put/get (no
- * compression), with the server's CPU time per request and the share of one core the server process used. When an
+ * concurrency (memory storage, and get/put at c16 and put at c64 on filesystem storage), and MiB/s for 64 MiB
+ * put/get (no compression), with the server's CPU time per request, the share of one core the server process used
+ * and the median latency. When an
  * SDK figure in another workload approaches these, or the server sits near 100% of a core, the server (not the
  * client) is the limit.
  *
@@ -63,19 +64,31 @@ interface Sample {
   readonly busy: number
   /** Server CPU time per request, microseconds. */
   readonly cpuPerRequest: number
+  /** Median time from sending a request to its response's end, milliseconds. */
+  readonly latency: number
 }
 
 /** Runs `count` requests with `concurrency` in flight. */
 const load = async (target: Target, request: Request, count: number, concurrency: number): Promise<Sample> => {
   let next = 0
+  const latencies: Array<number> = []
   const cpu = target.server.cpuMillis()
   const start = performance.now()
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await request(target.agent, target.server.url, next++)
+    while (next < count) {
+      const sent = performance.now()
+      await request(target.agent, target.server.url, next++)
+      latencies.push(performance.now() - sent)
+    }
   }))
   const elapsed = performance.now() - start
   const used = target.server.cpuMillis() - cpu
-  return { rate: count / (elapsed / 1000), busy: used / elapsed, cpuPerRequest: (used * 1000) / count }
+  return {
+    rate: count / (elapsed / 1000),
+    busy: used / elapsed,
+    cpuPerRequest: (used * 1000) / count,
+    latency: median(latencies)
+  }
 }
 
 interface Case {
@@ -131,6 +144,14 @@ const allCases: ReadonlyArray<Case> = [
     request: put(SMALL, (i) => `load-put-${i % 64}`),
     count: quick ? 300 : 1000,
     concurrency: 16
+  },
+  {
+    name: "filesystem 1 KiB put c64",
+    unit: "req/s",
+    storage: "filesystem",
+    request: put(SMALL, (i) => `load-put-${i % 256}`),
+    count: quick ? 600 : 2000,
+    concurrency: 64
   },
   {
     name: `${largeMiB} MiB put none`,
@@ -215,6 +236,7 @@ const main = async () => {
       results.push(compared(c.name, c.unit, rates))
       results.push(compared(`${c.name}: server CPU`, scale === 1 ? "µs/req" : "ms/transfer", cpu))
       results.push(compared(`${c.name}: server busy`, "% of a core", busy))
+      results.push(compared(`${c.name}: median latency`, "ms", samples.map((list) => list.map((s) => s.latency))))
       progress(
         `${c.name}: ${median(rates[0]!).toFixed(0)} ${c.unit}, server ${median(cpu[0]!).toFixed(0)} ${
           scale === 1 ? "µs/req" : "ms/transfer"

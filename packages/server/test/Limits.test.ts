@@ -260,37 +260,22 @@ describe("Limits and admission", () => {
     Effect.gen(function*() {
       const metadataError = "service error: metadata error: expiration out of range: the object would expire " +
         "after 9999-12-31T23:59:59.999999Z"
+      const putExpiring = (key: string, expiration: string) =>
+        http({ method: "PUT", path: `/v1/objects/u/_/${key}`, headers: { "x-sn-expiration": expiration }, body: "x" })
       for (const expiration of ["ttl:300000y", "ttl:10000y", "tti:9000y"]) {
-        const response = yield* http({
-          method: "PUT",
-          path: "/v1/objects/u/_/far",
-          headers: { "x-sn-expiration": expiration },
-          body: "x"
-        })
+        const response = yield* putExpiring("far", expiration)
         assert.strictEqual(response.status, 400, expiration)
         assert.strictEqual(json(response).detail, metadataError)
       }
       assert.strictEqual(yield* stored, 0)
       // the largest accepted deadlines render as valid four-digit years
-      const ok = yield* http({
-        method: "PUT",
-        path: "/v1/objects/u/_/far",
-        headers: { "x-sn-expiration": "ttl:7000y" },
-        body: "x"
-      })
-      assert.strictEqual(ok.status, 200)
+      assert.strictEqual((yield* putExpiring("far", "ttl:7000y")).status, 200)
       const expires = (yield* http({ method: "HEAD", path: "/v1/objects/u/_/far" })).headers["x-sn-time-expires"]
       assert.match(String(expires), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)
 
       // written in 9990 with tti:9y (deadline in 9999), read in 9992: the bump would pass year 9999
       yield* TestClock.setTime(Date.UTC(9990, 0, 1))
-      const tti = yield* http({
-        method: "PUT",
-        path: "/v1/objects/u/_/tti",
-        headers: { "x-sn-expiration": "tti:9y" },
-        body: "x"
-      })
-      assert.strictEqual(tti.status, 200)
+      assert.strictEqual((yield* putExpiring("tti", "tti:9y")).status, 200)
       yield* TestClock.setTime(Date.UTC(9992, 0, 1))
       yield* http({ method: "HEAD", path: "/v1/objects/u/_/tti" }) // bumps
       const bumped = yield* http({ method: "HEAD", path: "/v1/objects/u/_/tti" })
