@@ -1,4 +1,4 @@
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -9,13 +9,13 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { tempDirSync } from "../../../test/support.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const BIN = path.join(root, "packages/server/src/bin.ts")
 const TSX = pathToFileURL(path.join(root, "node_modules/tsx/dist/loader.mjs")).href
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "os-bin-test-"))
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
+const work = tempDirSync("bin")
 
 const freePort = Effect.async<number>((resume) => {
   const server = net.createServer()

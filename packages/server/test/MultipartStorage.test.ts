@@ -13,8 +13,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as NodePath from "node:path"
+import { tempDir as makeTempDir } from "../../../test/support.js"
 
 const encoder = new TextEncoder()
 
@@ -43,10 +43,7 @@ const readText = (storage: Storage.Service, objectId: Storage.ObjectId) =>
     (read) => read === undefined ? undefined : new TextDecoder().decode(read.bytes)
   )
 
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(NodePath.join(Os.tmpdir(), "objectstore-mp-storage-"))),
-  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
-)
+const tempDir = makeTempDir("mp-storage")
 
 const stores: ReadonlyArray<readonly [string, Effect.Effect<Storage.Service, Storage.StorageError, Scope.Scope>]> = [
   ["memory", Storage.makeMemory],

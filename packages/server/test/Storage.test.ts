@@ -7,9 +7,9 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
-import * as NodePath from "node:path"
+import { tempDir as makeTempDir } from "../../../test/support.js"
+
+const tempDir = makeTempDir("storage")
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -44,11 +44,6 @@ const readText = (storage: Storage.Service, objectId: Storage.ObjectId, range?: 
           (chunks) => decoder.decode(Buffer.concat(Chunk.toReadonlyArray(chunks))).toString()
         ))
   )
-
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(NodePath.join(Os.tmpdir(), "objectstore-storage-"))),
-  (path) => Effect.promise(() => Fs.rm(path, { recursive: true, force: true }))
-)
 
 const backends: ReadonlyArray<readonly [string, Effect.Effect<Storage.Service, Storage.StorageError, any>]> = [
   ["memory", Storage.makeMemory],
