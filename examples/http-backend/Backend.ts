@@ -13,7 +13,7 @@
  * |---|---|---|
  * | `OBJECTSTORE_URL` | `http(s)://…` of a server, or `memory:` / `file:<folder>` to embed one | required |
  * | `OBJECTSTORE_USECASE` | the usecase files are stored under | `files` |
- * | `OBJECTSTORE_SCOPE` | the scope, `name=value;name=value` | `app=backend` |
+ * | `OBJECTSTORE_SCOPE` | the scope, `org=42;project=1337` (or space-separated) | `app=backend` |
  * | `OBJECTSTORE_TOKEN` | a static token (optional) | none |
  */
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
@@ -34,17 +34,7 @@ import * as Stream from "effect/Stream"
 /** Where files go: usecase and scope. */
 export const FilesConfig = Config.all({
   usecase: Config.string("OBJECTSTORE_USECASE").pipe(Config.withDefault("files")),
-  scope: Config.string("OBJECTSTORE_SCOPE").pipe(
-    Config.withDefault("app=backend"),
-    Config.map((text) =>
-      Scope.fromEntries(
-        text.split(";").filter((part) => part !== "").map((part) => {
-          const [name = "", ...value] = part.split("=")
-          return [name, value.join("=")] as const
-        })
-      )
-    )
-  )
+  scope: Scope.config("OBJECTSTORE_SCOPE").pipe(Config.withDefault(Scope.make({ app: "backend" })))
 })
 
 /** The session the handlers use, from `FilesConfig` and the `ObjectstoreClient` in context. */

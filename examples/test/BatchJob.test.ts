@@ -58,7 +58,7 @@ describe("examples/batch-job.ts", () => {
       const dir = yield* fixture
       const baseUrl = yield* HttpServer.addressFormattedWith(Effect.succeed)
       const control = yield* Server.ServerControl
-      const result = yield* runJob(dir, { OBJECTSTORE_URL: baseUrl, OBJECTSTORE_SCOPE: "org=9;run=ci" })
+      const result = yield* runJob(dir, { OBJECTSTORE_URL: baseUrl, OBJECTSTORE_SCOPE: "org=9 run=ci" })
       assert.strictEqual(result.code, 0, result.stderr)
       const entries = yield* control.storage.list
       assert.strictEqual(entries.length, 41)
