@@ -4,6 +4,7 @@
  * uploads are reaped; the filesystem store keeps uploads across a restart and drops leftovers of interrupted parts.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import type * as Metadata from "@objectstore/protocol/Metadata"
 import * as Storage from "@objectstore/server/Storage"
 import * as Deferred from "effect/Deferred"
@@ -21,7 +22,7 @@ const encoder = new TextEncoder()
 const metadata: Metadata.Metadata = {
   contentType: "text/plain",
   compression: undefined,
-  expirationPolicy: { _tag: "Manual" },
+  expirationPolicy: ExpirationPolicy.manual,
   timeCreated: 1_000_000n,
   timeExpires: undefined,
   origin: undefined,

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import type * as Metadata from "@objectstore/protocol/Metadata"
 import * as Storage from "@objectstore/server/Storage"
 import * as Chunk from "effect/Chunk"
@@ -17,7 +18,7 @@ const decoder = new TextDecoder()
 const metadata = (overrides: Partial<Metadata.Metadata> = {}): Metadata.Metadata => ({
   contentType: "text/plain",
   compression: undefined,
-  expirationPolicy: { _tag: "Manual" },
+  expirationPolicy: ExpirationPolicy.manual,
   timeCreated: 1_000_000n,
   timeExpires: undefined,
   origin: undefined,
