@@ -58,7 +58,7 @@ export const ClientLive = Layer.unwrapEffect(
 )
 
 /** Upstream failures as HTTP answers. */
-const upstreamFailure = (error: ObjectstoreError.ObjectstoreError): HttpServerResponse.HttpServerResponse => {
+const answer = (error: ObjectstoreError.ObjectstoreError): HttpServerResponse.HttpServerResponse => {
   switch (error._tag) {
     case "NotFoundError":
       return HttpServerResponse.unsafeJson({ error: "not found" }, { status: 404 })
@@ -76,6 +76,23 @@ const upstreamFailure = (error: ObjectstoreError.ObjectstoreError): HttpServerRe
   }
 }
 
+/**
+ * The answer to an upstream failure; a 5xx is logged with what Objectstore said, since the caller only sees
+ * "storage failed" (the SDK's errors carry no token, so they are safe to log).
+ */
+const upstreamFailure = (
+  error: ObjectstoreError.ObjectstoreError
+): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+  const response = answer(error)
+  if (response.status < 500) return Effect.succeed(response)
+  return Effect.as(
+    Effect.logError(`objectstore: ${error.message}`).pipe(
+      Effect.annotateLogs({ error: error._tag, answered: response.status })
+    ),
+    response
+  )
+}
+
 const upload = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const session = yield* Session.Session
@@ -87,7 +104,7 @@ const upload = Effect.gen(function*() {
   Effect.catchTags({
     RequestError: () => Effect.succeed(HttpServerResponse.unsafeJson({ error: "upload interrupted" }, { status: 400 }))
   }),
-  Effect.catchAll((error) => Effect.succeed(upstreamFailure(error)))
+  Effect.catchAll(upstreamFailure)
 )
 
 const download = Effect.gen(function*() {
@@ -103,7 +120,7 @@ const download = Effect.gen(function*() {
     Stream.tapErrorCause(() => Effect.sync(() => NodeHttpServerRequest.toServerResponse(request).destroy()))
   )
   return HttpServerResponse.stream(body, { contentType: object.metadata.contentType })
-}).pipe(Effect.catchAll((error) => Effect.succeed(upstreamFailure(error))))
+}).pipe(Effect.catchAll(upstreamFailure))
 
 /** The routes. */
 export const router = HttpRouter.empty.pipe(
