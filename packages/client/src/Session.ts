@@ -246,7 +246,7 @@ export interface Service {
    * most 7 days) from now. See `Urls`.
    *
    * The link serves the object as stored: a zstd object comes with `content-encoding: zstd`, which browsers and
-   * `curl --compressed` decode but plain `curl` and Node 20's `fetch` do not. Store objects meant for such tools
+   * `curl --compressed` decode but plain `curl` and the `fetch` of Node 20 and 22 do not. Store objects meant for such tools
    * with `compression: "none"`.
    */
   readonly presignedUrl: (
