@@ -3,13 +3,26 @@
  * during bulk jobs: no multipart upload left on the server, no partial file left on disk, exit code 130.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
-import { assert, layer } from "@effect/vitest"
+import { assert, beforeAll, layer } from "@effect/vitest"
 import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { cli, cliRoot, keyPair, randomBytes, repoRoot, runProcess, spawnCli, tempDir } from "./helpers.js"
+import {
+  bundleForTests,
+  cli,
+  cliRoot,
+  keyPair,
+  randomBytes,
+  repoRoot,
+  runProcess,
+  spawnCli,
+  tempDir
+} from "./helpers.js"
+
+// Child processes start from a bundle of the current sources (tsx would spend about a second loading them each time).
+beforeAll(bundleForTests, 60_000)
 
 const waitUntil = (condition: Effect.Effect<boolean>, timeoutMs: number) =>
   Effect.gen(function*() {
@@ -70,7 +83,7 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       const control = yield* Server.ServerControl
       const src = tempDir("sigint-up")
       fs.writeFileSync(path.join(src, "small.txt"), "small")
-      fs.writeFileSync(path.join(src, "zz-big.bin"), randomBytes(96 * 1024 * 1024))
+      fs.writeFileSync(path.join(src, "zz-big.bin"), randomBytes(64 * 1024 * 1024))
       const { child, done } = spawnCli(
         ["put-dir", src, "-s", "org=2", "--part-size", "1MiB", "--concurrency", "1", "--compression", "none"],
         { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "sigint" }

@@ -244,6 +244,10 @@ export interface Service {
   /**
    * A URL pre-signed with the secret key for `GET` or `HEAD` of `key`, valid for `duration` (default 1 hour, at
    * most 7 days) from now. See `Urls`.
+   *
+   * The link serves the object as stored: a zstd object comes with `content-encoding: zstd`, which browsers and
+   * `curl --compressed` decode but plain `curl` and the `fetch` of Node 20 and 22 do not. Store objects meant for such tools
+   * with `compression: "none"`.
    */
   readonly presignedUrl: (
     method: Urls.PresignMethod,

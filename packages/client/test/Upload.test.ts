@@ -25,13 +25,13 @@ import * as LogLevel from "effect/LogLevel"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
+import { tempDirSync } from "../../../test/support.js"
 
 const KiB = 1024
 const PART = 64 * KiB
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-upload-"))
+const root = tempDirSync("upload")
 
 const TestLayer = Layer.unwrapEffect(
   HttpServer.addressFormattedWith((baseUrl) =>

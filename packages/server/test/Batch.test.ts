@@ -2,7 +2,7 @@
  * The batch endpoint over TCP (PROTOCOL §10, §18 items 60–67): framing, per-operation statuses, limits, order.
  */
 import * as Multipart from "@effect/platform/Multipart"
-import { afterAll, assert, describe, it, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import * as Server from "@objectstore/server/Server"
 import * as Storage from "@objectstore/server/Storage"
 import * as Chunk from "effect/Chunk"
@@ -13,10 +13,8 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { SignJWT } from "jose"
 import * as crypto from "node:crypto"
-import * as fs from "node:fs"
 import * as Net from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
+import { tempDirSync } from "../../../test/support.js"
 import {
   batch,
   BOUNDARY,
@@ -397,8 +395,7 @@ describe("Batch streaming", () => {
 })
 
 // The filesystem store has no whole-body fast path (`putBytes`, `readBytes`): batch parts go through its streams.
-const filesystemDir = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-batch-"))
-afterAll(() => fs.rmSync(filesystemDir, { recursive: true, force: true }))
+const filesystemDir = tempDirSync("batch")
 
 layer(Server.layer({ port: 0, storage: { type: "filesystem", path: filesystemDir } }))(
   "Batch over TCP, filesystem store",
@@ -417,8 +414,7 @@ layer(Server.layer({ port: 0, storage: { type: "filesystem", path: filesystemDir
 
 // A budget far smaller than the bodies: every body is charged min(size, budget), so the batch runs one large body at
 // a time, and must still answer everything whole (large filesystem bodies stream from their files).
-const budgetDir = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-batch-budget-"))
-afterAll(() => fs.rmSync(budgetDir, { recursive: true, force: true }))
+const budgetDir = tempDirSync("batch-budget")
 
 for (
   const [name, storage] of [

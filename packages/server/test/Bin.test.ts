@@ -1,4 +1,4 @@
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -6,15 +6,14 @@ import type * as ChildProcess from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { tempDirSync } from "../../../test/support.js"
 import { bundledBin, spawnBin } from "./support/bin.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "os-bin-test-"))
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
+const work = tempDirSync("bin")
 
 const freePort = Effect.async<number>((resume) => {
   const server = net.createServer()

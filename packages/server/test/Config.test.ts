@@ -1,4 +1,4 @@
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Config from "@objectstore/server/Config"
 import * as Server from "@objectstore/server/Server"
 import * as Duration from "effect/Duration"
@@ -6,11 +6,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
+import { tempDirSync } from "../../../test/support.js"
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "os-config-test-"))
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+const dir = tempDirSync("config")
 
 const pemFile = (name: string): { file: string; pem: string } => {
   const pem = crypto.generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString()

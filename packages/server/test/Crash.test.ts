@@ -7,14 +7,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as NodePath from "node:path"
+import { tempDir } from "../../../test/support.js"
 import { bundledBin, spawnBin } from "./support/bin.js"
-
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(NodePath.join(Os.tmpdir(), "objectstore-crash-"))),
-  (path) => Effect.promise(() => Fs.rm(path, { recursive: true, force: true }))
-)
 
 interface Running {
   readonly child: ChildProcess.ChildProcess
@@ -114,7 +109,7 @@ const walk = async (root: string, dir = root): Promise<Array<string>> => {
 describe("filesystem storage under kill -9", () => {
   it.scopedLive("no acknowledged write is lost, no object is torn, no file is orphaned", () =>
     Effect.gen(function*() {
-      const root = yield* tempDir
+      const root = yield* tempDir("crash")
       const groups = Array.from(
         { length: 8 },
         (_, group) =>

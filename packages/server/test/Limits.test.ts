@@ -8,11 +8,18 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
+import { eventually, realSleep } from "../../../test/support.js"
 import { http, json, serverPort } from "./support/http.js"
 
 const days = (n: number) => Either.getOrThrow(Humantime.parse(`${n}d`))
 const stored = Effect.map(Effect.flatMap(Storage.Storage, (storage) => storage.list), (entries) => entries.length)
-const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+const settle = realSleep("50 millis")
+/**
+ * One more request waits in the admission queue than before: its `concurrencyTimeout` is a sleep on the TestClock
+ * (beside the server's own, such as the reaper's).
+ */
+const queuedBeside = (sleepers: number) => eventually(TestClock.sleeps(), (sleeps) => sleeps.length > sleepers)
+const sleepers = Effect.map(TestClock.sleeps(), (sleeps) => sleeps.length)
 
 describe("Limits and admission", () => {
   it.effect("37: usecase expiration rules with the exact detail texts", () =>
@@ -182,9 +189,10 @@ describe("Limits and admission", () => {
         upload.on("error", reject)
       })
       upload.write("first part ")
-      yield* settle
+      yield* settle // the upload holds the only permit
+      const idle = yield* sleepers
       const waiter = yield* Effect.fork(http({ method: "GET", path: "/v1/objects/u/_/other" }))
-      yield* settle
+      yield* queuedBeside(idle)
       const rejected = yield* http({ method: "GET", path: "/v1/objects/u/_/third" })
       assert.strictEqual(rejected.status, 429)
       yield* TestClock.adjust("1 seconds")
@@ -192,7 +200,7 @@ describe("Limits and admission", () => {
       assert.strictEqual(timedOut.status, 429)
       // a waiter that gets the permit in time proceeds
       const patient = yield* Effect.fork(http({ method: "GET", path: "/v1/objects/u/_/slow" }))
-      yield* settle
+      yield* queuedBeside(idle)
       yield* TestClock.adjust("500 millis")
       upload.end("second part")
       assert.strictEqual(yield* Effect.promise(() => uploadDone), 200)

@@ -9,9 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import * as crypto from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
+import { eventually, tempDirSync } from "../../../test/support.js"
 import { http, json, type RawResponse } from "./support/http.js"
 
 const authKey = (() => {
@@ -467,7 +465,7 @@ const suite = (name: string, options: Partial<ServerConfig.ServerConfig>) =>
 
 describe("Multipart", () => {
   suite("memory store", {})
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-multipart-"))
+  const root = tempDirSync("multipart")
   suite("filesystem store", { storage: { type: "filesystem", path: root } })
 
   layer(
@@ -568,8 +566,7 @@ describe("Multipart", () => {
         yield* TestClock.adjust(Duration.minutes(90))
         yield* putPartOk(active, activeId, 1, "y") // activity resets the age
         yield* TestClock.adjust(Duration.minutes(60))
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200))) // the sweeper's real pause
-        assert.lengthOf(yield* uploadsOf(idle), 0)
+        yield* eventually(uploadsOf(idle), (uploads) => uploads.length === 0)
         assert.lengthOf(yield* uploadsOf(active), 1)
         assert.strictEqual((yield* putPart(idle, idleId, 2, "z")).status, 404)
         assert.strictEqual((yield* putPart(active, activeId, 2, "z")).status, 200)

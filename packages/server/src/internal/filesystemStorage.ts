@@ -22,6 +22,7 @@
  *
  * @internal
  */
+import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -73,9 +74,9 @@ const durationNanos = (policy: Policy): string =>
   policy._tag === "Manual" ? "0" : Duration.unsafeToNanos(policy.duration).toString()
 
 const policyFromJson = (expiration: RecordJson["metadata"]["expiration"]): Policy => {
-  if (expiration.kind === "manual") return { _tag: "Manual" }
+  if (expiration.kind === "manual") return ExpirationPolicy.manual
   const duration = Duration.nanos(BigInt(expiration.nanos))
-  return expiration.kind === "ttl" ? { _tag: "TimeToLive", duration } : { _tag: "TimeToIdle", duration }
+  return expiration.kind === "ttl" ? ExpirationPolicy.timeToLive(duration) : ExpirationPolicy.timeToIdle(duration)
 }
 
 /** @internal */
