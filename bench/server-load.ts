@@ -1,7 +1,7 @@
 /**
  * The local server alone, under load from raw undici: requests per second for 1 KiB put/get/head at growing
  * concurrency (memory storage, and get/put at c16 and put at c64 on filesystem storage), and MiB/s for 64 MiB
- * put/get (no compression), with the server's CPU time per request, the share of one core the server process used
+ * put/get (no compression), a filesystem mix of gets, puts and deletes at c64, with the server's CPU time per request, the share of one core the server process used
  * and the median latency. When an
  * SDK figure in another workload approaches these, or the server sits near 100% of a core, the server (not the
  * client) is the limit.
@@ -50,6 +50,21 @@ const read = (method: "GET" | "HEAD", key: string, expected: number): Request =>
   let received = 0
   for await (const chunk of response.body) received += (chunk as Uint8Array).length
   if (response.statusCode >= 300 || received !== expected) throw new Error(`${method}: ${response.statusCode}`)
+}
+
+/** Half gets, four in ten puts, one in ten deletes, over 256 keys (a get of a deleted key is a 404). */
+const mixed: Request = async (agent, origin, i) => {
+  const key = `load-mixed-${(i * 7919) % 256}`
+  const kind = i % 10
+  if (kind >= 5 && kind <= 8) return put(SMALL, () => key)(agent, origin, i)
+  const response = await agent.request({
+    origin,
+    path: objectPath(key),
+    method: kind === 9 ? "DELETE" : "GET",
+    headers: readHeaders
+  })
+  await response.body.dump()
+  if (response.statusCode >= 300 && response.statusCode !== 404) throw new Error(`mixed: ${response.statusCode}`)
 }
 
 interface Target {
@@ -150,6 +165,14 @@ const allCases: ReadonlyArray<Case> = [
     unit: "req/s",
     storage: "filesystem",
     request: put(SMALL, (i) => `load-put-${i % 256}`),
+    count: quick ? 600 : 2000,
+    concurrency: 64
+  },
+  {
+    name: "filesystem mixed c64",
+    unit: "req/s",
+    storage: "filesystem",
+    request: mixed,
     count: quick ? 600 : 2000,
     concurrency: 64
   },
