@@ -81,7 +81,10 @@ export interface PutOptions {
   readonly metadata?: Readonly<Record<string, string>> | undefined
   /** Overrides the usecase's expiration policy. */
   readonly expirationPolicy?: ExpirationPolicy.ExpirationPolicy | undefined
-  /** Where the payload originally came from, e.g. the uploader's IP address (visible ASCII). */
+  /**
+   * Where the payload originally came from, e.g. the uploader's IP address (visible ASCII). An empty string is
+   * the same as none: no header is sent and readers see no origin, as with the Python client.
+   */
   readonly origin?: string | undefined
   /** A file name for downloads (visible ASCII). */
   readonly filename?: string | undefined

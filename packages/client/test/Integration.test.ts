@@ -116,6 +116,15 @@ const suite = (name: string, make: (options?: Partial<ServerConfig.ServerConfig>
         }
       }))
 
+    it.effect("an empty origin is no origin (as the Python client); an empty filename is kept", () =>
+      Effect.gen(function*() {
+        const s = yield* session()
+        const key = yield* s.put("x", { key: unique("empty-origin"), origin: "", filename: "" })
+        const head = yield* s.head(key)
+        assert.isUndefined(head.origin)
+        assert.strictEqual(head.filename, "")
+      }))
+
     it.effect("compressed uploads are stored as zstd and decompressed transparently", () =>
       Effect.gen(function*() {
         const s = yield* session()

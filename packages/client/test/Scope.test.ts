@@ -57,6 +57,14 @@ describe("Scope", () => {
     }
   })
 
+  it("refuses booleans (Python sends True, Rust true), saying to pass the string", () => {
+    // A JavaScript caller can pass one despite the type.
+    const error = problem(Scope.make({ flag: true as unknown as string }))
+    assert.include(error.reason, "boolean")
+    assert.include(error.reason, "Python \"True\", Rust \"true\"")
+    assert.strictEqual(render(Scope.make({ flag: "True" })), "flag=True")
+  })
+
   it("accepts every allowed character", () => {
     assert.strictEqual(render(Scope.make({ "A-z_0()$!+'": "x-Y_9()$!+'" })), "A-z_0()$!+'=x-Y_9()$!+'")
   })

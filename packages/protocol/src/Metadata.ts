@@ -173,8 +173,8 @@ export interface InsertHeadersError {
 
 /**
  * Renders insert headers for the client. Always sends `content-type` (default `application/octet-stream`),
- * `content-encoding: zstd` only for zstd, `x-sn-expiration` only for non-manual policies (canonical form), and
- * origin, filename and custom entries when given. Validates the media type, visible ASCII values and token names;
+ * `content-encoding: zstd` only for zstd, `x-sn-expiration` only for non-manual policies (canonical form), origin
+ * when given and not empty, and filename and custom entries when given (as the Python client does). Validates the media type, visible ASCII values and token names;
  * custom names are lowercased, and two names equal after lowercasing are rejected.
  *
  * @since 0.1.0
@@ -197,7 +197,8 @@ export const toInsertHeaders = (
     }
     headers[EXPIRATION] = ExpirationPolicy.format(policy)
   }
-  if (input.origin !== undefined) {
+  // An empty origin is no origin, as the Python client treats it (§6.4); an empty filename is sent (§6.5).
+  if (input.origin !== undefined && input.origin !== "") {
     if (!isVisibleAscii(input.origin)) return Either.left({ field: "origin", reason: "origin must be visible ASCII" })
     headers[ORIGIN] = input.origin
   }

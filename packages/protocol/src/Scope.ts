@@ -133,12 +133,22 @@ export const parseText = (
 /**
  * Formats a scope value: strings are returned as is, numbers and bigints in plain decimal (no exponent). Numbers
  * must be integers (`NaN`, infinities and fractions are rejected); negative integers are formatted with a `-`.
+ * Booleans (which JavaScript callers can pass despite the type) are rejected: the Python client sends `True`, the
+ * Rust client `true`, so the caller must choose the string (§4.2).
  *
  * @since 0.1.0
  * @category formatting
  */
 export const formatValue = (value: string | number | bigint): Either.Either<string, string> => {
   if (typeof value === "string") return Either.right(value)
+  if (typeof value === "boolean") {
+    // Python sends True/False, Rust true/false: a boolean would address different scopes per client.
+    return Either.left(
+      `scope value ${value} is a boolean, which the official clients spell differently (Python "${
+        value ? "True" : "False"
+      }", Rust "${value}"); pass the string the other writers of this scope use`
+    )
+  }
   if (typeof value === "bigint") return Either.right(value.toString())
   if (!Number.isInteger(value)) return Either.left(`scope value ${value} is not an integer`)
   return Either.right(BigInt(value).toString())

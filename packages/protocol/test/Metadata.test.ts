@@ -105,6 +105,11 @@ describe("Metadata", () => {
       Metadata.toInsertHeaders({ compression: "none", expirationPolicy: ExpirationPolicy.manual }),
       Either.right({ "content-type": "application/octet-stream" })
     )
+    // As the Python client: an empty origin is not sent (§6.4), an empty filename is (§6.5).
+    assert.deepStrictEqual(
+      Metadata.toInsertHeaders({ origin: "", filename: "" }),
+      Either.right({ "content-type": "application/octet-stream", "x-sn-filename": "" })
+    )
   })
 
   it("toInsertHeaders rejects what the server would refuse", () => {

@@ -95,6 +95,17 @@ describe("ObjectstoreTest.layer", () => {
       assert.strictEqual((yield* store.requests)[0]!.sequence, 6)
     }).pipe(Effect.provide(ObjectstoreTest.layer({ auth: true }))))
 
+  it.effect("auth on: a scope whose names look like integers is granted in order and accepted by the server", () =>
+    Effect.gen(function*() {
+      const client = yield* ObjectstoreClient.ObjectstoreClient
+      const s = yield* client.session(files, Scope.fromEntries([["2", "x"], ["org", 1], ["10", "y"]]))
+      const key = yield* s.put("ordered")
+      assert.strictEqual(yield* s.getText(key), "ordered")
+      const [entry] = yield* Effect.flatMap(ObjectstoreTest.Store, (store) => store.requests)
+      assert.strictEqual(entry!.path, `/v1/objects/files/2=x;org=1;10=y/`)
+      assert.strictEqual(entry!.status, 201)
+    }).pipe(Effect.provide(ObjectstoreTest.layer({ auth: true }))))
+
   it.effect("auth off: no token is sent and the server does not ask for one", () =>
     Effect.gen(function*() {
       const s = yield* session()
