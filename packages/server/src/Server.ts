@@ -162,8 +162,12 @@ export const layer = (
   const serve = Layer.unwrapEffect(Effect.map(ServerControl, (control) => HttpServer.serve(control.app))).pipe(
     HttpMiddleware.withTracerDisabledWhen(() => true)
   )
-  const warning = exposureWarning(config)
-  const warn = Layer.effectDiscard(warning === undefined ? Effect.void : Effect.logWarning(warning))
+  // with the port actually bound (the configuration may say 0)
+  const warn = Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => {
+    const port = server.address._tag === "TcpAddress" ? server.address.port : config.port
+    const warning = exposureWarning({ ...config, port })
+    return warning === undefined ? Effect.void : Effect.logWarning(warning)
+  }))
   return Layer.mergeAll(serve, closeConnections, warn).pipe(
     Layer.provideMerge(listen),
     Layer.provideMerge(layerControl(config))
