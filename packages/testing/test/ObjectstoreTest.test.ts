@@ -223,6 +223,7 @@ layer(ObjectstoreTest.layerSession(files, scope, { auth: true }))("with @effect/
     Effect.gen(function*() {
       const s = yield* Session.Session
       yield* TestClock.setTime(Duration.toMillis("1000 days"))
+      yield* s.put("kept", { key: "kept" }) // no expiry: the next test finds it
       const key = yield* s.put(Stream.make(new TextEncoder().encode("streamed")), {
         expirationPolicy: Expiration.timeToLive("1 minute")
       })
@@ -235,7 +236,8 @@ layer(ObjectstoreTest.layerSession(files, scope, { auth: true }))("with @effect/
   it.effect("state persists across the tests of the block", () =>
     Effect.gen(function*() {
       const store = yield* ObjectstoreTest.Store
-      assert.strictEqual((yield* store.objects).length, 1)
+      // The expired object of the previous test may or may not have been reaped yet; the kept one is there.
+      assert.include((yield* store.objects).map((object) => object.key), "kept")
     }))
 
   it.effect("advance(d) wakes a fiber sleeping for d or less (a jittered delay); otherwise it says what sleeps", () =>
