@@ -28,10 +28,16 @@ export interface Result {
 /** Runs `objectstore <args>` in-process; the environment is exactly `env` (plus HOME pointing at an empty folder). */
 export const cli = (
   args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly stdin?: Uint8Array | string; readonly tty?: boolean } = {}
+  options: {
+    readonly env?: Record<string, string>
+    readonly stdin?: Uint8Array | string
+    readonly tty?: boolean
+    /** The streams to use instead of a fresh capture of `stdin` and `tty` (to close them, or signal, meanwhile). */
+    readonly capture?: Stdio.Capture
+  } = {}
 ): Effect.Effect<Result> =>
   Effect.gen(function*() {
-    const capture = Stdio.makeCapture({
+    const capture = options.capture ?? Stdio.makeCapture({
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       tty: options.tty === true
     })
@@ -94,6 +100,12 @@ export const bundleForTests = (): Promise<() => void> =>
     })
   })
 let bundled: string | undefined
+
+/** The bundle {@link bundleForTests} built for this file. */
+export const bundleFile = (): string => {
+  if (bundled === undefined) throw new Error("no bundle: call beforeAll(bundleForTests) in this file")
+  return bundled
+}
 
 /**
  * Starts the real executable: by default the current sources (the bundle from {@link bundleForTests} when the file
