@@ -109,7 +109,7 @@ const rootDoc: Help.RootDoc = {
     { label: "    --version", text: "print the version" },
     {
       label: "    --json",
-      text: "(most commands) machine-readable output; failures and warnings become JSON lines on standard error"
+      text: "(most commands) machine-readable output; failures and warnings are JSON lines on standard error too"
     },
     { label: "    --completions SHELL", text: "print a completion script for bash, zsh, fish or sh" }
   ],
@@ -200,7 +200,7 @@ const loggerOf = (stdio: Stdio.Service, json: boolean) =>
     )
     const level = logLevel._tag === "Warning" ? "warning" : logLevel.label.toLowerCase()
     stdio.errSync(
-      json ? `${JSON.stringify({ type: level, message: text })}\n` : `objectstore: ${level}: ${text}\n`
+      json ? `${JSON.stringify({ type: "log", level, message: text })}\n` : `objectstore: ${level}: ${text}\n`
     )
   })
 
@@ -214,7 +214,7 @@ type Outcome =
  *
  * - Output and errors go through `Stdio`: a failure prints `objectstore: <message>` and possibly `hint: …` on
  *   standard error (with `--json`, one JSON line there: `CliError.renderJson`), never a stack trace; logs of level
- *   warning and above are one line each.
+ *   warning and above are one line each (`objectstore: warning: …`, or `{"type":"log","level":"warning","message"}`).
  * - `--help`, `-h`, `help [COMMAND]` and no arguments at all print the help, wrapped to the terminal.
  * - When standard output or standard error is closed (the reader of a pipe went away), the command is interrupted,
  *   its cleanup runs, nothing more is printed and the exit code is 141; another write error is exit code 1.

@@ -183,7 +183,8 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore in 
       const lines = warned.stderr.trim().split("\n").map((line) => JSON.parse(line))
       assert.isAbove(lines.length, 0)
       for (const line of lines) {
-        assert.strictEqual(line.type, "warning")
+        assert.strictEqual(line.type, "log")
+        assert.strictEqual(line.level, "warning")
         assert.include(line.message, "part size")
       }
       assert.deepInclude(JSON.parse(warned.stdout), { key: "w", bytes: 1536 * 1024, multipart: true })
