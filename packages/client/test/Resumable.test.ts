@@ -294,21 +294,24 @@ describe("Resumable", () => {
     }
   )
 
-  layer(tcp({ resumable: false }), { timeout: "60 seconds", excludeTestServices: true })("a server without them", (it) => {
-    it.effect("create fails with NotSupportedError; auto falls back to multipart, explicit resumable fails", () =>
-      Effect.gen(function*() {
-        const s = yield* session("none")
-        const error = yield* Effect.flip(s.resumable.create({ key: unique("k"), length: 1 }))
-        assert.strictEqual(error._tag, "NotSupportedError")
-        const bytes = bytesOf(Resumable.AUTOMATIC_THRESHOLD + 1, 5)
-        const file = writeFile(bytes)
-        const key = unique("fallback")
-        const result = yield* s.upload({ path: file }, { key })
-        assert.strictEqual(result.method, "multipart")
-        assert.isTrue(Buffer.from(yield* s.getBytes(key)).equals(Buffer.from(bytes)))
-        const forced = yield* Effect.flip(s.upload({ path: file }, { method: "resumable" }))
-        assert.strictEqual(forced._tag, "NotSupportedError")
-        fs.rmSync(file)
-      }))
-  })
+  layer(tcp({ resumable: false }), { timeout: "60 seconds", excludeTestServices: true })(
+    "a server without them",
+    (it) => {
+      it.effect("create fails with NotSupportedError; auto falls back to multipart, explicit resumable fails", () =>
+        Effect.gen(function*() {
+          const s = yield* session("none")
+          const error = yield* Effect.flip(s.resumable.create({ key: unique("k"), length: 1 }))
+          assert.strictEqual(error._tag, "NotSupportedError")
+          const bytes = bytesOf(Resumable.AUTOMATIC_THRESHOLD + 1, 5)
+          const file = writeFile(bytes)
+          const key = unique("fallback")
+          const result = yield* s.upload({ path: file }, { key })
+          assert.strictEqual(result.method, "multipart")
+          assert.isTrue(Buffer.from(yield* s.getBytes(key)).equals(Buffer.from(bytes)))
+          const forced = yield* Effect.flip(s.upload({ path: file }, { method: "resumable" }))
+          assert.strictEqual(forced._tag, "NotSupportedError")
+          fs.rmSync(file)
+        }))
+    }
+  )
 })

@@ -152,8 +152,11 @@ export const encodeValue = (value: string): Either.Either<string, string> => {
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 const hexValue = (code: number): number =>
-  code >= 0x30 && code <= 0x39 ? code - 0x30 : code >= 0x41 && code <= 0x46 ? code - 0x37 :
-  code >= 0x61 && code <= 0x66 ? code - 0x57 : -1
+  code >= 0x30 && code <= 0x39 ? code - 0x30 : code >= 0x41 && code <= 0x46 ?
+    code - 0x37 :
+    code >= 0x61 && code <= 0x66
+    ? code - 0x57
+    : -1
 
 /**
  * Decodes a metadata value read from a response (PROTOCOL §6.8): every `%XX` (either case of hex) becomes its byte

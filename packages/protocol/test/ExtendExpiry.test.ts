@@ -15,7 +15,10 @@ describe("ExtendExpiry", () => {
     fc.assert(
       fc.property(fc.nat({ max: 2 ** 40 }), (seconds) => {
         const text = ExtendExpiry.formatDuration(seconds)
-        assert.match(text, /^(0s|[1-9][0-9]*d( [1-9][0-9]?h)?( [1-9][0-9]?m)?( [1-9][0-9]?s)?|[1-9][0-9]?h.*|[1-9][0-9]?m.*|[1-9][0-9]?s)$/)
+        assert.match(
+          text,
+          /^(0s|[1-9][0-9]*d( [1-9][0-9]?h)?( [1-9][0-9]?m)?( [1-9][0-9]?s)?|[1-9][0-9]?h.*|[1-9][0-9]?m.*|[1-9][0-9]?s)$/
+        )
         assert.deepStrictEqual(ExtendExpiry.parseDuration(text), Either.right(seconds))
       }),
       { numRuns: 500 }

@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
-import * as fc from "fast-check"
-import { Buffer } from "node:buffer"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as fc from "fast-check"
+import { Buffer } from "node:buffer"
 
 const full: Metadata.Metadata = {
   contentType: "text/html",

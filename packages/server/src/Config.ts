@@ -617,14 +617,12 @@ export const fromEnvironment = (
           : Either.left(`expected completion, reverse or shuffle, got ${JSON.stringify(text)}`)
       }
     )) ?? base.batchOrder
-    const multipartMaxAge = (yield* scalar(
-      ["dev", "multipart_max_age"],
-      (text) =>
-        Either.flatMap(
-          parseDuration(text),
-          (d) => Duration.toMillis(d) > 0 ? Either.right(d) : Either.left("the age must be greater than zero")
-        )
-    )) ?? base.multipartMaxAge
+    const positiveAge = (text: string) =>
+      Either.flatMap(
+        parseDuration(text),
+        (d) => Duration.toMillis(d) > 0 ? Either.right(d) : Either.left("the age must be greater than zero")
+      )
+    const multipartMaxAge = (yield* scalar(["dev", "multipart_max_age"], positiveAge)) ?? base.multipartMaxAge
 
     const batchMemoryBudget = (yield* scalar(
       ["dev", "batch_memory_budget"],
@@ -633,14 +631,7 @@ export const fromEnvironment = (
     )) ?? base.batchMemoryBudget
 
     const resumable = (yield* scalar(["dev", "resumable"], parseBoolean)) ?? base.resumable
-    const resumableMaxAge = (yield* scalar(
-      ["dev", "resumable_max_age"],
-      (text) =>
-        Either.flatMap(
-          parseDuration(text),
-          (d) => Duration.toMillis(d) > 0 ? Either.right(d) : Either.left("the age must be greater than zero")
-        )
-    )) ?? base.resumableMaxAge
+    const resumableMaxAge = (yield* scalar(["dev", "resumable_max_age"], positiveAge)) ?? base.resumableMaxAge
     const resumableChunkLimit = (yield* scalar(
       ["dev", "resumable_chunk_limit"],
       (text) =>

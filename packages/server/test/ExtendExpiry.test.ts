@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as crypto from "node:crypto"
+import { enforced, signToken } from "./support/auth.js"
 import { http, json } from "./support/http.js"
 
 const T0 = 1_700_000_000_000 // 2023-11-14T22:13:20Z
@@ -155,10 +156,7 @@ describe("Extend expiry", () => {
   layer(
     Server.layer({
       port: 0,
-      auth: {
-        enforce: true,
-        keys: { w: { publicKeys: [authKey.publicPem], maxPermissions: ["object.read", "object.write"] } }
-      }
+      auth: enforced
     }),
     { timeout: "30 seconds", excludeTestServices: true }
   )("auth", (it) => {
@@ -180,16 +178,3 @@ describe("Extend expiry", () => {
       }))
   })
 })
-
-const authKey = (() => {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-  return { privateKey, publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() }
-})()
-
-const signToken = (permissions: ReadonlyArray<string>) => {
-  const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
-  const header = b64url({ alg: "EdDSA", kid: "w", typ: "JWT" })
-  const payload = b64url({ res: { "os:usecase": "test", org: "1" }, permissions, exp: Math.floor(Date.now() / 1000) + 600 })
-  const signature = crypto.sign(null, Buffer.from(`${header}.${payload}`), authKey.privateKey).toString("base64url")
-  return `${header}.${payload}.${signature}`
-}

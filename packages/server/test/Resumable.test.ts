@@ -16,6 +16,7 @@ import * as TestClock from "effect/TestClock"
 import * as crypto from "node:crypto"
 import * as Net from "node:net"
 import { eventually, tempDir, tempDirSync } from "../../../test/support.js"
+import { enforced, signToken } from "./support/auth.js"
 import { http, json, serverPort } from "./support/http.js"
 
 const T0 = 1_700_000_000_000 // 2023-11-14T22:13:20Z
@@ -49,8 +50,7 @@ const chunk = (key: string, session: string, offset: number | string, body: stri
 const query = (key: string, session: string) =>
   http({ method: "PUT", path: path(key, `?session=${session}`), headers: { "upload-offset": "*" } })
 
-const cancel = (key: string, session: string) =>
-  http({ method: "DELETE", path: path(key, `?session=${session}`) })
+const cancel = (key: string, session: string) => http({ method: "DELETE", path: path(key, `?session=${session}`) })
 
 const get = (key: string) => http({ method: "GET", path: path(key) })
 
@@ -315,19 +315,22 @@ describe("Resumable uploads", () => {
   const root = tempDirSync("resumable")
   suite("filesystem store", { storage: { type: "filesystem", path: root } })
 
-  layer(Server.layer({ port: 0, resumableChunkLimit: 4 }), { timeout: "30 seconds" })("short acknowledgements", (it) => {
-    it.effect("the acknowledged offset may be lower than the end of the chunk: clients continue from it", () =>
-      Effect.gen(function*() {
-        const key = unique("short")
-        const session = yield* create(key, 10)
-        const first = yield* chunk(key, session, 0, "0123456789")
-        assert.strictEqual(first.status, 204)
-        assert.strictEqual(first.headers["upload-offset"], "4")
-        assert.strictEqual((yield* chunk(key, session, 4, "456789")).headers["upload-offset"], "8")
-        assert.strictEqual((yield* chunk(key, session, 8, "89")).status, 201)
-        assert.strictEqual((yield* get(key)).text, "0123456789")
-      }))
-  })
+  layer(Server.layer({ port: 0, resumableChunkLimit: 4 }), { timeout: "30 seconds" })(
+    "short acknowledgements",
+    (it) => {
+      it.effect("the acknowledged offset may be lower than the end of the chunk: clients continue from it", () =>
+        Effect.gen(function*() {
+          const key = unique("short")
+          const session = yield* create(key, 10)
+          const first = yield* chunk(key, session, 0, "0123456789")
+          assert.strictEqual(first.status, 204)
+          assert.strictEqual(first.headers["upload-offset"], "4")
+          assert.strictEqual((yield* chunk(key, session, 4, "456789")).headers["upload-offset"], "8")
+          assert.strictEqual((yield* chunk(key, session, 8, "89")).status, 201)
+          assert.strictEqual((yield* get(key)).text, "0123456789")
+        }))
+    }
+  )
 
   layer(Server.layer({ port: 0, resumable: false }), { timeout: "30 seconds" })("a backend without them", (it) => {
     it.effect("501 for create, chunk, query and cancel; nothing is written", () =>
@@ -381,10 +384,7 @@ describe("Resumable uploads", () => {
   layer(
     Server.layer({
       port: 0,
-      auth: {
-        enforce: true,
-        keys: { w: { publicKeys: [authKey.publicPem], maxPermissions: ["object.read", "object.write"] } }
-      }
+      auth: enforced
     }),
     { timeout: "30 seconds", excludeTestServices: true }
   )("auth", (it) => {
@@ -442,7 +442,10 @@ describe("Resumable uploads", () => {
       }
       const first = yield* Storage.makeFilesystem({ path: dir })
       const token = yield* first.createSession(id, metadata, 8, 1n)
-      assert.strictEqual(yield* first.appendChunk(id, token, { offset: 0, contentLength: 3, body: bytes("abc"), now: 2n }), 3)
+      assert.strictEqual(
+        yield* first.appendChunk(id, token, { offset: 0, contentLength: 3, body: bytes("abc"), now: 2n }),
+        3
+      )
       const second = yield* Storage.makeFilesystem({ path: dir })
       const entry = Option.getOrThrow(yield* second.sessionInfo(id, token))
       assert.deepStrictEqual(entry.status, { _tag: "Open", offset: 3, lastActivity: 2n })
@@ -465,16 +468,3 @@ describe("Resumable uploads", () => {
       assert.strictEqual(Option.getOrThrow(yield* third.sessionInfo(id, token)).status._tag, "Committed")
     }))
 })
-
-const authKey = (() => {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-  return { privateKey, publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() }
-})()
-
-const signToken = (permissions: ReadonlyArray<string>) => {
-  const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
-  const header = b64url({ alg: "EdDSA", kid: "w", typ: "JWT" })
-  const payload = b64url({ res: { "os:usecase": "test", org: "1" }, permissions, exp: Math.floor(Date.now() / 1000) + 600 })
-  const signature = crypto.sign(null, Buffer.from(`${header}.${payload}`), authKey.privateKey).toString("base64url")
-  return `${header}.${payload}.${signature}`
-}

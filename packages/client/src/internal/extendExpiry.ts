@@ -4,12 +4,12 @@
  * @since 0.1.0
  * @internal
  */
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as ExtendExpiry from "@objectstore/protocol/ExtendExpiry"
 import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Timestamp from "@objectstore/protocol/Timestamp"
-import * as HttpBody from "@effect/platform/HttpBody"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -67,7 +67,10 @@ const toRequest = (request: Session.ExtendExpiry): Effect.Effect<ExtendExpiry.Re
       })
     }
     if ("fromNow" in request && request.fromNow !== undefined) {
-      return Effect.map(seconds(request.fromNow), (s): ExtendExpiry.Request => ({ _tag: "After", seconds: s, from: "now" }))
+      return Effect.map(
+        seconds(request.fromNow),
+        (s): ExtendExpiry.Request => ({ _tag: "After", seconds: s, from: "now" })
+      )
     }
     const fromCreation = (request as { readonly fromCreation: Duration.DurationInput }).fromCreation
     return Effect.map(
@@ -100,7 +103,13 @@ export const make = (deps: Deps) => {
             onRight: () => Effect.void
           })
           const body = ExtendExpiry.encode(yield* toRequest(request))
-          const path = Path.objectPath({ basePath: context.basePath, resource: "objects", usecase: usecase.name, scope, key })
+          const path = Path.objectPath({
+            basePath: context.basePath,
+            resource: "objects",
+            usecase: usecase.name,
+            scope,
+            key
+          })
           yield* Http.executeWhole(
             context,
             {

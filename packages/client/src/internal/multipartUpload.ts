@@ -343,7 +343,9 @@ export const make = (deps: Deps) =>
         const gone = listed.left._tag === "ResponseError" && (listed.left as ResponseError).status === 404
         if (!(gone && resumeFromFile)) return yield* listed.left
         // the server no longer has the upload (aborted or expired): start over
-        yield* Effect.logWarning(`objectstore: upload ${multipartResume.uploadId} is gone from the server; starting over`)
+        yield* Effect.logWarning(
+          `objectstore: upload ${multipartResume.uploadId} is gone from the server; starting over`
+        )
         multipartResume = undefined
       }
       const upload = yield* deps.multipart.initiate(putOptionsOf(options))
@@ -611,7 +613,9 @@ const resumableUpload = <E, R>(input: {
         upload = handle
         status = asked.right
       } else if (asked.left._tag === "ResumableSessionGoneError" && input.resumeFromFile) {
-        yield* Effect.logWarning(`objectstore: the upload session of ${state.key} is gone from the server; starting over`)
+        yield* Effect.logWarning(
+          `objectstore: the upload session of ${state.key} is gone from the server; starting over`
+        )
       } else {
         return yield* asked.left
       }
@@ -666,7 +670,9 @@ const resumableUpload = <E, R>(input: {
           const reached = current._tag === "Pending" ? current.offset : length
           sentBytes += reached - offset
           if (current._tag === "Pending") yield* publish(current.offset)
-          yield* Effect.ignore(input.report({ bytes: reached, parts: chunks, totalBytes: length, totalParts, sentBytes }))
+          yield* Effect.ignore(
+            input.report({ bytes: reached, parts: chunks, totalBytes: length, totalParts, sentBytes })
+          )
           continue
         }
         const error = answer.left

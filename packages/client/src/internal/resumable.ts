@@ -83,10 +83,13 @@ const status = (
   switch (response.status) {
     case 201:
     case 200:
-      return Effect.flatMap(readJson(response, target), (json) =>
-        isRecord(json) && typeof json.key === "string" && json.key !== ""
-          ? Effect.succeed<Resumable.Status>({ _tag: "Complete", key: json.key })
-          : Effect.fail(Errors.failure(Errors.decode(target, "a committed upload's answer without a key"))))
+      return Effect.flatMap(
+        readJson(response, target),
+        (json) =>
+          isRecord(json) && typeof json.key === "string" && json.key !== ""
+            ? Effect.succeed<Resumable.Status>({ _tag: "Complete", key: json.key })
+            : Effect.fail(Errors.failure(Errors.decode(target, "a committed upload's answer without a key")))
+      )
     case 204: {
       const offset = ResumableProtocol.parseOffset(response.headers[ResumableProtocol.UPLOAD_OFFSET] ?? "")
       return Effect.zipRight(
@@ -116,8 +119,11 @@ const status = (
           })
         )))
     case 501:
-      return Effect.flatMap(detailOf(response), (detail) =>
-        Effect.fail(Errors.failure(new NotSupportedError({ operation, ...(detail === undefined ? {} : { detail }) }))))
+      return Effect.flatMap(
+        detailOf(response),
+        (detail) =>
+          Effect.fail(Errors.failure(new NotSupportedError({ operation, ...(detail === undefined ? {} : { detail }) })))
+      )
     default:
       return Http.failStatus(response)
   }
@@ -189,7 +195,10 @@ export const make = (deps: Deps): Resumable.Service => {
           (response) => status(key, "resumable upload", target, response, offset)
         )
         const end = yield* Clock.currentTimeMillis
-        yield* metrics.recordSize("resumable.put", usecase.name, { bytes: length, elapsed: Duration.millis(end - start) })
+        yield* metrics.recordSize("resumable.put", usecase.name, {
+          bytes: length,
+          elapsed: Duration.millis(end - start)
+        })
         return answer
       },
       (effect) => metrics.track("resumable.put", usecase.name, effect)
@@ -229,7 +238,11 @@ export const make = (deps: Deps): Resumable.Service => {
     return {
       key,
       session,
-      put: <E, R>(at: number, body: Resumable.ChunkBody<E, R>, options?: { readonly contentLength?: number | undefined }) =>
+      put: <E, R>(
+        at: number,
+        body: Resumable.ChunkBody<E, R>,
+        options?: { readonly contentLength?: number | undefined }
+      ) =>
         put(at, body as Resumable.ChunkBody<unknown, unknown>, options) as unknown as Effect.Effect<
           Resumable.Status,
           E | Resumable.PutError,
@@ -271,11 +284,14 @@ export const make = (deps: Deps): Resumable.Service => {
               )))
           }
           if (response.status !== 200 && response.status !== 201) return Http.failStatus(response)
-          return Effect.flatMap(readJson(response, target), (json) =>
-            isRecord(json) && typeof json.key === "string" && json.key !== "" && typeof json.session === "string" &&
-              /^[A-Za-z0-9_-]+$/.test(json.session)
-              ? Effect.succeed({ key: json.key, session: json.session })
-              : Effect.fail(Errors.failure(Errors.decode(target, "a create answer without key and session"))))
+          return Effect.flatMap(
+            readJson(response, target),
+            (json) =>
+              isRecord(json) && typeof json.key === "string" && json.key !== "" && typeof json.session === "string" &&
+                /^[A-Za-z0-9_-]+$/.test(json.session)
+                ? Effect.succeed({ key: json.key, session: json.session })
+                : Effect.fail(Errors.failure(Errors.decode(target, "a create answer without key and session")))
+          )
         }
       )
       yield* annotate(created.key)

@@ -9,10 +9,11 @@
  *
  * @internal
  */
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
@@ -162,6 +163,8 @@ export const isJsonContentType = (value: string | undefined): boolean => {
   return match !== null && (match[1] === "json" || match[1]!.endsWith("+json"))
 }
 
+class ReadError extends Data.TaggedError("ReadError")<{ readonly reason: string }> {}
+
 /**
  * Reads a small body whole as UTF-8 text (a JSON document), as axum's `Json` extractor: more than `limit` bytes
  * → 413 `Failed to buffer the request body: length limit exceeded`, a broken body → 400 (plain text).
@@ -181,16 +184,20 @@ export const readBounded = (
     if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) return yield* tooLarge
     const chunks: Array<Uint8Array> = []
     let size = 0
-    const read = yield* Stream.runForEachWhile(stream(request, (reason) => new Error(reason)), (chunk) =>
+    const read = yield* Stream.runForEachWhile(stream(request, (reason) => new ReadError({ reason })), (chunk) =>
       Effect.sync(() => {
         size += chunk.length
-        if (size > limit) return false
+        if (size > limit) {
+          return false
+        }
         chunks.push(chunk)
         return true
       })).pipe(Effect.either)
     if (Either.isLeft(read)) {
-      return Either.left(Responses.textResponse(400, `Failed to buffer the request body: ${read.left.message}`))
+      return Either.left(Responses.textResponse(400, `Failed to buffer the request body: ${read.left.reason}`))
     }
-    if (size > limit) return yield* tooLarge
+    if (size > limit) {
+      return yield* tooLarge
+    }
     return Either.right(Buffer.concat(chunks).toString("utf8"))
   })

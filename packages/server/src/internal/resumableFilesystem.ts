@@ -141,7 +141,12 @@ export const make = (
         (found) => found === undefined || found.token !== token ? Effect.fail(noSuchSession()) : Effect.succeed(found)
       )
 
-    const createSession = (id: Storage.ObjectId, metadata: Storage.ObjectInfo["metadata"], length: number, now: bigint) => {
+    const createSession = (
+      id: Storage.ObjectId,
+      metadata: Storage.ObjectInfo["metadata"],
+      length: number,
+      now: bigint
+    ) => {
       const token = Crypto.randomUUID()
       const dir = dirOf(id, token)
       const json: SessionJson = {
@@ -268,7 +273,8 @@ export const make = (
     const listSessions = Effect.gen(function*() {
       const entries: Array<Storage.SessionEntry> = []
       for (const dir of yield* sessionDirs) {
-        const found = yield* attempt("list sessions", () => readEntry(dir))
+        const found = yield* attempt("list sessions", () =>
+          readEntry(dir))
         if (found !== undefined) entries.push(found)
       }
       return entries

@@ -27,8 +27,8 @@ import * as Admission from "./admission.js"
 import * as Expiration from "./expiration.js"
 import { parseQuery, pause, queryError } from "./multipartHttp.js"
 import * as RequestBody from "./requestBody.js"
-import { gone } from "./resumableStore.js"
 import * as Responses from "./responses.js"
+import { gone } from "./resumableStore.js"
 import type * as Routing from "./routing.js"
 
 /** @internal */
@@ -109,7 +109,9 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
       if (error instanceof Admission.Overloaded) {
         return jsonError(429, "service error: concurrency limit reached", ["concurrency limit reached"])
       }
-      if (error instanceof Storage.StorageError) return jsonError(500, `service error: ${error.message}`, [error.message])
+      if (error instanceof Storage.StorageError) {
+        return jsonError(500, `service error: ${error.message}`, [error.message])
+      }
       switch (error.reason) {
         case "NoSuchSession":
           return clientError(404, error.detail)
@@ -162,7 +164,10 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
 
     const committed = (key: string) => jsonBody(201, { key })
     const progress = (offset: number) =>
-      HttpServerResponse.empty({ status: 204, headers: Headers.fromInput({ [Resumable.UPLOAD_OFFSET]: String(offset) }) })
+      HttpServerResponse.empty({
+        status: 204,
+        headers: Headers.fromInput({ [Resumable.UPLOAD_OFFSET]: String(offset) })
+      })
 
     // -- R1 / R2 create --------------------------------------------------------------------------------------
 
@@ -210,7 +215,10 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
     // -- R3 / R4 / R5 ------------------------------------------------------------------------------------------
 
     /** The session, expired on the spot when it has been idle for too long. */
-    const lookup = (id: Storage.ObjectId, token: string): Effect.Effect<Either.Either<Storage.SessionEntry, Response>> =>
+    const lookup = (
+      id: Storage.ObjectId,
+      token: string
+    ): Effect.Effect<Either.Either<Storage.SessionEntry, Response>> =>
       Effect.gen(function*() {
         const found = yield* backend(storage.sessionInfo(id, token))
         if (Either.isLeft(found)) return Either.left(found.left)

@@ -6,6 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Storage from "../Storage.js"
+import { makeKeyedLock } from "./filesystemStorage.js"
 
 /** @internal */
 export const noSuchSession = () =>
@@ -39,30 +40,11 @@ export const incomplete = (offset: number, length: number) =>
   })
 
 /**
- * A lock per key whose holders stay interruptible (a chunk streams a request body under it): `withKey(key)(e)` runs
- * `e` after every earlier holder of the key has finished. Idle keys hold no memory.
+ * A lock per session whose holders stay interruptible (a chunk streams a request body under it).
  *
  * @internal
  */
-export const makeLock = (): (key: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
-  const locks = new Map<string, { readonly semaphore: Effect.Semaphore; users: number }>()
-  return (key) => (effect) =>
-    Effect.suspend(() => {
-      let entry = locks.get(key)
-      if (entry === undefined) {
-        entry = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
-        locks.set(key, entry)
-      }
-      const held = entry
-      held.users++
-      return Effect.ensuring(
-        held.semaphore.withPermits(1)(effect),
-        Effect.sync(() => {
-          if (--held.users === 0) locks.delete(key)
-        })
-      )
-    })
-}
+export const makeLock = () => makeKeyedLock({ interruptible: true })
 
 /**
  * The checks of a chunk against an open session at `offset` of `length`: the offset must match, and the chunk must
