@@ -271,7 +271,7 @@ const describe = (value: Literal.LiteralValue | undefined): string =>
  * Parses a boolean setting: `true`/`false` (any case), `1`/`0`.
  *
  * @since 0.1.0
- * @category parsers
+ * @category parsing
  */
 export const parseBoolean = (text: string): Either.Either<boolean, string> => {
   const lower = text.trim().toLowerCase()
@@ -284,7 +284,7 @@ export const parseBoolean = (text: string): Either.Either<boolean, string> => {
  * Parses a non-negative integer setting (plain decimal digits, at most 2^53 − 1).
  *
  * @since 0.1.0
- * @category parsers
+ * @category parsing
  */
 export const parseCount = (text: string): Either.Either<number, string> => {
   const trimmed = text.trim()
@@ -299,7 +299,7 @@ export const parseCount = (text: string): Either.Either<number, string> => {
  * "any free port".
  *
  * @since 0.1.0
- * @category parsers
+ * @category parsing
  */
 export const parseHttpAddr = (
   text: string

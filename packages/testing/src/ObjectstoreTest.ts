@@ -26,20 +26,19 @@
  *
  * @example
  * ```ts
- * import { it } from "@effect/vitest"
  * import { ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
  * import * as ObjectstoreTest from "@objectstore/testing/ObjectstoreTest"
  * import * as Effect from "effect/Effect"
  *
- * it.effect("stores the upload", () =>
- *   Effect.gen(function*() {
- *     const client = yield* ObjectstoreClient.ObjectstoreClient
- *     const session = yield* client.session(Usecase.make("files"), Scope.make({ org: 1 }))
- *     const key = yield* session.put("hello")
- *     const store = yield* ObjectstoreTest.Store
- *     const objects = yield* store.objects
- *     return objects.some((object) => object.key === key)
- *   }).pipe(Effect.provide(ObjectstoreTest.layer())))
+ * // In a test file: it.effect("stores the upload", () => storesTheUpload), with `it` from @effect/vitest
+ * export const storesTheUpload = Effect.gen(function*() {
+ *   const client = yield* ObjectstoreClient.ObjectstoreClient
+ *   const session = yield* client.session(Usecase.make("files"), Scope.make({ org: 1 }))
+ *   const key = yield* session.put("hello")
+ *   const store = yield* ObjectstoreTest.Store
+ *   const objects = yield* store.objects
+ *   return objects.some((object) => object.key === key)
+ * }).pipe(Effect.provide(ObjectstoreTest.layer()))
  * ```
  *
  * @since 0.1.0
@@ -505,21 +504,15 @@ export interface Running {
  *
  * @example
  * ```ts
- * import { afterAll, beforeAll, expect, it } from "vitest"
  * import { Scope, Usecase } from "@objectstore/client"
  * import * as ObjectstoreTest from "@objectstore/testing/ObjectstoreTest"
  *
- * let kit: ObjectstoreTest.Running
- * beforeAll(async () => {
- *   kit = await ObjectstoreTest.start()
- * })
- * afterAll(() => kit.dispose())
- *
- * it("round-trips", async () => {
- *   const session = await kit.session(Usecase.make("files"), Scope.make({ org: 1 }))
- *   const key = await kit.run(session.put("hello"))
- *   expect(await kit.run(session.getText(key))).toBe("hello")
- * })
+ * // In a test file: start in beforeAll, dispose in afterAll, and run effects in each it(…)
+ * const kit = await ObjectstoreTest.start()
+ * const session = await kit.session(Usecase.make("files"), Scope.make({ org: 1 }))
+ * const key = await kit.run(session.put("hello"))
+ * console.log(await kit.run(session.getText(key))) // "hello"
+ * await kit.dispose()
  * ```
  *
  * @since 0.1.0
