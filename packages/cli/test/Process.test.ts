@@ -79,7 +79,7 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       }
     }))
 
-  it.effect("Ctrl-C during a bulk upload aborts the multipart upload in flight and exits 130", () =>
+  it.effect("Ctrl-C during a bulk upload cancels the upload in flight (a resumable session) and exits 130", () =>
     Effect.gen(function*() {
       const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
       const control = yield* Server.ServerControl
@@ -90,17 +90,24 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
         ["put-dir", src, "-s", "org=2", "--part-size", "1MiB", "--concurrency", "1", "--compression", "none"],
         { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "sigint" }
       )
+      // 64 MiB without compression on the fly: the automatic choice is a resumable upload (PROTOCOL §22)
       const started = yield* waitUntil(
-        Effect.map(Effect.orDie(control.storage.listUploads), (uploads) => uploads.some((u) => u.parts > 0)),
+        Effect.map(
+          Effect.orDie(control.storage.listSessions),
+          (sessions) => sessions.some((s) => s.status._tag === "Open" && s.status.offset > 0)
+        ),
         60_000
       )
-      assert.isTrue(started, "the multipart upload started")
+      assert.isTrue(started, "the resumable upload started")
       child.kill("SIGINT")
       const result = yield* Effect.promise(() => done)
       assert.strictEqual(result.code, 130, result.stderr)
       assert.include(result.stderr, "objectstore: interrupted")
       assert.notMatch(result.stderr, /\n\s+at /)
       assert.deepStrictEqual(yield* control.storage.listUploads, [], "no multipart upload left on the server")
+      const sessions = yield* control.storage.listSessions
+      assert.isNotEmpty(sessions)
+      assert.isTrue(sessions.every((s) => s.status._tag === "Cancelled"), "the session was cancelled")
       const stored = (yield* control.storage.list).filter((e) => e.id.usecase === "sigint").map((e) => e.id.key)
       assert.notInclude(stored, "zz-big.bin")
     }))

@@ -52,6 +52,11 @@ export type Operation =
   | "multipart.list_parts"
   | "multipart.complete"
   | "multipart.abort"
+  | "resumable.create"
+  | "resumable.put"
+  | "resumable.offset"
+  | "resumable.cancel"
+  | "extend_expiry"
 
 /**
  * @since 0.1.0
@@ -107,7 +112,12 @@ export const operations: ReadonlyArray<Operation> = [
   "multipart.put_part",
   "multipart.list_parts",
   "multipart.complete",
-  "multipart.abort"
+  "multipart.abort",
+  "resumable.create",
+  "resumable.put",
+  "resumable.offset",
+  "resumable.cancel",
+  "extend_expiry"
 ]
 
 /**

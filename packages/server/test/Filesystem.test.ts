@@ -125,7 +125,13 @@ describe("Filesystem storage over HTTP", () => {
         assert.isTrue(file.startsWith(root + NodePath.sep), file)
         assert.notMatch(NodePath.basename(file), /^[xyz]$/)
       }
-      assert.sameMembers(yield* Effect.promise(() => Fs.readdir(root)), ["objects", "blobs", "tmp", "uploads"])
+      assert.sameMembers(yield* Effect.promise(() => Fs.readdir(root)), [
+        "objects",
+        "blobs",
+        "tmp",
+        "uploads",
+        "resumable"
+      ])
     }))
 
   it.scoped("leftover temp files and orphaned blobs are removed at start; aborted uploads leave nothing", () =>

@@ -10,26 +10,8 @@ import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import * as crypto from "node:crypto"
 import { eventually, tempDirSync } from "../../../test/support.js"
+import { enforced, signToken } from "./support/auth.js"
 import { http, json, type RawResponse } from "./support/http.js"
-
-const authKey = (() => {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-  return { privateKey, publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() }
-})()
-
-const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
-
-const signToken = (permissions: ReadonlyArray<string>) =>
-  Effect.sync(() => {
-    const header = b64url({ alg: "EdDSA", kid: "w", typ: "JWT" })
-    const payload = b64url({
-      res: { "os:usecase": "test", org: "1" },
-      permissions,
-      exp: Math.floor(Date.now() / 1000) + 600
-    })
-    const signature = crypto.sign(null, Buffer.from(`${header}.${payload}`), authKey.privateKey).toString("base64url")
-    return `${header}.${payload}.${signature}`
-  })
 
 const T0 = 1_700_000_000_000 // 2023-11-14T22:13:20Z
 
@@ -471,17 +453,14 @@ describe("Multipart", () => {
   layer(
     Server.layer({
       port: 0,
-      auth: {
-        enforce: true,
-        keys: { w: { publicKeys: [authKey.publicPem], maxPermissions: ["object.read", "object.write"] } }
-      }
+      auth: enforced
     }),
     { timeout: "30 seconds", excludeTestServices: true }
   )("auth", (it) => {
     it.effect("every endpoint needs object.write; complete reports a missing permission inside its 200 body", () =>
       Effect.gen(function*() {
-        const writer = { "x-os-auth": `Bearer ${yield* signToken(["object.read", "object.write"])}` }
-        const reader = { "x-os-auth": `Bearer ${yield* signToken(["object.read"])}` }
+        const writer = { "x-os-auth": `Bearer ${signToken(["object.read", "object.write"])}` }
+        const reader = { "x-os-auth": `Bearer ${signToken(["object.read"])}` }
         const path = "/v1/objects:multipart/test/org=1/guarded"
         const denied = yield* http({ method: "PUT", path, headers: reader })
         assert.strictEqual(denied.status, 403)

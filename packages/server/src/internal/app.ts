@@ -1,6 +1,7 @@
 /**
  * The HTTP app: routing (PROTOCOL §3), single-object handlers (§5), metadata (§6), expiration (§8), ranges (§9),
- * errors and admission (§14), health (§15).
+ * errors and admission (§14), health (§15), resumable uploads (§22, `resumableHttp`) and extending an expiry (§23,
+ * `extendExpiry`).
  *
  * @internal
  */
@@ -32,9 +33,11 @@ import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
 import * as Batch from "./batch.js"
 import * as Expiration from "./expiration.js"
+import * as ExtendExpiry from "./extendExpiry.js"
 import * as Multipart from "./multipartHttp.js"
 import * as RequestBody from "./requestBody.js"
 import * as Responses from "./responses.js"
+import * as Resumable from "./resumableHttp.js"
 import * as Routing from "./routing.js"
 
 /** @internal */
@@ -200,6 +203,13 @@ export const make = (
       config,
       storage,
       limiter,
+      checkUsecaseRules: (usecase, policy) => checkUsecaseRules(config.usecases, usecase, policy)
+    })
+    const resumable = yield* Resumable.make({
+      config,
+      storage,
+      limiter,
+      nowMicros,
       checkUsecaseRules: (usecase, policy) => checkUsecaseRules(config.usecases, usecase, policy)
     })
     let inFlight = 0
@@ -479,6 +489,9 @@ export const make = (
         if (route.resource !== "objects") {
           return jsonError(501, "service error: not implemented", ["not implemented"])
         }
+        // `upload_type` or `session` in the query: never a plain insert or delete (§22.1)
+        const resumableAnswer = resumable.handle({ request, target, context, ...address, key })
+        if (resumableAnswer !== undefined) return yield* resumableAnswer
         if (key === undefined) return yield* insert(request, context, address, undefined)
         const id: Storage.ObjectId = { ...address, key }
         switch (request.method) {
@@ -488,6 +501,8 @@ export const make = (
             return yield* get(request, context, id)
           case "HEAD":
             return yield* head(context, id)
+          case "PATCH":
+            return yield* ExtendExpiry.handle({ config, storage, limiter, nowMicros }, request, context, id)
           default:
             return yield* remove(context, id)
         }

@@ -205,17 +205,19 @@ export const makeDirectorySync = (path: string): () => Promise<void> => {
 }
 
 /**
- * One lock per key: `withKey(key)(effect)` runs `effect` (uninterruptibly) after every earlier holder of the same
- * key has finished; other keys are not affected. Idle keys hold no memory.
+ * One lock per key: `withKey(key)(effect)` runs `effect` (uninterruptibly, unless `interruptible`: a holder that
+ * streams a request body must stay interruptible) after every earlier holder of the same key has finished; other
+ * keys are not affected. Idle keys hold no memory.
  *
  * @internal
  */
-export const makeKeyedLock = (): (
+export const makeKeyedLock = (options?: { readonly interruptible?: boolean | undefined }): (
   key: string
 ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
   const locks = new Map<string, { readonly semaphore: Effect.Semaphore; users: number }>()
+  const wrap = options?.interruptible === true ? <A, E, R>(e: Effect.Effect<A, E, R>) => e : Effect.uninterruptible
   return (key) => (effect) =>
-    Effect.uninterruptible(Effect.suspend(() => {
+    wrap(Effect.suspend(() => {
       let entry = locks.get(key)
       if (entry === undefined) {
         entry = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
