@@ -10,7 +10,7 @@
  * | 3 | the object was not found (or has expired) |
  * | 4 | auth: missing, invalid or expired token, missing permission, or no secret key where one is needed |
  * | 5 | a bulk job finished with some objects failed (each is reported) |
- * | 130 | interrupted (Ctrl-C or `SIGTERM`); in-flight multipart uploads are aborted and partial files removed |
+ * | 130 | interrupted (Ctrl-C or `SIGTERM`); uploads in flight are aborted (multipart) or cancelled (resumable) and partial files removed |
  * | 141 | standard output or standard error was closed (`objectstore get-many … --json \| head -1`): the command stops quietly, printing nothing more, with the same cleanup; 141 is what a shell reports for a process killed by `SIGPIPE` (`yes \| head`) |
  *
  * SDK errors are mapped by {@link fromCause}; their messages never carry tokens or keys, and no stack trace or

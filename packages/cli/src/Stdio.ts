@@ -7,7 +7,7 @@
  * - **A reader that goes away.** When standard output or standard error can no longer be written (`EPIPE`: the
  *   reader of the pipe exited, as `head` does after its lines; or another write error such as `ENOSPC`),
  *   {@link Service.closed} completes and later writes to that stream are dropped. `Cli.main` then interrupts the command (its
- *   usual cleanup runs: partial files removed, multipart uploads aborted) and exits quietly with 141, as a process
+ *   usual cleanup runs: partial files removed, uploads aborted on the server) and exits quietly with 141, as a process
  *   killed by `SIGPIPE` does.
  * - **A status line.** {@link Service.status} draws a progress line on standard error when it is a terminal; any
  *   other output erases it first, so messages and results never run into it. Off a terminal it draws nothing.

@@ -19,8 +19,9 @@ import * as Shared from "../shared.js"
 export const put = Help.define("put", {
   summary: "upload a file or standard input",
   usage: "[OPTIONS] FILE|-",
-  description: "Uploads a file, or standard input with -, and prints its key. Above the part size it is a multipart " +
-    "upload with parallel parts; an interrupted upload is aborted.",
+  description: "Uploads a file, or standard input with -, and prints its key. Above the part size it goes up in " +
+    "parts (a multipart upload, or a resumable one for a large file sent as it is); an interrupted upload is " +
+    "cancelled on the server.",
   examples: [
     "objectstore put report.pdf --key reports/2026-11-28.pdf --ttl 30d",
     "tar -c logs | objectstore put - --key logs.tar --json"
@@ -34,7 +35,7 @@ export const put = Help.define("put", {
     value: "N",
     help: "parts uploaded at once"
   }),
-  json: Shared.json("{key, bytes, sentBytes, parts, multipart}"),
+  json: Shared.json("{key, method, bytes, sentBytes, parts, multipart}"),
   ...Shared.connection
 }, (flags) =>
   Effect.gen(function*() {
@@ -60,10 +61,11 @@ export const put = Help.define("put", {
         if (flags.json) {
           yield* Shared.printJson(stdio, {
             key: result.key,
+            method: result.method,
             bytes: result.bytes,
             sentBytes: result.sentBytes,
             parts: result.parts,
-            multipart: result.uploadId !== undefined
+            multipart: result.method === "multipart"
           })
         } else yield* stdio.out(`${result.key}\n`)
       })))
