@@ -27,6 +27,13 @@ import * as Help from "./help.js"
 // ---------------------------------------------------------------------------------------------------------------
 // flags
 
+const connectionDoc = (value: string, help: string, more: Partial<Help.FlagDoc> = {}): Help.FlagDoc => ({
+  value,
+  help,
+  group: "connection",
+  ...more
+})
+
 /**
  * Where to connect and as whom; every command but `serve` takes them. Each is also read from the environment
  * (`--key-file` from `OBJECTSTORE_KEY_FILE`) and the config file: see `Settings`.
@@ -34,45 +41,24 @@ import * as Help from "./help.js"
  * @internal
  */
 export const connection = {
-  url: Help.optional("url", {
-    value: "URL",
-    help: "server URL, or memory: or file:DIR for a store in the process",
-    default: Settings.DEFAULT_URL,
-    group: "connection"
-  }),
-  tokenFile: Help.optional("token-file", {
-    value: "FILE",
-    help: "a file holding the token (or the token itself in OBJECTSTORE_TOKEN)",
-    group: "connection"
-  }),
-  keyFile: Help.optional("key-file", {
-    value: "PEM",
-    help: "sign tokens with this Ed25519 secret key (PKCS#8)",
-    group: "connection"
-  }),
-  keyId: Help.optional("key-id", {
-    value: "KID",
-    help: "the key's id",
-    group: "connection"
-  }),
-  usecase: Help.optional("usecase", {
-    alias: "u",
-    value: "NAME",
-    help: "the usecase",
-    group: "connection"
-  }),
-  scope: Help.repeated("scope", {
-    alias: "s",
-    value: "SCOPE",
-    help: "the scope in order: \"org=42 project=1337\"",
-    group: "connection"
-  }),
-  config: Help.optional("config", {
-    value: "FILE",
-    help: "a JSON file of these settings",
-    default: "~/.config/objectstore/config.json",
-    group: "connection"
-  })
+  url: Help.optional(
+    "url",
+    connectionDoc("URL", "server URL, or memory: or file:DIR for a store in the process", {
+      default: Settings.DEFAULT_URL
+    })
+  ),
+  tokenFile: Help.optional(
+    "token-file",
+    connectionDoc("FILE", "a file holding the token (or the token itself in OBJECTSTORE_TOKEN)")
+  ),
+  keyFile: Help.optional("key-file", connectionDoc("PEM", "sign tokens with this Ed25519 secret key (PKCS#8)")),
+  keyId: Help.optional("key-id", connectionDoc("KID", "the key's id")),
+  usecase: Help.optional("usecase", connectionDoc("NAME", "the usecase", { alias: "u" })),
+  scope: Help.repeated("scope", connectionDoc("SCOPE", "the scope in order: \"org=42 project=1337\"", { alias: "s" })),
+  config: Help.optional(
+    "config",
+    connectionDoc("FILE", "a JSON file of these settings", { default: "~/.config/objectstore/config.json" })
+  )
 }
 
 /** `--json` with the command's own description of what it prints. @internal */
