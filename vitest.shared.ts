@@ -13,6 +13,7 @@ const config: ViteUserConfig = {
   },
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: [path.join(root, "test/globalSetup.ts")],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     sequence: { concurrent: false }

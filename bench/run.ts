@@ -24,7 +24,17 @@ const BEGIN = "<!-- bench:results:begin -->"
 const END = "<!-- bench:results:end -->"
 
 /** Known workloads, in the order they run; any other `bench/*.ts` runs after them, alphabetically. */
-const ORDER = ["server-load", "small", "large", "compression", "streaming-memory", "batch", "multipart", "memory-1gib"]
+const ORDER = [
+  "server-load",
+  "small",
+  "large",
+  "compression",
+  "streaming-memory",
+  "batch",
+  "multipart",
+  "resumable",
+  "memory-1gib"
+]
 
 const args = process.argv.slice(2)
 const option = (name: string): string | undefined => {

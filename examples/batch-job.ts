@@ -6,7 +6,7 @@
 //   OBJECTSTORE_URL=http://localhost:8888 npx tsx examples/batch-job.ts ./docs
 //
 // Config (environment): OBJECTSTORE_URL (default memory:), OBJECTSTORE_USECASE (default batch-job),
-// OBJECTSTORE_SCOPE (`name=value;…`, default job=example), OBJECTSTORE_TOKEN (optional).
+// OBJECTSTORE_SCOPE (`org=42;project=1337` or `org=42 project=1337`, default job=example), OBJECTSTORE_TOKEN (optional).
 import { Batch, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
 import * as Embedded from "@objectstore/testing/Embedded"
 import * as Config from "effect/Config"
@@ -21,7 +21,7 @@ const folder = path.resolve(process.argv[2] ?? ".")
 
 const JobConfig = Config.all({
   usecase: Config.string("OBJECTSTORE_USECASE").pipe(Config.withDefault("batch-job")),
-  scope: Config.string("OBJECTSTORE_SCOPE").pipe(Config.withDefault("job=example")),
+  scope: Scope.config("OBJECTSTORE_SCOPE").pipe(Config.withDefault(Scope.make({ job: "example" }))),
   token: Config.option(Config.redacted("OBJECTSTORE_TOKEN")),
   baseUrl: Config.string("OBJECTSTORE_URL").pipe(Config.withDefault("memory:"))
 })
@@ -36,13 +36,7 @@ const listFiles = (root: string): Array<string> =>
 const job = Effect.gen(function*() {
   const config = yield* JobConfig
   const client = yield* ObjectstoreClient.ObjectstoreClient
-  const scope = Scope.fromEntries(
-    config.scope.split(";").filter((part) => part !== "").map((part) => {
-      const [name = "", ...value] = part.split("=")
-      return [name, value.join("=")] as const
-    })
-  )
-  const session = yield* client.session(Usecase.make(config.usecase), scope)
+  const session = yield* client.session(Usecase.make(config.usecase), config.scope)
   const files = listFiles(folder)
 
   // 1. upload: a stream of operations, outcomes as they complete

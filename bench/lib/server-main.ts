@@ -1,6 +1,7 @@
 /**
  * The local server for benchmarks, run in its own process so that the client's CPU and memory are measured alone:
- * `Server.layer` over TCP on 127.0.0.1 (port 0), memory storage, auth off, no body limit.
+ * `Server.layer` over TCP on 127.0.0.1 (port 0), auth off, no body limit; memory storage, or filesystem storage
+ * under the folder named by `BENCH_SERVER_STORAGE=filesystem:<dir>`.
  *
  * Prints one line `{"url":"http://127.0.0.1:<port>","pid":<pid>}` on stdout once listening, then serves until it
  * receives SIGTERM/SIGINT or its stdin closes (so it never outlives the benchmark that spawned it).
@@ -9,6 +10,11 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
+
+const storageSetting = process.env.BENCH_SERVER_STORAGE ?? "memory"
+const storage = storageSetting.startsWith("filesystem:")
+  ? { type: "filesystem" as const, path: storageSetting.slice("filesystem:".length) }
+  : { type: "memory" as const }
 
 const program = Effect.gen(function*() {
   const address = yield* HttpServer.addressWith((address) => Effect.succeed(address))
@@ -23,7 +29,7 @@ const program = Effect.gen(function*() {
   Effect.provide(Server.layer({
     host: "127.0.0.1",
     port: 0,
-    storage: { type: "memory" },
+    storage,
     auth: { enforce: false, keys: {} },
     maxBodySize: undefined
   }))

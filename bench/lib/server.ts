@@ -49,16 +49,23 @@ const processRss = (pid: number): number => {
   }
 }
 
+/** How to start the server. */
+export interface ServerOptions {
+  /** A bundled entry point (`bundleServer` in `baseline.ts`) instead of `server-main.ts` through tsx. */
+  readonly script?: string | undefined
+  /** `memory` (default) or `filesystem:<dir>`. */
+  readonly storage?: string | undefined
+}
+
 /** Spawns the server and waits until it listens. */
-export const startServer = (): Promise<BenchServer> =>
+export const startServer = (options: ServerOptions = {}): Promise<BenchServer> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [
       ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
-      "--import",
-      "tsx",
-      path.join(here, "server-main.ts")
+      ...(options.script === undefined ? ["--import", "tsx", path.join(here, "server-main.ts")] : [options.script])
     ], {
-      stdio: ["pipe", "pipe", "inherit"]
+      stdio: ["pipe", "pipe", "inherit"],
+      env: { ...process.env, ...(options.storage === undefined ? {} : { BENCH_SERVER_STORAGE: options.storage }) }
     })
     let buffered = ""
     let started = false

@@ -13,7 +13,7 @@
  * |---|---|---|
  * | `OBJECTSTORE_URL` | `http(s)://…` of a server, or `memory:` / `file:<folder>` to embed one | required |
  * | `OBJECTSTORE_USECASE` | the usecase files are stored under | `files` |
- * | `OBJECTSTORE_SCOPE` | the scope, `name=value;name=value` | `app=backend` |
+ * | `OBJECTSTORE_SCOPE` | the scope, `org=42;project=1337` (or space-separated) | `app=backend` |
  * | `OBJECTSTORE_TOKEN` | a static token (optional) | none |
  */
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
@@ -34,17 +34,7 @@ import * as Stream from "effect/Stream"
 /** Where files go: usecase and scope. */
 export const FilesConfig = Config.all({
   usecase: Config.string("OBJECTSTORE_USECASE").pipe(Config.withDefault("files")),
-  scope: Config.string("OBJECTSTORE_SCOPE").pipe(
-    Config.withDefault("app=backend"),
-    Config.map((text) =>
-      Scope.fromEntries(
-        text.split(";").filter((part) => part !== "").map((part) => {
-          const [name = "", ...value] = part.split("=")
-          return [name, value.join("=")] as const
-        })
-      )
-    )
-  )
+  scope: Scope.config("OBJECTSTORE_SCOPE").pipe(Config.withDefault(Scope.make({ app: "backend" })))
 })
 
 /** The session the handlers use, from `FilesConfig` and the `ObjectstoreClient` in context. */
@@ -68,7 +58,7 @@ export const ClientLive = Layer.unwrapEffect(
 )
 
 /** Upstream failures as HTTP answers. */
-const upstreamFailure = (error: ObjectstoreError.ObjectstoreError): HttpServerResponse.HttpServerResponse => {
+const answer = (error: ObjectstoreError.ObjectstoreError): HttpServerResponse.HttpServerResponse => {
   switch (error._tag) {
     case "NotFoundError":
       return HttpServerResponse.unsafeJson({ error: "not found" }, { status: 404 })
@@ -86,6 +76,23 @@ const upstreamFailure = (error: ObjectstoreError.ObjectstoreError): HttpServerRe
   }
 }
 
+/**
+ * The answer to an upstream failure; a 5xx is logged with what Objectstore said, since the caller only sees
+ * "storage failed" (the SDK's errors carry no token, so they are safe to log).
+ */
+const upstreamFailure = (
+  error: ObjectstoreError.ObjectstoreError
+): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+  const response = answer(error)
+  if (response.status < 500) return Effect.succeed(response)
+  return Effect.as(
+    Effect.logError(`objectstore: ${error.message}`).pipe(
+      Effect.annotateLogs({ error: error._tag, answered: response.status })
+    ),
+    response
+  )
+}
+
 const upload = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const session = yield* Session.Session
@@ -97,7 +104,7 @@ const upload = Effect.gen(function*() {
   Effect.catchTags({
     RequestError: () => Effect.succeed(HttpServerResponse.unsafeJson({ error: "upload interrupted" }, { status: 400 }))
   }),
-  Effect.catchAll((error) => Effect.succeed(upstreamFailure(error)))
+  Effect.catchAll(upstreamFailure)
 )
 
 const download = Effect.gen(function*() {
@@ -113,7 +120,7 @@ const download = Effect.gen(function*() {
     Stream.tapErrorCause(() => Effect.sync(() => NodeHttpServerRequest.toServerResponse(request).destroy()))
   )
   return HttpServerResponse.stream(body, { contentType: object.metadata.contentType })
-}).pipe(Effect.catchAll((error) => Effect.succeed(upstreamFailure(error))))
+}).pipe(Effect.catchAll(upstreamFailure))
 
 /** The routes. */
 export const router = HttpRouter.empty.pipe(

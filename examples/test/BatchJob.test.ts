@@ -8,9 +8,9 @@ import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { tempDir } from "../../test/support.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
@@ -27,18 +27,14 @@ const runJob = (folder: string, env: Record<string, string>) =>
   })
 
 /** A folder with 40 small files in nested folders and one 2 MiB file (which goes as a single request). */
-const fixture = Effect.acquireRelease(
-  Effect.sync(() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "batch-job-"))
-    fs.mkdirSync(path.join(dir, "nested/deeper"), { recursive: true })
-    for (let i = 0; i < 40; i++) {
-      fs.writeFileSync(path.join(dir, i % 2 === 0 ? "nested" : "nested/deeper", `file-${i}.txt`), `content ${i}\n`)
-    }
-    fs.writeFileSync(path.join(dir, "large.bin"), crypto.randomBytes(2 * 1024 * 1024))
-    return dir
-  }),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const fixture = Effect.map(tempDir("batch-job"), (dir) => {
+  fs.mkdirSync(path.join(dir, "nested/deeper"), { recursive: true })
+  for (let i = 0; i < 40; i++) {
+    fs.writeFileSync(path.join(dir, i % 2 === 0 ? "nested" : "nested/deeper", `file-${i}.txt`), `content ${i}\n`)
+  }
+  fs.writeFileSync(path.join(dir, "large.bin"), crypto.randomBytes(2 * 1024 * 1024))
+  return dir
+})
 
 describe("examples/batch-job.ts", () => {
   it.scoped("uploads and verifies a folder with an embedded memory: store", () =>
@@ -62,7 +58,7 @@ describe("examples/batch-job.ts", () => {
       const dir = yield* fixture
       const baseUrl = yield* HttpServer.addressFormattedWith(Effect.succeed)
       const control = yield* Server.ServerControl
-      const result = yield* runJob(dir, { OBJECTSTORE_URL: baseUrl, OBJECTSTORE_SCOPE: "org=9;run=ci" })
+      const result = yield* runJob(dir, { OBJECTSTORE_URL: baseUrl, OBJECTSTORE_SCOPE: "org=9 run=ci" })
       assert.strictEqual(result.code, 0, result.stderr)
       const entries = yield* control.storage.list
       assert.strictEqual(entries.length, 41)

@@ -11,7 +11,9 @@ import { assert, layer } from "@effect/vitest"
 import { Faults, ObjectstoreTest } from "@objectstore/testing"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -23,8 +25,18 @@ const env = ConfigProvider.fromMap(
   new Map([["OBJECTSTORE_USECASE", "uploads"], ["OBJECTSTORE_SCOPE", "org=7;app=test"]])
 )
 
+/** What the backend logged (message and annotations). */
+const logged: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
+const capture = Logger.replace(
+  Logger.defaultLogger,
+  Logger.make(({ annotations, message }) => {
+    logged.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+  })
+)
+
 /** The backend on 127.0.0.1:<random>, over the in-process Objectstore with fast retries. */
 const TestBackend = HttpLive.pipe(
+  Layer.provide(capture),
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
   Layer.provideMerge(
     ObjectstoreTest.layer({ client: { retry: { schedule: Schedule.spaced("10 millis"), times: 2 } } })
@@ -124,6 +136,10 @@ layer(TestBackend, { excludeTestServices: true })("http-backend", (it) => {
       assert.strictEqual(reset.status, 502)
       const failed = yield* upload("x").pipe(withFaults([{ operation: "put", fault: Faults.status(500) }]))
       assert.strictEqual(failed.status, 502)
+      // The caller sees "storage failed"; the log says why.
+      const errors = logged.filter((entry) => entry.annotations.answered === 502)
+      assert.deepStrictEqual(errors.map((entry) => entry.annotations.error), ["NetworkError", "ResponseError"])
+      assert.match(String(errors[1]!.message), /^objectstore: server answered 500/)
     }))
 
   it.effect("a download cut by the upstream aborts the response instead of sending a short body", () =>

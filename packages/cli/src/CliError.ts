@@ -10,13 +10,16 @@
  * | 3 | the object was not found (or has expired) |
  * | 4 | auth: missing, invalid or expired token, missing permission, or no secret key where one is needed |
  * | 5 | a bulk job finished with some objects failed (each is reported) |
- * | 130 | interrupted (Ctrl-C); in-flight multipart uploads are aborted and partial files removed |
+ * | 130 | interrupted (Ctrl-C or `SIGTERM`); uploads in flight are aborted (multipart) or cancelled (resumable) and partial files removed |
+ * | 141 | standard output or standard error was closed (`objectstore get-many … --json \| head -1`): the command stops quietly, printing nothing more, with the same cleanup; 141 is what a shell reports for a process killed by `SIGPIPE` (`yes \| head`) |
  *
  * SDK errors are mapped by {@link fromCause}; their messages never carry tokens or keys, and no stack trace or
- * cause dump is ever printed.
+ * cause dump is ever printed. With `--json` a failure is one JSON line on standard error instead
+ * ({@link renderJson}): `{"type":"error","error":"…","exitCode":3,"kind":"notFound","hint":"…"}`.
  *
  * @since 0.1.0
  */
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
@@ -36,7 +39,8 @@ export const ExitCode = {
   notFound: 3,
   auth: 4,
   partial: 5,
-  interrupted: 130
+  interrupted: 130,
+  closed: 141
 } as const
 
 /**
@@ -116,8 +120,7 @@ export const fromError = (error: unknown): Report => {
     return { exitCode: error.exitCode, message: error.printed ? undefined : error.detail, hint: error.hint }
   }
   if (ValidationError.isValidationError(error)) {
-    // @effect/cli printed the problem (and help) already
-    return { exitCode: ExitCode.usage, message: undefined, hint: "see objectstore --help" }
+    return { exitCode: ExitCode.usage, message: validationMessage(error), hint: "see objectstore --help" }
   }
   if (!tagged(error)) {
     return { exitCode: ExitCode.failure, message: `internal error: ${safeText(error)}`, hint: undefined }
@@ -129,7 +132,7 @@ export const fromError = (error: unknown): Report => {
     case "AuthError":
       return { exitCode: ExitCode.auth, message: e.message, hint: authHints[String(e.reason)] }
     case "InvalidInputError":
-      return { exitCode: ExitCode.usage, message: e.message, hint: undefined }
+      return { exitCode: ExitCode.usage, message: invalidInputMessage(e), hint: undefined }
     case "RangeNotSatisfiableError":
       return { exitCode: ExitCode.usage, message: e.message, hint: undefined }
     case "ResponseError":
@@ -147,6 +150,19 @@ export const fromError = (error: unknown): Report => {
     default:
       return { exitCode: ExitCode.failure, message: e.message, hint: undefined }
   }
+}
+
+/** `invalid usecase: invalid usecase "a/b": …` says it once: a reason that names its field stands alone. */
+const invalidInputMessage = (e: { readonly message: string } & Record<string, unknown>): string => {
+  const field = String(e.field)
+  const reason = String(e.reason)
+  return reason.startsWith(field) || reason.startsWith(`invalid ${field}`) ? reason : e.message
+}
+
+/** An @effect/cli parse error (`Missing argument <file>`) as one line in the command's own style. */
+const validationMessage = (error: ValidationError.ValidationError): string => {
+  const text = oneLine(HelpDoc.toAnsiText(error.error).replace(/\x1b\[[0-9;]*m/g, ""))
+  return /^[A-Z][a-z]/.test(text) ? `${text[0]!.toLowerCase()}${text.slice(1)}` : text
 }
 
 const safeText = (u: unknown): string => {
@@ -182,6 +198,27 @@ export const fromCause = (cause: Cause.Cause<unknown>): Report => {
 export const render = (report: Report): string =>
   (report.message === undefined ? "" : `objectstore: ${oneLine(report.message)}\n`) +
   (report.hint === undefined ? "" : `hint: ${oneLine(report.hint)}\n`)
+
+const kinds = new Map<number, string>(Object.entries(ExitCode).map(([name, code]) => [code, name]))
+
+/**
+ * The JSON line printed on standard error for a report under `--json` (empty when nothing is to be printed):
+ * `{"type":"error","error":message,"exitCode":n,"kind":name,"hint":hint}`, where `kind` names the exit code
+ * (`failure`, `usage`, `notFound`, `auth`, `partial`, `interrupted`) and `hint` is present only when there is one.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const renderJson = (report: Report): string =>
+  report.message === undefined ? "" : `${
+    JSON.stringify({
+      type: "error",
+      error: oneLine(report.message),
+      exitCode: report.exitCode,
+      kind: kinds.get(report.exitCode) ?? "failure",
+      ...(report.hint === undefined ? {} : { hint: oneLine(report.hint) })
+    })
+  }\n`
 
 /**
  * The text on a single line (newlines become spaces).

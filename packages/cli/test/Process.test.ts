@@ -3,13 +3,28 @@
  * during bulk jobs: no multipart upload left on the server, no partial file left on disk, exit code 130.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
-import { assert, layer } from "@effect/vitest"
+import { assert, beforeAll, layer } from "@effect/vitest"
+import * as Stdio from "@objectstore/cli/Stdio"
 import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { cli, cliRoot, keyPair, randomBytes, repoRoot, runProcess, spawnCli, tempDir } from "./helpers.js"
+import {
+  bundleFile,
+  bundleForTests,
+  cli,
+  cliRoot,
+  keyPair,
+  randomBytes,
+  repoRoot,
+  runProcess,
+  spawnCli,
+  tempDir
+} from "./helpers.js"
+
+// Child processes start from a bundle of the current sources (tsx would spend about a second loading them each time).
+beforeAll(bundleForTests, 60_000)
 
 const waitUntil = (condition: Effect.Effect<boolean>, timeoutMs: number) =>
   Effect.gen(function*() {
@@ -29,7 +44,7 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       assert.include(version.stdout, "0.1.0")
       const help = yield* runProcess(["--help"], {}, "bin")
       assert.strictEqual(help.code, 0)
-      assert.include(help.stdout, "EXIT CODES")
+      assert.include(help.stdout, "Exit codes:")
       assert.notInclude(help.stdout, "\x1b[", "no colours when standard output is not a terminal")
     }))
 
@@ -64,28 +79,35 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       }
     }))
 
-  it.effect("Ctrl-C during a bulk upload aborts the multipart upload in flight and exits 130", () =>
+  it.effect("Ctrl-C during a bulk upload cancels the upload in flight (a resumable session) and exits 130", () =>
     Effect.gen(function*() {
       const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
       const control = yield* Server.ServerControl
       const src = tempDir("sigint-up")
       fs.writeFileSync(path.join(src, "small.txt"), "small")
-      fs.writeFileSync(path.join(src, "zz-big.bin"), randomBytes(96 * 1024 * 1024))
+      fs.writeFileSync(path.join(src, "zz-big.bin"), randomBytes(64 * 1024 * 1024))
       const { child, done } = spawnCli(
         ["put-dir", src, "-s", "org=2", "--part-size", "1MiB", "--concurrency", "1", "--compression", "none"],
         { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "sigint" }
       )
+      // 64 MiB without compression on the fly: the automatic choice is a resumable upload (PROTOCOL §22)
       const started = yield* waitUntil(
-        Effect.map(Effect.orDie(control.storage.listUploads), (uploads) => uploads.some((u) => u.parts > 0)),
+        Effect.map(
+          Effect.orDie(control.storage.listSessions),
+          (sessions) => sessions.some((s) => s.status._tag === "Open" && s.status.offset > 0)
+        ),
         60_000
       )
-      assert.isTrue(started, "the multipart upload started")
+      assert.isTrue(started, "the resumable upload started")
       child.kill("SIGINT")
       const result = yield* Effect.promise(() => done)
       assert.strictEqual(result.code, 130, result.stderr)
       assert.include(result.stderr, "objectstore: interrupted")
       assert.notMatch(result.stderr, /\n\s+at /)
       assert.deepStrictEqual(yield* control.storage.listUploads, [], "no multipart upload left on the server")
+      const sessions = yield* control.storage.listSessions
+      assert.isNotEmpty(sessions)
+      assert.isTrue(sessions.every((s) => s.status._tag === "Cancelled"), "the session was cancelled")
       const stored = (yield* control.storage.list).filter((e) => e.id.usecase === "sigint").map((e) => e.id.key)
       assert.notInclude(stored, "zz-big.bin")
     }))
@@ -192,7 +214,7 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       }).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(outfile, { force: true }))))
     }))
 
-  it.effect("serve: a folder-backed server with auth enforced until Ctrl-C", () =>
+  it.effect("serve: a folder-backed server with auth enforced until Ctrl-C, which stops it with exit code 0", () =>
     Effect.gen(function*() {
       const keys = keyPair()
       const dir = tempDir("serve")
@@ -219,8 +241,11 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       assert.isAbove(fs.readdirSync(dir).length, 0, "objects are kept in the folder")
       child.kill("SIGINT")
       const result = yield* Effect.promise(() => done)
-      assert.strictEqual(result.code, 130)
-      assert.include(result.stderr, `objectstore: serving ${dir} on ${url} (auth enforced)`)
+      assert.strictEqual(result.code, 0)
+      assert.strictEqual(
+        result.stderr,
+        `objectstore: serving ${dir} on ${url} (auth enforced); Ctrl-C stops\nobjectstore: stopped\n`
+      )
     }))
 
   it.effect("progress is drawn on standard error only when it is a terminal", () =>
@@ -231,12 +256,71 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore (ch
       for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(src, `f${i}`), randomBytes(64 * 1024))
       const tty = yield* cli(["put-dir", src, "--force"], { env, tty: true })
       assert.strictEqual(tty.code, 0, tty.stderr)
-      assert.match(tty.stderr, /\rupload \d+\/\d+\+? objects .*\/s/)
+      assert.match(tty.stderr, /\rupload {2}\d+\/\d+\+? objects {2}.*\/s/)
       assert.isTrue(tty.stderr.endsWith("\r\x1b[K"), "the line is erased at the end")
       const plain = yield* cli(["put-dir", src, "--force"], { env })
       assert.strictEqual(plain.stderr, "")
+      // a terminal that reports 0 columns (as some do) gets the whole line, not 10 characters of it
+      const zero = yield* cli(["put-dir", src, "--force"], {
+        env,
+        capture: Stdio.makeCapture({ tty: true, columns: 0 })
+      })
+      assert.match(zero.stderr, /\rupload {2}\d+\/\d+\+? objects {2}\S+ \S+\/\S+ \S+\+? {2}\S+ \S+\/s/)
+    }))
+
+  it.effect("piped into head: the real command stops quietly with 141 once head has its lines", () =>
+    Effect.gen(function*() {
+      const url = yield* HttpServer.addressFormattedWith(Effect.succeed)
+      const env = { OBJECTSTORE_URL: url, OBJECTSTORE_USECASE: "epipe", OBJECTSTORE_SCOPE: "org=1" }
+      const dir = tempDir("epipe")
+      // more output than a pipe holds (64 KiB), so that the command is still writing when head leaves
+      const big = path.join(dir, "big.bin")
+      fs.writeFileSync(big, randomBytes(1024 * 1024))
+      const put = yield* runProcess(["put", big, "-k", "big.bin"], env)
+      assert.strictEqual(put.code, 0, put.stderr)
+      const keys = path.join(dir, "keys.txt")
+      fs.writeFileSync(keys, Array.from({ length: 3000 }, (_, i) => `gone/${i}`).join("\n"))
+
+      const get = yield* pipeline(`OBJECTSTORE get big.bin 2>"$STDERR" | head -c 10 | wc -c`, env, dir)
+      assert.deepStrictEqual(get, { status: 141, stdout: "10\n", stderr: "" })
+      const rm = yield* pipeline(`OBJECTSTORE rm --from keys.txt --json 2>"$STDERR" | head -1`, env, dir)
+      assert.strictEqual(rm.status, 141)
+      assert.strictEqual(rm.stderr, "", "no EPIPE stack trace")
+      assert.deepInclude(JSON.parse(rm.stdout), { type: "object", key: "gone/0", status: "deleted" })
     }))
 })
+
+/**
+ * Runs a bash pipeline in `cwd` with `OBJECTSTORE` (a function running this file's bundle) and `$STDERR` (a file for
+ * its standard error); the status is that of the pipeline's first command.
+ */
+const pipeline = (script: string, env: Record<string, string>, cwd: string) =>
+  Effect.promise(() =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      const stderrFile = path.join(cwd, "stderr.txt")
+      execFile(
+        "bash",
+        ["-c", `OBJECTSTORE() { "$NODE" "$BUNDLE" "$@"; }; ${script}; exit "\${PIPESTATUS[0]}"`],
+        {
+          cwd,
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: cwd,
+            NODE: process.execPath,
+            BUNDLE: bundleFile(),
+            STDERR: stderrFile,
+            ...env
+          }
+        },
+        (error, stdout) =>
+          resolve({
+            status: error === null ? 0 : typeof error.code === "number" ? error.code : -1,
+            stdout,
+            stderr: fs.readFileSync(stderrFile, "utf8")
+          })
+      )
+    })
+  )
 
 const runBundle = (outfile: string) =>
   Effect.promise(() =>

@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { tempDirSync } from "../../../test/support.js"
 
 export const cliRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 export const repoRoot = path.resolve(cliRoot, "../..")
@@ -27,10 +28,16 @@ export interface Result {
 /** Runs `objectstore <args>` in-process; the environment is exactly `env` (plus HOME pointing at an empty folder). */
 export const cli = (
   args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly stdin?: Uint8Array | string; readonly tty?: boolean } = {}
+  options: {
+    readonly env?: Record<string, string>
+    readonly stdin?: Uint8Array | string
+    readonly tty?: boolean
+    /** The streams to use instead of a fresh capture of `stdin` and `tty` (to close them, or signal, meanwhile). */
+    readonly capture?: Stdio.Capture
+  } = {}
 ): Effect.Effect<Result> =>
   Effect.gen(function*() {
-    const capture = Stdio.makeCapture({
+    const capture = options.capture ?? Stdio.makeCapture({
       ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
       tty: options.tty === true
     })
@@ -42,8 +49,8 @@ export const cli = (
     return { code, stdout: capture.stdout(), stderr: capture.stderr(), bytes: capture.stdoutBytes() }
   })
 
-/** A fresh temporary folder. */
-export const tempDir = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `objectstore-cli-${name}-`))
+/** A fresh temporary folder, removed when the current test finishes. */
+export const tempDir = (name: string): string => tempDirSync(`cli-${name}`)
 
 /** An Ed25519 key pair written to files: the private key for the CLI, the public PEM for the server. */
 export const keyPair = () => {
@@ -67,14 +74,53 @@ export interface Child {
   readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
 }
 
-/** Starts the real executable's source (`src/bin.ts` through tsx, as `bin/objectstore.js` does without a build). */
+/**
+ * The command's source bundled into one file, as `npm run build` bundles it for installs (`scripts/bundle.mjs`):
+ * a child process starts from it in a fraction of the time tsx needs to load the sources, and it is built from the
+ * current sources, so it never runs a stale build. Use it as `beforeAll(bundleForTests)`: the teardown it returns
+ * removes the bundle after the file's last test.
+ */
+export const bundleForTests = (): Promise<() => void> =>
+  new Promise((resolve, reject) => {
+    // It must sit inside the package so that the external zstd-napi resolves from it.
+    const outfile = path.join(cliRoot, "dist", `test-bundle-${process.pid}-${crypto.randomUUID()}.mjs`)
+    const child = spawn(process.execPath, [path.join(cliRoot, "scripts/bundle.mjs"), "--outfile", outfile], {
+      cwd: repoRoot,
+      stdio: ["ignore", "ignore", "pipe"]
+    })
+    let stderr = ""
+    child.stderr!.on("data", (chunk) => (stderr += chunk))
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`bundling the CLI failed: ${stderr}`))
+      bundled = outfile
+      resolve(() => {
+        bundled = undefined
+        fs.rmSync(outfile, { force: true })
+      })
+    })
+  })
+let bundled: string | undefined
+
+/** The bundle {@link bundleForTests} built for this file. */
+export const bundleFile = (): string => {
+  if (bundled === undefined) throw new Error("no bundle: call beforeAll(bundleForTests) in this file")
+  return bundled
+}
+
+/**
+ * Starts the real executable: by default the current sources (the bundle from {@link bundleForTests} when the file
+ * built one, else `src/bin.ts` through tsx, as `bin/objectstore.js` runs a checkout never built); `"bin"` runs
+ * `bin/objectstore.js` itself.
+ */
 export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string>, bin = "src"): Child => {
-  const argv = bin === "src"
-    ? ["--import", "tsx", path.join(cliRoot, "src/bin.ts"), ...args]
-    : [path.join(cliRoot, "bin/objectstore.js"), ...args]
+  const argv = bin === "bin"
+    ? [path.join(cliRoot, "bin/objectstore.js"), ...args]
+    : bundled !== undefined
+    ? [bundled, ...args]
+    : ["--import", "tsx", path.join(cliRoot, "src/bin.ts"), ...args]
   const child = spawn(process.execPath, argv, {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? "", HOME: tempDir("home"), ...env },
+    env: { PATH: process.env.PATH ?? "", TMPDIR: os.tmpdir(), HOME: tempDir("home"), ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let stdout = ""

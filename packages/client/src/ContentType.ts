@@ -152,7 +152,7 @@ const guessText = (bytes: Uint8Array, truncated: boolean): string | undefined =>
  * not make text look binary).
  *
  * @since 0.1.0
- * @category guessing
+ * @category parsing
  */
 export const guess = (
   bytes: Uint8Array,
@@ -169,7 +169,7 @@ export const guess = (
  * {@link guess}, falling back to `application/octet-stream` (the protocol's default type).
  *
  * @since 0.1.0
- * @category guessing
+ * @category parsing
  */
 export const guessOrDefault = (
   bytes: Uint8Array,

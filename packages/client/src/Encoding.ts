@@ -50,7 +50,7 @@ export const parseAcceptEncoding = (header: string): ReadonlyArray<string> => {
  * `compression`. `"none"` is always acceptable.
  *
  * @since 0.1.0
- * @category predicates
+ * @category guards
  */
 export const accepts = (acceptable: ReadonlyArray<string>, compression: Usecase.Compression): boolean => {
   if (compression === "none") return true

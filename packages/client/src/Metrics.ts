@@ -2,19 +2,20 @@
  * Metrics of client operations.
  *
  * The metrics are Effect `Metric`s defined once in this module; an application exports them with the exporter of
- * its choice (for example `@effect/opentelemetry`). The distributions carry the names the Python client uses
- * (PROTOCOL §21), so dashboards built for it keep working:
+ * its choice (for example `@effect/opentelemetry`). One scheme: the metrics the Python client has keep its names,
+ * tags and semantics (PROTOCOL §21), so dashboards built for it keep working; the metrics it does not have follow
+ * OpenTelemetry's conventions (dotted names, namespaced attributes, `error.type`, `http.response.status_code`).
  *
  * | metric | value | tags |
  * |---|---|---|
  * | `storage.<op>.latency` | seconds, every operation, failures included | `usecase` |
- * | `storage.<op>.size` | bytes | `usecase`, `compression` (when the transfer has one) |
- * | `storage.<op>.compression_ratio` | compressed ÷ uncompressed | `usecase`, `compression` |
- * | `storage.<op>.throughput` | bytes per second | like `size` |
- * | `storage.<op>.inverse_throughput` | seconds per byte | like `size` |
- * | `objectstore_client_requests_total` | operations | `operation`, `usecase`, `outcome` (`success`, `failure`, `interrupted`) |
- * | `objectstore_client_responses_total` | responses | `operation`, `usecase`, `status` (`404`), `status_class` (`4xx`) |
- * | `objectstore_client_retries_total` | retries | `operation`, `usecase` |
+ * | `storage.<op>.size` | bytes; for a `put`, the uncompressed size tagged `compression=none` and, when compressed, also the compressed size tagged `compression=zstd` (as the Python client records them); a multipart part's length untagged | `usecase`, `compression` |
+ * | `storage.<op>.compression_ratio` | compressed ÷ uncompressed (compressed puts) | `usecase`, `compression` |
+ * | `storage.<op>.throughput` | bytes per second, per recorded size | like `size` |
+ * | `storage.<op>.inverse_throughput` | seconds per byte, per recorded size | like `size` |
+ * | `objectstore.client.operations` | operations | `objectstore.operation`, `objectstore.usecase`, `objectstore.outcome` (`success`, `failure`, `interrupted`), `error.type` (the error's tag, failures only) |
+ * | `objectstore.client.responses` | HTTP responses received | `objectstore.operation`, `objectstore.usecase`, `http.response.status_code` |
+ * | `objectstore.client.retries` | requests retried | `objectstore.operation`, `objectstore.usecase` |
  *
  * Tags never carry object keys, scopes or tokens.
  *
@@ -51,6 +52,11 @@ export type Operation =
   | "multipart.list_parts"
   | "multipart.complete"
   | "multipart.abort"
+  | "resumable.create"
+  | "resumable.put"
+  | "resumable.offset"
+  | "resumable.cancel"
+  | "extend_expiry"
 
 /**
  * @since 0.1.0
@@ -106,7 +112,12 @@ export const operations: ReadonlyArray<Operation> = [
   "multipart.put_part",
   "multipart.list_parts",
   "multipart.complete",
-  "multipart.abort"
+  "multipart.abort",
+  "resumable.create",
+  "resumable.put",
+  "resumable.offset",
+  "resumable.cancel",
+  "extend_expiry"
 ]
 
 /**
@@ -202,34 +213,36 @@ export const inverseThroughput: Readonly<Record<Operation, Metric.Metric.Histogr
 )
 
 /**
- * `objectstore_client_requests_total`: operations by `operation`, `usecase` and `outcome`.
+ * `objectstore.client.operations`: operations by `objectstore.operation`, `objectstore.usecase` and
+ * `objectstore.outcome`, with `error.type` (the error's tag) on failures.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const requests: Metric.Metric.Counter<number> = Metric.counter("objectstore_client_requests_total", {
+export const requests: Metric.Metric.Counter<number> = Metric.counter("objectstore.client.operations", {
   description: "Client operations by outcome",
   incremental: true
 })
 
 /**
- * `objectstore_client_responses_total`: responses by `operation`, `usecase`, `status` and `status_class`.
+ * `objectstore.client.responses`: HTTP responses by `objectstore.operation`, `objectstore.usecase` and
+ * `http.response.status_code`.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const responses: Metric.Metric.Counter<number> = Metric.counter("objectstore_client_responses_total", {
+export const responses: Metric.Metric.Counter<number> = Metric.counter("objectstore.client.responses", {
   description: "HTTP responses received by status",
   incremental: true
 })
 
 /**
- * `objectstore_client_retries_total`: retried requests by `operation` and `usecase`.
+ * `objectstore.client.retries`: retried requests by `objectstore.operation` and `objectstore.usecase`.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const retries: Metric.Metric.Counter<number> = Metric.counter("objectstore_client_retries_total", {
+export const retries: Metric.Metric.Counter<number> = Metric.counter("objectstore.client.retries", {
   description: "Requests retried",
   incremental: true
 })
@@ -276,9 +289,25 @@ const withTags = <Type, In, Out>(
   return tagged
 }
 
-/** How an operation ended, for the `outcome` tag. */
-const outcome = (exit: Exit.Exit<unknown, unknown>): string =>
-  Exit.isSuccess(exit) ? "success" : Exit.isInterrupted(exit) ? "interrupted" : "failure"
+/** How an operation ended: the `objectstore.outcome` tag, and `error.type` for a failure. */
+const outcomeTags = (
+  operation: Operation,
+  usecase: string,
+  exit: Exit.Exit<unknown, unknown>
+): Readonly<Record<string, string>> => {
+  if (Exit.isSuccess(exit)) {
+    return { "objectstore.operation": operation, "objectstore.usecase": usecase, "objectstore.outcome": "success" }
+  }
+  if (Exit.isInterrupted(exit)) {
+    return { "objectstore.operation": operation, "objectstore.usecase": usecase, "objectstore.outcome": "interrupted" }
+  }
+  return {
+    "objectstore.operation": operation,
+    "objectstore.usecase": usecase,
+    "objectstore.outcome": "failure",
+    "error.type": internal.errorType(exit.cause)
+  }
+}
 
 /** Runs `effect` and calls `record` with its duration in seconds (from `Clock`) and its exit. */
 const timed = <A, E, R>(
@@ -314,7 +343,7 @@ export const make: Service = Metrics.of({
     timed(effect, (seconds, exit) =>
       updateAll((extra) => {
         withTags(latency[operation], { usecase }).unsafeUpdate(seconds, extra)
-        withTags(requests, { operation, usecase, outcome: outcome(exit) }).unsafeUpdate(1, extra)
+        withTags(requests, outcomeTags(operation, usecase, exit)).unsafeUpdate(1, extra)
       })),
   recordSize: (operation, usecase, sizes) =>
     updateAll((extra) => {
@@ -324,11 +353,16 @@ export const make: Service = Metrics.of({
     }),
   recordResponse: (operation, usecase, status) =>
     updateAll((extra) =>
-      withTags(responses, { operation, usecase, status: String(status), status_class: internal.statusClass(status) })
-        .unsafeUpdate(1, extra)
+      withTags(responses, {
+        "objectstore.operation": operation,
+        "objectstore.usecase": usecase,
+        "http.response.status_code": String(status)
+      }).unsafeUpdate(1, extra)
     ),
   recordRetry: (operation, usecase) =>
-    updateAll((extra) => withTags(retries, { operation, usecase }).unsafeUpdate(1, extra))
+    updateAll((extra) =>
+      withTags(retries, { "objectstore.operation": operation, "objectstore.usecase": usecase }).unsafeUpdate(1, extra)
+    )
 })
 
 /**

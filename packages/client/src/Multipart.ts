@@ -48,6 +48,7 @@ import type {
   NetworkError,
   ResponseError
 } from "./ObjectstoreError.js"
+import type * as Resumable from "./Resumable.js"
 import type * as Session from "./Session.js"
 
 /**
@@ -265,14 +266,23 @@ export interface PartRecord {
 }
 
 /**
- * Everything needed to resume an automatic multipart upload, as plain JSON-serialisable data: persist it (see
- * `onState` / `stateFile`) and pass it back as `resume`.
+ * Everything needed to resume an automatic upload, as plain JSON-serialisable data: persist it (see `onState` /
+ * `stateFile`) and pass it back as `resume`. `kind` says which way the upload went.
  *
  * @since 0.1.0
  * @category models
  */
-export interface State {
+export type State = MultipartState | ResumableState
+
+/**
+ * The state of an automatic multipart upload (`kind` is absent in states written before resumable uploads).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MultipartState {
   readonly version: 1
+  readonly kind?: "multipart" | undefined
   readonly key: string
   readonly uploadId: string
   readonly partSize: number
@@ -283,6 +293,28 @@ export interface State {
     | undefined
   /** The parts known to be uploaded, by part number. */
   readonly parts: ReadonlyArray<PartRecord>
+}
+
+/**
+ * The state of an automatic resumable upload (PROTOCOL §22): the session, and the offset acknowledged last (the
+ * server's offset is asked again when resuming; this one is for inspection).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResumableState {
+  readonly version: 1
+  readonly kind: "resumable"
+  readonly key: string
+  /** The session as the server answered it. */
+  readonly session: string
+  /** Bytes per chunk. */
+  readonly partSize: number
+  readonly compression: "zstd" | "none"
+  /** Bytes of the object (the file's size). */
+  readonly length: number
+  readonly source: { readonly path: string; readonly size: number; readonly mtimeMs: number }
+  readonly offset: number
 }
 
 /**
@@ -311,6 +343,14 @@ export interface Progress {
  * @category models
  */
 export interface UploadOptions extends Session.PutOptions {
+  /**
+   * How sources above `threshold` are sent. `"auto"` (default): a resumable upload (PROTOCOL §22) for files of at
+   * least `Resumable.AUTOMATIC_THRESHOLD` bytes that need no compression on the fly (compression `"none"`, or
+   * `encoding: "zstd"`), falling back to multipart when the server answers 501; multipart otherwise.
+   * `"resumable"`: always resumable (a file source without compression on the fly; 501 fails with
+   * `NotSupportedError`). `"multipart"`: always multipart.
+   */
+  readonly method?: "auto" | "multipart" | "resumable" | undefined
   /** Source bytes per part; default {@link DEFAULT_PART_SIZE}. Sizes under 5 MiB log a warning. */
   readonly partSize?: number | undefined
   /** Sources of at most this many bytes are sent with one streamed `put`; default: `partSize`. */
@@ -343,9 +383,13 @@ export interface UploadOptions extends Session.PutOptions {
  */
 export interface UploadResult {
   readonly key: string
+  /** How the object was sent. */
+  readonly method: "put" | "multipart" | "resumable"
+  /** The resumable session; `undefined` unless `method` is `"resumable"`. */
+  readonly session?: string | undefined
   /** The multipart upload id; `undefined` when a single `put` was made. */
   readonly uploadId: string | undefined
-  /** Parts of the object (0 for a single `put`). */
+  /** Parts of the object (1 for a single `put`; for a resumable upload, the chunks this call sent). */
   readonly parts: number
   /** Parts that were already on the server (resumed uploads). */
   readonly skippedParts: number
@@ -361,7 +405,7 @@ export interface UploadResult {
  * @since 0.1.0
  * @category errors
  */
-export type UploadError = CompleteError | CompressionError
+export type UploadError = CompleteError | CompressionError | Resumable.PutError
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -375,9 +419,13 @@ const isCount = (u: unknown): u is number => typeof u === "number" && Number.isS
  * @category constructors
  */
 export const decodeState = (input: unknown): Either.Either<State, string> => {
-  if (!isRecord(input)) return Either.left("a multipart state must be an object")
-  if (input.version !== 1) return Either.left(`unknown multipart state version ${JSON.stringify(input.version)}`)
+  if (!isRecord(input)) return Either.left("an upload state must be an object")
+  if (input.version !== 1) return Either.left(`unknown upload state version ${JSON.stringify(input.version)}`)
   if (typeof input.key !== "string" || input.key === "") return Either.left("key must be a non-empty string")
+  if (input.kind === "resumable") return decodeResumableState(input)
+  if (input.kind !== undefined && input.kind !== null && input.kind !== "multipart") {
+    return Either.left(`unknown upload kind ${JSON.stringify(input.kind)}`)
+  }
   if (typeof input.uploadId !== "string" || input.uploadId === "") {
     return Either.left("uploadId must be a non-empty string")
   }
@@ -419,5 +467,33 @@ export const decodeState = (input: unknown): Either.Either<State, string> => {
     compression: input.compression,
     source,
     parts
+  })
+}
+
+const decodeResumableState = (input: Record<string, unknown>): Either.Either<ResumableState, string> => {
+  if (typeof input.session !== "string" || !/^[A-Za-z0-9_-]+$/.test(input.session)) {
+    return Either.left("session must be the session text the server answered")
+  }
+  if (!isCount(input.partSize) || input.partSize === 0) return Either.left("partSize must be a positive integer")
+  if (input.compression !== "zstd" && input.compression !== "none") {
+    return Either.left("compression must be \"zstd\" or \"none\"")
+  }
+  if (!isCount(input.length) || !isCount(input.offset) || input.offset > input.length) {
+    return Either.left("length and offset must be byte counts, offset at most length")
+  }
+  const s = input.source
+  if (!isRecord(s) || typeof s.path !== "string" || !isCount(s.size) || typeof s.mtimeMs !== "number") {
+    return Either.left("source must be { path, size, mtimeMs }")
+  }
+  return Either.right({
+    version: 1,
+    kind: "resumable",
+    key: input.key as string,
+    session: input.session,
+    partSize: input.partSize,
+    compression: input.compression,
+    length: input.length,
+    source: { path: s.path, size: s.size, mtimeMs: s.mtimeMs },
+    offset: input.offset
   })
 }

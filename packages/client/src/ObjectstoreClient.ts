@@ -63,7 +63,13 @@ export interface RetryOptions {
  * @category models
  */
 export interface Options {
-  /** Where the server is, e.g. `http://localhost:8888`; may carry a path prefix (`http://host/objectstore`). */
+  /**
+   * Where the server is, e.g. `http://localhost:8888`; may carry a path prefix (`http://host/objectstore`). The
+   * prefix is percent-decoded once and encoded again with the rest of the path (§4.4), so
+   * `http://host/my%20store` and `http://host/my store` both send `/my%20store/v1/…` (the Python client would
+   * encode the `%` again). A default port is not written (`http://localhost` is port 80). No query, fragment or
+   * credentials.
+   */
   readonly baseUrl: string
   /**
    * How long each request attempt waits for the response headers once the request is sent (its body written in

@@ -329,3 +329,85 @@ export type ObjectstoreError =
   | CompressionError
   | RangeNotSatisfiableError
   | MultipartCompleteError
+  | ResumableOffsetError
+  | ResumableSessionGoneError
+  | NotSupportedError
+  | ExpiryRejectedError
+
+/**
+ * A resumable upload chunk did not start at the session's offset (HTTP 409, PROTOCOL §22.2). `offset` is the
+ * server's authoritative offset: continue from there (a chunk whose response was lost, or a chunk the server
+ * acknowledged only in part, leads here). `sent` is the offset the chunk claimed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResumableOffsetError extends Schema.TaggedError<ResumableOffsetError>(
+  "@objectstore/client/ResumableOffsetError"
+)("ResumableOffsetError", {
+  key: Schema.String,
+  offset: Schema.Number,
+  sent: Schema.Number
+}) {
+  override get message(): string {
+    return `resumable upload of ${this.key}: the session is at offset ${this.offset}, the chunk started at ${this.sent}`
+  }
+}
+
+/**
+ * The resumable upload session no longer exists: cancelled, expired, or already completed (HTTP 410), or unknown
+ * to the server (HTTP 404; never created, or forgotten a while after it ended). Start a new upload.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResumableSessionGoneError extends Schema.TaggedError<ResumableSessionGoneError>(
+  "@objectstore/client/ResumableSessionGoneError"
+)("ResumableSessionGoneError", {
+  key: Schema.String,
+  status: Schema.Number,
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const what = this.status === 404 ? "unknown to the server" : "gone"
+    return `resumable upload session of ${this.key} is ${what}${this.detail === undefined ? "" : `: ${this.detail}`}`
+  }
+}
+
+/**
+ * The server's storage backend cannot do this (HTTP 501): resumable uploads on a backend without them.
+ * `session.upload` falls back to multipart by itself.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotSupportedError extends Schema.TaggedError<NotSupportedError>("@objectstore/client/NotSupportedError")(
+  "NotSupportedError",
+  { operation: Schema.String, detail: Schema.optional(Schema.String) }
+) {
+  override get message(): string {
+    return `not supported by the server: ${this.operation}${this.detail === undefined ? "" : ` (${this.detail})`}`
+  }
+}
+
+/**
+ * The server refused to extend an object's expiry (PROTOCOL §23): HTTP 409 when the object is not eligible (no
+ * creation time to count from) or was replaced while the request ran, 422 when it did not accept the request
+ * (a deadline it cannot represent). `detail` is the server's text.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ExpiryRejectedError extends Schema.TaggedError<ExpiryRejectedError>(
+  "@objectstore/client/ExpiryRejectedError"
+)("ExpiryRejectedError", {
+  key: Schema.String,
+  status: Schema.Number,
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `extending the expiry of ${this.key} was refused (HTTP ${this.status})${
+      this.detail === undefined ? "" : `: ${this.detail}`
+    }`
+  }
+}

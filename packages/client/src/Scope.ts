@@ -12,12 +12,15 @@
  *
  * const scope = Scope.make({ org: 42, project: 1337 })
  * const same = Scope.fromEntries([["org", 42], ["project", 1337]])
+ * const written = Scope.parse("org=42;project=1337") // Either: also "org=42 project=1337"
  * const none = Scope.empty
  * ```
  *
  * @since 0.1.0
  */
 import * as ProtocolScope from "@objectstore/protocol/Scope"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import { InvalidInputError } from "./ObjectstoreError.js"
 
@@ -74,6 +77,34 @@ export const fromEntries = (entries: Iterable<readonly [name: string, value: Val
   _tag: "Scope",
   entries: Array.from(entries, ([name, value]) => [name, value] as const)
 })
+
+/**
+ * A scope from its written form, as the CLI and configuration write it: `name=value` pairs in order, separated by
+ * `;`, `,` or whitespace (`org=42;project=1337` and `org=42 project=1337` are the same scope); an empty text or
+ * `_` is the empty scope. Fails with an `InvalidInputError` (field `scope`) that quotes the text when a pair is
+ * malformed or a name or value is invalid.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const parse = (text: string): Either.Either<Scope, InvalidInputError> =>
+  Either.match(ProtocolScope.parseText(text), {
+    onLeft: (reason) => Either.left(new InvalidInputError({ field: "scope", reason })),
+    onRight: (components) => Either.right(fromEntries(components))
+  })
+
+/**
+ * A `Config` that reads a scope in its written form ({@link parse}) from the variable `name`, e.g.
+ * `Scope.config("OBJECTSTORE_SCOPE")`. A malformed value is a `ConfigError` that quotes it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const config = (name: string): Config.Config<Scope> =>
+  Config.mapOrFail(
+    Config.string(name),
+    (text) => Either.mapLeft(parse(text), (error) => ConfigError.InvalidData([name], error.reason))
+  )
 
 /**
  * The scope with no components (rendered `_` in URLs).

@@ -42,6 +42,7 @@ import { ObjectstoreClient } from "./ObjectstoreClient.js"
 import type {
   AuthError,
   CompressionError,
+  ExpiryRejectedError,
   InvalidInputError,
   NetworkError,
   NotFoundError,
@@ -49,6 +50,7 @@ import type {
   ResponseError
 } from "./ObjectstoreError.js"
 import type * as Range from "./Range.js"
+import type * as Resumable from "./Resumable.js"
 import type * as Scope from "./Scope.js"
 import type * as Urls from "./Urls.js"
 import type * as Usecase from "./Usecase.js"
@@ -81,7 +83,10 @@ export interface PutOptions {
   readonly metadata?: Readonly<Record<string, string>> | undefined
   /** Overrides the usecase's expiration policy. */
   readonly expirationPolicy?: ExpirationPolicy.ExpirationPolicy | undefined
-  /** Where the payload originally came from, e.g. the uploader's IP address (visible ASCII). */
+  /**
+   * Where the payload originally came from, e.g. the uploader's IP address (visible ASCII). An empty string is
+   * the same as none: no header is sent and readers see no origin, as with the Python client.
+   */
   readonly origin?: string | undefined
   /** A file name for downloads (visible ASCII). */
   readonly filename?: string | undefined
@@ -179,6 +184,34 @@ export type GetError = NotFoundError | AuthError | NetworkError | ResponseError 
 export type DeleteError = AuthError | NetworkError | ResponseError | InvalidInputError
 
 /**
+ * What `extendExpiry` asks for (PROTOCOL §23): a deadline (`at`: a `Date` or an RFC 3339 timestamp), or a
+ * duration counted from now (`fromNow`) or from the object's creation (`fromCreation`). Durations are sent in
+ * whole seconds, rounded up.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ExtendExpiry =
+  | { readonly at: Date | string }
+  | { readonly fromNow: Duration.DurationInput }
+  | { readonly fromCreation: Duration.DurationInput }
+
+/**
+ * The failures of `extendExpiry`: `NotFoundError` for a missing or expired object, `ExpiryRejectedError` when the
+ * server refuses (409 not eligible or a concurrent write, 422).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ExtendExpiryError =
+  | NotFoundError
+  | ExpiryRejectedError
+  | AuthError
+  | NetworkError
+  | ResponseError
+  | InvalidInputError
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -219,6 +252,18 @@ export interface Service {
   /** Deletes an object; deleting a missing object succeeds. */
   readonly delete: (key: string) => Effect.Effect<void, DeleteError>
   /**
+   * Moves an object's expiry later (PROTOCOL §23); never earlier: asking for a deadline the object already meets
+   * succeeds and changes nothing, as it does for an object that never expires. The payload and the expiration
+   * policy are kept.
+   */
+  readonly extendExpiry: (key: string, request: ExtendExpiry) => Effect.Effect<void, ExtendExpiryError>
+  /**
+   * The manual resumable upload API (PROTOCOL §22): `create` a session (with everything a `put` takes, and the
+   * length), `put(offset, body)` chunks, ask its `offset()`, `cancel()` it, or `resume(key, session)` its handle.
+   * See `Resumable`.
+   */
+  readonly resumable: Resumable.Service
+  /**
    * The manual multipart API (PROTOCOL §11): `initiate` an upload (with everything a `put` takes) and get a handle
    * with `putPart`, `listParts`, `complete` and `abort`, or `resume` the handle of an upload from its key and
    * upload id. See `Multipart`.
@@ -227,7 +272,8 @@ export interface Service {
   /**
    * Uploads a stream or a file of any size: one streamed `put` up to `threshold` bytes, else a parallel multipart
    * upload in bounded memory (per-part zstd frames when compressing) that is aborted on failure or interruption
-   * unless kept, reports progress, and can be resumed from its state. See `Multipart`.
+   * unless kept, reports progress, and can be resumed from its state. Large files that need no compression on the
+   * fly go as a resumable upload where the server has them (`method`). See `Multipart` and `Resumable`.
    */
   readonly upload: <E = never, R = never>(
     source: Multipart.Source<E, R>,
@@ -244,6 +290,10 @@ export interface Service {
   /**
    * A URL pre-signed with the secret key for `GET` or `HEAD` of `key`, valid for `duration` (default 1 hour, at
    * most 7 days) from now. See `Urls`.
+   *
+   * The link serves the object as stored: a zstd object comes with `content-encoding: zstd`, which browsers and
+   * `curl --compressed` decode but plain `curl` and the `fetch` of Node 20 and 22 do not. Store objects meant for such tools
+   * with `compression: "none"`.
    */
   readonly presignedUrl: (
     method: Urls.PresignMethod,

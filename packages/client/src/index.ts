@@ -82,3 +82,8 @@ export * as ContentType from "./ContentType.js"
  * @since 0.1.0
  */
 export * as Batch from "./Batch.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Resumable from "./Resumable.js"

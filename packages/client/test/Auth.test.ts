@@ -34,6 +34,18 @@ const decodePart = (token: string, index: number): string =>
 const claimsOf = (token: Redacted.Redacted<string>) => JSON.parse(decodePart(Redacted.value(token), 1))
 
 /** The clock such that `now + 60 s` is the example's `exp`. */
+/** Tokens the Python client 0.2.0 makes for these grants (PyJWT payload via json.dumps; see PROTOCOL Appendix A.2). */
+const SCOPE_ORDER_VECTORS: ReadonlyArray<readonly [Auth.Grant["scope"], string]> = [
+  [
+    [["2", "x"], ["org", "1"]],
+    "eyJhbGciOiJFZERTQSIsImtpZCI6Im15LXNlcnZpY2UiLCJ0eXAiOiJKV1QifQ.eyJyZXMiOnsib3M6dXNlY2FzZSI6ImF0dGFjaG1lbnRzIiwiMiI6IngiLCJvcmciOiIxIn0sInBlcm1pc3Npb25zIjpbIm9iamVjdC5yZWFkIl0sImV4cCI6MTc3NjY5MjI4MH0.uFQ0eGv8EfLtROeJ2VpCFNhxFIHOP-uc5RgCIyB7BTBFfVJq-k4MxrqkQDc6XzKldH3o88e3EaBHo1pJWYBtCA"
+  ],
+  [
+    [["10", "a"], ["2", "b"]],
+    "eyJhbGciOiJFZERTQSIsImtpZCI6Im15LXNlcnZpY2UiLCJ0eXAiOiJKV1QifQ.eyJyZXMiOnsib3M6dXNlY2FzZSI6ImF0dGFjaG1lbnRzIiwiMTAiOiJhIiwiMiI6ImIifSwicGVybWlzc2lvbnMiOlsib2JqZWN0LnJlYWQiXSwiZXhwIjoxNzc2NjkyMjgwfQ.2zQFgLkNLDlWLjRka0cNKDgA_lYWMGE4caWD94fZN-8fTUhlK8uW0Z7GCzi8eV1v151U92gViowOtAbdmVAaAA"
+  ]
+]
+
 const setExampleTime = TestClock.setTime((EXAMPLE_EXP - 60) * 1000)
 
 const getToken = (service: Auth.Service, g: Auth.Grant) =>
@@ -64,6 +76,16 @@ describe("Auth.layerSecretKey", () => {
       assert.strictEqual(Redacted.value(yield* signer.mint(grant)), EXAMPLE_TOKEN)
       assert.strictEqual(signer.kid, "my-service")
       assert.deepStrictEqual(signer.permissions, ["object.read", "object.write", "object.delete"])
+    }).pipe(Effect.provide(Auth.layerSecretKey(options))))
+
+  it.effect("scopes with integer-like names keep their order: the Python client's bytes (Appendix A.2 vectors)", () =>
+    Effect.gen(function*() {
+      yield* setExampleTime
+      const signer = Option.getOrThrow((yield* Auth.Auth).signer)
+      for (const [scope, expected] of SCOPE_ORDER_VECTORS) {
+        const token = yield* signer.mint({ usecase: "attachments", scope, permissions: ["object.read"] })
+        assert.strictEqual(Redacted.value(token), expected, JSON.stringify(scope))
+      }
     }).pipe(Effect.provide(Auth.layerSecretKey(options))))
 
   it.effect("tokens verify with the public key (jose) and carry the grant", () =>

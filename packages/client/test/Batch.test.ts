@@ -231,7 +231,7 @@ describe("Batch request encoding", () => {
       const outcomes = yield* Batch.collectAll((yield* session).many([
         Batch.put("z".repeat(10_000), { key: "z" }),
         Batch.get(""),
-        Batch.put("x", { key: "ok", filename: "naïve.txt" }),
+        Batch.put("x", { key: "ok", filename: "na\ud800ve.txt" }), // no UTF-8 form: refused (§6.8)
         Batch.put("x", { metadata: { "bad name": "v" } })
       ]))
       assert.strictEqual(seen.length, 1)

@@ -1,7 +1,8 @@
 /**
- * A large object (256 MiB, generated lazily) is put and read back as streams, compressed and not, over loopback
- * TCP against the filesystem store, while the process's heap plus array-buffer memory stays bounded: nothing
- * buffers the whole object.
+ * A large object (96 MiB, generated lazily) is put and read back as streams, compressed and not, over loopback
+ * TCP against the filesystem store, while the process's heap plus array-buffer memory (client and server together)
+ * grows by less than half the object: nothing buffers it whole. The size is what shows the property in about a
+ * second; `bench/streaming-memory.ts` measures 1 GiB with the server in its own process.
  */
 import { assert, layer } from "@effect/vitest"
 import * as Body from "@objectstore/client/Body"
@@ -13,14 +14,14 @@ import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import { chunk, clientAndServer, generated, measured, MiB } from "./support/memory.js"
 
-const SIZE_MIB = 256
-const BOUND = 96 * MiB
+const SIZE_MIB = 96
+const BOUND = 48 * MiB
 
-const TestLayer = clientAndServer("objectstore-memory-")
+const TestLayer = clientAndServer("memory")
 
-layer(TestLayer, { timeout: 300_000, excludeTestServices: true })("Memory: 256 MiB streamed put and get", (it) => {
+layer(TestLayer, { excludeTestServices: true })("Memory: 96 MiB streamed put and get", (it) => {
   for (const compression of ["none", "zstd"] as const) {
-    it.effect(`compression ${compression}: heap growth stays under 96 MiB`, () =>
+    it.effect(`compression ${compression}: heap growth stays under 48 MiB`, () =>
       Effect.gen(function*() {
         const client = yield* ObjectstoreClient.ObjectstoreClient
         const session = yield* client.session(Usecase.make("memory", { compression }), Scope.make({ org: 1 }))

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Metrics from "@objectstore/client/Metrics"
+import { NotFoundError } from "@objectstore/client/ObjectstoreError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -15,6 +16,10 @@ const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, tags: Reado
 
 const histogram = (metric: Metric.Metric.Histogram<number>, tags: ReadonlyArray<readonly [string, string]>) =>
   Metric.value(tagged(metric, tags))
+
+/** The attributes every counter of ours carries (OpenTelemetry style). */
+const op = (operation: Metrics.Operation, usecase: string) =>
+  [["objectstore.operation", operation], ["objectstore.usecase", usecase]] as const
 
 const count = (metric: Metric.Metric.Counter<number>, tags: ReadonlyArray<readonly [string, string]>) =>
   Effect.map(Metric.value(tagged(metric, tags)), (state) => state.count)
@@ -42,10 +47,19 @@ describe("Metrics.layer", () => {
       assert.strictEqual(latency.count, 2) // failures included
       assert.strictEqual(latency.sum, 3)
       assert.strictEqual(latency.max, 1.5)
-      const success = [["operation", "put"], ["usecase", usecase], ["outcome", "success"]] as const
-      const failure = [["operation", "put"], ["usecase", usecase], ["outcome", "failure"]] as const
+      const success = [...op("put", usecase), ["objectstore.outcome", "success"]] as const
+      // OpenTelemetry's error.type: the error's tag, or _OTHER for an untagged failure like this one.
+      const failure = [...op("put", usecase), ["objectstore.outcome", "failure"], ["error.type", "_OTHER"]] as const
       assert.strictEqual(yield* count(Metrics.requests, success), 1)
       assert.strictEqual(yield* count(Metrics.requests, failure), 1)
+      yield* Effect.either(
+        service.track("head", usecase, Effect.fail(new NotFoundError({ usecase: "u", scope: "_", key: "k" })))
+      )
+      const notFound = [...op("head", usecase), ["objectstore.outcome", "failure"], [
+        "error.type",
+        "NotFoundError"
+      ]] as const
+      assert.strictEqual(yield* count(Metrics.requests, notFound), 1)
       // Other operations are untouched.
       assert.strictEqual((yield* histogram(Metrics.latency.get, [["usecase", usecase]])).count, 0)
     }).pipe(Effect.provide(Metrics.layer)))
@@ -57,7 +71,7 @@ describe("Metrics.layer", () => {
       const fiber = yield* Effect.fork(service.track("get", usecase, Effect.never))
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)
-      const tags = [["operation", "get"], ["usecase", usecase], ["outcome", "interrupted"]] as const
+      const tags = [...op("get", usecase), ["objectstore.outcome", "interrupted"]] as const
       assert.strictEqual(yield* count(Metrics.requests, tags), 1)
       assert.strictEqual((yield* histogram(Metrics.latency.get, [["usecase", usecase]])).sum, 1)
     }).pipe(Effect.provide(Metrics.layer)))
@@ -100,11 +114,10 @@ describe("Metrics.layer", () => {
       yield* service.recordResponse("get", usecase, 404)
       yield* service.recordResponse("get", usecase, 503)
       yield* service.recordRetry("get", usecase)
-      const status = (code: string, cls: string) =>
-        [["operation", "get"], ["usecase", usecase], ["status", code], ["status_class", cls]] as const
-      assert.strictEqual(yield* count(Metrics.responses, status("404", "4xx")), 2)
-      assert.strictEqual(yield* count(Metrics.responses, status("503", "5xx")), 1)
-      assert.strictEqual(yield* count(Metrics.retries, [["operation", "get"], ["usecase", usecase]]), 1)
+      const status = (code: string) => [...op("get", usecase), ["http.response.status_code", code]] as const
+      assert.strictEqual(yield* count(Metrics.responses, status("404")), 2)
+      assert.strictEqual(yield* count(Metrics.responses, status("503")), 1)
+      assert.strictEqual(yield* count(Metrics.retries, op("get", usecase)), 1)
     }).pipe(Effect.provide(Metrics.layer)))
 })
 
@@ -120,9 +133,9 @@ describe("Metrics.layerNoop", () => {
       yield* service.recordRetry("put", usecase)
       assert.strictEqual((yield* histogram(Metrics.latency.put, [["usecase", usecase]])).count, 0)
       assert.strictEqual((yield* histogram(Metrics.size.put, [["usecase", usecase], ["compression", "none"]])).count, 0)
-      const outcome = [["operation", "put"], ["usecase", usecase], ["outcome", "success"]] as const
+      const outcome = [...op("put", usecase), ["objectstore.outcome", "success"]] as const
       assert.strictEqual(yield* count(Metrics.requests, outcome), 0)
-      assert.strictEqual(yield* count(Metrics.retries, [["operation", "put"], ["usecase", usecase]]), 0)
+      assert.strictEqual(yield* count(Metrics.retries, op("put", usecase)), 0)
     }).pipe(Effect.provide(Metrics.layerNoop)))
 })
 

@@ -720,10 +720,10 @@ describe("Session (mock HttpClient)", () => {
         for (
           const options of [
             { metadata: { "bad name": "x" } },
-            { metadata: { a: "é" } },
+            { metadata: { a: "\ud800" } }, // lone surrogates have no UTF-8 form (§6.8)
             { metadata: { A: "1", a: "2" } },
-            { filename: "café.txt" },
-            { origin: "line\nbreak" },
+            { filename: "caf\udc00.txt" },
+            { origin: "line\ud83d" },
             { contentType: "not a valid media type!" },
             { compression: "gzip" as any }
           ]

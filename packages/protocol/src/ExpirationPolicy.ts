@@ -6,7 +6,27 @@
  */
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Humantime from "./Humantime.js"
+
+/**
+ * What every policy shares: it prints as its header value (`String(policy)` is `ttl:30s`), and serialises and
+ * inspects with its duration in humantime (`{ _tag: "TimeToLive", duration: "30s" }`) rather than as a `Duration`'s
+ * internals.
+ */
+const Proto = {
+  toString(this: ExpirationPolicy): string {
+    return format(this)
+  },
+  toJSON(this: ExpirationPolicy): unknown {
+    return this._tag === "Manual" ? { _tag: "Manual" } : { _tag: this._tag, duration: Humantime.format(this.duration) }
+  },
+  [NodeInspectSymbol](this: ExpirationPolicy & { toJSON(): unknown }): unknown {
+    return this.toJSON()
+  }
+}
+
+const make = <P extends ExpirationPolicy>(fields: P): P => Object.assign(Object.create(Proto), fields)
 
 /**
  * The object never expires; only an explicit delete removes it. The default.
@@ -52,7 +72,7 @@ export type ExpirationPolicy = Manual | TimeToLive | TimeToIdle
  * @since 0.1.0
  * @category constructors
  */
-export const manual: Manual = { _tag: "Manual" }
+export const manual: Manual = make<Manual>({ _tag: "Manual" })
 
 /**
  * A time-to-live policy.
@@ -60,10 +80,8 @@ export const manual: Manual = { _tag: "Manual" }
  * @since 0.1.0
  * @category constructors
  */
-export const timeToLive = (input: Duration.DurationInput): TimeToLive => ({
-  _tag: "TimeToLive",
-  duration: Duration.decode(input)
-})
+export const timeToLive = (input: Duration.DurationInput): TimeToLive =>
+  make<TimeToLive>({ _tag: "TimeToLive", duration: Duration.decode(input) })
 
 /**
  * A time-to-idle policy.
@@ -71,10 +89,8 @@ export const timeToLive = (input: Duration.DurationInput): TimeToLive => ({
  * @since 0.1.0
  * @category constructors
  */
-export const timeToIdle = (input: Duration.DurationInput): TimeToIdle => ({
-  _tag: "TimeToIdle",
-  duration: Duration.decode(input)
-})
+export const timeToIdle = (input: Duration.DurationInput): TimeToIdle =>
+  make<TimeToIdle>({ _tag: "TimeToIdle", duration: Duration.decode(input) })
 
 /**
  * Whether the policy is manual.
@@ -111,8 +127,7 @@ export const parse = (header: string): Either.Either<ExpirationPolicy, string> =
   return Humantime.parse(header.slice(4)).pipe(
     Either.mapBoth({
       onLeft: (reason) => `invalid expiration policy ${JSON.stringify(header)}: ${reason}`,
-      onRight: (duration): ExpirationPolicy =>
-        prefix === "ttl:" ? { _tag: "TimeToLive", duration } : { _tag: "TimeToIdle", duration }
+      onRight: (duration): ExpirationPolicy => prefix === "ttl:" ? timeToLive(duration) : timeToIdle(duration)
     })
   )
 }

@@ -26,7 +26,7 @@ export const MAX_BATCH_PART_SIZE = 1_048_576
  * {@link MAX_BATCH_PART_SIZE} always fits in a batch part after compression.
  *
  * @since 0.1.0
- * @category utils
+ * @category encoding
  */
 export const compressBound = (n: number): number =>
   n + Math.floor(n / 256) + (n < 131_072 ? Math.floor((131_072 - n) / 2048) : 0)

@@ -4,7 +4,9 @@
  * One model, four directions: the client renders insert headers with {@link toInsertHeaders}; the server parses
  * them with {@link parseInsertHeaders} and renders response headers with {@link toResponseHeaders}; the client
  * reads responses back with {@link fromResponseHeaders}. Header names are lowercase; custom metadata travels as
- * `x-snme-<name>` with lowercase names; every value must be visible ASCII.
+ * `x-snme-<name>` with lowercase names; every value must be visible ASCII. The client percent-encodes origin,
+ * filename and custom values as the newer Python client does ({@link encodeValue}, PROTOCOL §6.8) and decodes them
+ * on read ({@link decodeValue}); the server stores and echoes the values as sent.
  *
  * @since 0.1.0
  */
@@ -113,6 +115,81 @@ export const isVisibleAscii = (value: string): boolean => {
   return true
 }
 
+const hexDigits = "0123456789ABCDEF"
+
+/**
+ * Percent-encodes a metadata value as the newer Python client does (PROTOCOL §6.8): every visible ASCII character
+ * (0x20–0x7E) except `%` as it is, everything else (`%`, tab and other controls, non-ASCII) as the `%XX` of its
+ * UTF-8 bytes, uppercase hex. `Left` for a string that is not well-formed UTF-16 (a lone surrogate), which has no
+ * UTF-8 form.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeValue = (value: string): Either.Either<string, string> => {
+  let plain = true
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x20 || code > 0x7e || code === 0x25) {
+      plain = false
+      break
+    }
+  }
+  if (plain) return Either.right(value)
+  let out = ""
+  for (const c of value) {
+    const code = c.codePointAt(0)!
+    if (code >= 0xd800 && code <= 0xdfff) return Either.left("the value is not well-formed Unicode (a lone surrogate)")
+    if (code >= 0x20 && code <= 0x7e && code !== 0x25) {
+      out += c
+      continue
+    }
+    for (const byte of new TextEncoder().encode(c)) out += `%${hexDigits[byte >> 4]}${hexDigits[byte & 15]}`
+  }
+  return Either.right(out)
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+const hexValue = (code: number): number =>
+  code >= 0x30 && code <= 0x39 ? code - 0x30 : code >= 0x41 && code <= 0x46 ?
+    code - 0x37 :
+    code >= 0x61 && code <= 0x66
+    ? code - 0x57
+    : -1
+
+/**
+ * Decodes a metadata value read from a response (PROTOCOL §6.8): every `%XX` (either case of hex) becomes its byte
+ * and the bytes are read as UTF-8. Leniently: a `%` not followed by two hex digits stays as it is, and a value
+ * whose escapes do not decode to UTF-8 is returned unchanged.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeValue = (value: string): string => {
+  if (!value.includes("%")) return value
+  const bytes: Array<number> = []
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code === 0x25 && i + 2 < value.length) {
+      const high = hexValue(value.charCodeAt(i + 1))
+      const low = hexValue(value.charCodeAt(i + 2))
+      if (high >= 0 && low >= 0) {
+        bytes.push(high * 16 + low)
+        i += 2
+        continue
+      }
+    }
+    if (code > 0x7f) return value // a raw non-ASCII character: not an encoded value
+    bytes.push(code)
+  }
+  try {
+    return utf8.decode(new Uint8Array(bytes))
+  } catch {
+    return value
+  }
+}
+
 const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /**
@@ -173,9 +250,11 @@ export interface InsertHeadersError {
 
 /**
  * Renders insert headers for the client. Always sends `content-type` (default `application/octet-stream`),
- * `content-encoding: zstd` only for zstd, `x-sn-expiration` only for non-manual policies (canonical form), and
- * origin, filename and custom entries when given. Validates the media type, visible ASCII values and token names;
- * custom names are lowercased, and two names equal after lowercasing are rejected.
+ * `content-encoding: zstd` only for zstd, `x-sn-expiration` only for non-manual policies (canonical form), origin
+ * when given and not empty, and filename and custom entries when given (as the Python client does). Origin,
+ * filename and custom values are percent-encoded with {@link encodeValue} (PROTOCOL §6.8), so any Unicode text is
+ * accepted. Validates the media type and token names; custom names are lowercased, and two names equal after
+ * lowercasing are rejected.
  *
  * @since 0.1.0
  * @category encoding
@@ -197,15 +276,16 @@ export const toInsertHeaders = (
     }
     headers[EXPIRATION] = ExpirationPolicy.format(policy)
   }
-  if (input.origin !== undefined) {
-    if (!isVisibleAscii(input.origin)) return Either.left({ field: "origin", reason: "origin must be visible ASCII" })
-    headers[ORIGIN] = input.origin
+  // An empty origin is no origin, as the Python client treats it (§6.4); an empty filename is sent (§6.5).
+  if (input.origin !== undefined && input.origin !== "") {
+    const origin = encodeValue(input.origin)
+    if (Either.isLeft(origin)) return Either.left({ field: "origin", reason: origin.left })
+    headers[ORIGIN] = origin.right
   }
   if (input.filename !== undefined) {
-    if (!isVisibleAscii(input.filename)) {
-      return Either.left({ field: "filename", reason: "filename must be visible ASCII" })
-    }
-    headers[FILENAME] = input.filename
+    const filename = encodeValue(input.filename)
+    if (Either.isLeft(filename)) return Either.left({ field: "filename", reason: filename.left })
+    headers[FILENAME] = filename.right
   }
   if (input.custom !== undefined) {
     const seen = new Map<string, string>()
@@ -221,8 +301,9 @@ export const toInsertHeaders = (
         })
       }
       seen.set(lower, name)
-      if (!isVisibleAscii(value)) return Either.left({ field, reason: "custom metadata value must be visible ASCII" })
-      headers[CUSTOM_PREFIX + lower] = value
+      const encoded = encodeValue(value)
+      if (Either.isLeft(encoded)) return Either.left({ field, reason: encoded.left })
+      headers[CUSTOM_PREFIX + lower] = encoded.right
     }
   }
   return Either.right(headers)
@@ -326,7 +407,8 @@ export type HeaderSource =
 
 /**
  * Reads metadata from response headers on the client, leniently: a missing content type is
- * `application/octet-stream`, an unparsable expiration is manual, unparsable timestamps are `undefined`. With a
+ * `application/octet-stream`, an unparsable expiration is manual, unparsable timestamps are `undefined`; origin,
+ * filename and custom values are percent-decoded with {@link decodeValue} (PROTOCOL §6.8). With a
  * lookup function, pass the header `names` to discover custom metadata; with a record, its keys are used.
  *
  * @since 0.1.0
@@ -363,7 +445,7 @@ export const fromResponseHeaders = (headers: HeaderSource, names?: Iterable<stri
     const lower = name.toLowerCase()
     if (!lower.startsWith(CUSTOM_PREFIX)) continue
     const value = get(name)
-    if (value !== undefined) custom.push([lower.slice(CUSTOM_PREFIX.length), value])
+    if (value !== undefined) custom.push([lower.slice(CUSTOM_PREFIX.length), decodeValue(value)])
   }
   return {
     contentType: get(CONTENT_TYPE) ?? DEFAULT_CONTENT_TYPE,
@@ -371,8 +453,11 @@ export const fromResponseHeaders = (headers: HeaderSource, names?: Iterable<stri
     expirationPolicy: policy,
     timeCreated: timestamp(TIME_CREATED),
     timeExpires: timestamp(TIME_EXPIRES),
-    origin: get(ORIGIN),
-    filename: get(FILENAME),
+    origin: optionalDecoded(get(ORIGIN)),
+    filename: optionalDecoded(get(FILENAME)),
     custom: Object.fromEntries(custom)
   }
 }
+
+const optionalDecoded = (value: string | undefined): string | undefined =>
+  value === undefined ? undefined : decodeValue(value)

@@ -33,6 +33,9 @@ export interface Part {
  * @category errors
  */
 export class FramingError {
+  /**
+   * @since 0.1.0
+   */
   readonly _tag = "FramingError"
   constructor(readonly reason: string) {}
 }
@@ -83,7 +86,11 @@ export class Reader {
     return this.state === "done"
   }
 
-  /** Feeds a chunk; returns the parts it completed. Throws `FramingError`. */
+  /**
+   * Feeds a chunk; returns the parts it completed. Throws `FramingError`.
+   *
+   * @since 0.1.0
+   */
   push(chunk: Uint8Array): Array<Part> {
     if (this.state === "done") return []
     this.total += chunk.length
@@ -99,12 +106,20 @@ export class Reader {
     return parts
   }
 
-  /** Signals the end of input. Throws `FramingError` unless the closing delimiter was read. */
+  /**
+   * Signals the end of input. Throws `FramingError` unless the closing delimiter was read.
+   *
+   * @since 0.1.0
+   */
   end(): void {
     if (this.state !== "done") throw new FramingError("incomplete multipart body: the closing boundary is missing")
   }
 
-  /** One state transition; `false` when more input is needed. */
+  /**
+   * One state transition; `false` when more input is needed.
+   *
+   * @internal
+   */
   private step(parts: Array<Part>): boolean {
     switch (this.state) {
       case "done":
@@ -182,10 +197,12 @@ export class Reader {
     }
   }
 
+  /** @internal */
   private tail(length: number): Buffer {
     return this.buffer.length <= length ? this.buffer : this.buffer.subarray(this.buffer.length - length)
   }
 
+  /** @internal */
   private append(bytes: Buffer): void {
     if (bytes.length === 0) return
     this.size += bytes.length
@@ -197,6 +214,7 @@ export class Reader {
     this.kept += kept.length
   }
 
+  /** @internal */
   private finishPart(): Part {
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
     const part: Part = {

@@ -27,6 +27,7 @@ export type Components = ReadonlyArray<readonly [name: string, value: string]>
 export const EMPTY = "_"
 
 const partPattern = /^[A-Za-z0-9_\-()$!+']+$/
+const ALLOWED = "names and values may use only letters, digits and _ - ( ) $ ! + '"
 
 /**
  * Whether `text` is a valid scope name or value: non-empty and made only of `A-Z a-z 0-9 _ - ( ) $ ! + '`.
@@ -47,9 +48,11 @@ export const validate = (components: Components): Either.Either<Components, stri
   const seen = new Set<string>()
   for (const [name, value] of components) {
     if (name.length === 0) return Either.left("scope name must not be empty")
-    if (!isValidPart(name)) return Either.left(`invalid scope name ${JSON.stringify(name)}`)
+    if (!isValidPart(name)) return Either.left(`invalid scope name ${JSON.stringify(name)}: ${ALLOWED}`)
     if (value.length === 0) return Either.left(`scope ${JSON.stringify(name)} has an empty value`)
-    if (!isValidPart(value)) return Either.left(`invalid value for scope ${JSON.stringify(name)}`)
+    if (!isValidPart(value)) {
+      return Either.left(`invalid value ${JSON.stringify(value)} for scope ${JSON.stringify(name)}: ${ALLOWED}`)
+    }
     if (seen.has(name)) return Either.left(`duplicate scope name ${JSON.stringify(name)}`)
     seen.add(name)
   }
@@ -93,14 +96,59 @@ export const parse = (segment: string): Either.Either<Components, string> => {
 }
 
 /**
+ * Parses the written form of a scope used on command lines and in configuration (`OBJECTSTORE_SCOPE`):
+ * `name=value` pairs in order, separated by `;`, `,` or whitespace, so `org=42;project=1337`,
+ * `org=42,project=1337` and `org=42 project=1337` are the same scope. Each pair is split at its first `=`; an empty
+ * text or `_` alone is the empty scope. The result is checked with {@link validate}; with `wildcard`, a value may
+ * also be `*` (any value), which only a token's grant allows (§12.5). Errors quote the text they refer to.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseText = (
+  text: string,
+  options?: { readonly wildcard?: boolean | undefined }
+): Either.Either<Components, string> => {
+  const components: Array<readonly [string, string]> = []
+  for (const piece of text.split(/[;,\s]+/)) {
+    if (piece === "" || piece === EMPTY) continue
+    const index = piece.indexOf("=")
+    if (index <= 0 || index === piece.length - 1) {
+      const where = piece === text.trim() ? "" : ` in ${JSON.stringify(text)}`
+      return Either.left(
+        `bad scope ${JSON.stringify(piece)}${where}: expected name=value pairs, e.g. org=42;project=1337`
+      )
+    }
+    components.push([piece.slice(0, index), piece.slice(index + 1)])
+  }
+  const checked = options?.wildcard === true
+    ? components.map(([name, value]) => [name, value === "*" ? "0" : value] as const)
+    : components
+  return Either.map(
+    Either.mapLeft(validate(checked), (reason) => `bad scope ${JSON.stringify(text)}: ${reason}`),
+    () => components
+  )
+}
+
+/**
  * Formats a scope value: strings are returned as is, numbers and bigints in plain decimal (no exponent). Numbers
  * must be integers (`NaN`, infinities and fractions are rejected); negative integers are formatted with a `-`.
+ * Booleans (which JavaScript callers can pass despite the type) are rejected: the Python client sends `True`, the
+ * Rust client `true`, so the caller must choose the string (§4.2).
  *
  * @since 0.1.0
  * @category formatting
  */
 export const formatValue = (value: string | number | bigint): Either.Either<string, string> => {
   if (typeof value === "string") return Either.right(value)
+  if (typeof value === "boolean") {
+    // Python sends True/False, Rust true/false: a boolean would address different scopes per client.
+    return Either.left(
+      `scope value ${value} is a boolean, which the official clients spell differently (Python "${
+        value ? "True" : "False"
+      }", Rust "${value}"); pass the string the other writers of this scope use`
+    )
+  }
   if (typeof value === "bigint") return Either.right(value.toString())
   if (!Number.isInteger(value)) return Either.left(`scope value ${value} is not an integer`)
   return Either.right(BigInt(value).toString())

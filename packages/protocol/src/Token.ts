@@ -75,6 +75,58 @@ export const claims = (options: {
   exp: options.exp
 })
 
+const shortEscapes: Readonly<Record<string, string>> = {
+  "\"": "\\\"",
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\b": "\\b",
+  "\f": "\\f"
+}
+
+/**
+ * A JSON string as Python's `json.dumps` writes it by default (`ensure_ascii`): every character outside printable
+ * ASCII (` ` to `~`) as `\uXXXX` in lowercase hex, UTF-16 code unit by code unit.
+ */
+const pythonJsonString = (text: string): string =>
+  `"${
+    text.replace(
+      /["\\]|[^ -~]/g,
+      (char) => shortEscapes[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`
+    )
+  }"`
+
+/**
+ * The claims as the JWT payload's exact bytes, the way the Python client (PyJWT over `json.dumps` with compact
+ * separators) writes them: `{"res":{"os:usecase":…,<scopes in order>},"permissions":[…],"exp":…}`. Unlike
+ * `JSON.stringify` of {@link claims}, the scope keeps its order when a name looks like an integer (a JavaScript
+ * object lists those first), and characters outside printable ASCII are escaped as `\uXXXX`.
+ *
+ * @example
+ * ```ts
+ * import * as Token from "@objectstore/protocol/Token"
+ *
+ * Token.encodeClaims({ usecase: "u", scopes: [["2", "x"], ["org", "1"]], permissions: ["object.read"], exp: 1 })
+ * // '{"res":{"os:usecase":"u","2":"x","org":"1"},"permissions":["object.read"],"exp":1}'
+ * ```
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeClaims = (options: {
+  readonly usecase: string
+  readonly scopes: Scope.Components
+  readonly permissions: ReadonlyArray<Permission.Permission>
+  readonly exp: number
+}): string => {
+  const res = [[USECASE_CLAIM, options.usecase] as const, ...options.scopes]
+    .map(([name, value]) => `${pythonJsonString(name)}:${pythonJsonString(value)}`)
+    .join(",")
+  const permissions = options.permissions.map(pythonJsonString).join(",")
+  return `{"res":{${res}},"permissions":[${permissions}],"exp":${Math.trunc(options.exp)}}`
+}
+
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 

@@ -82,3 +82,13 @@ export * as MultipartForm from "./MultipartForm.js"
  * @since 0.1.0
  */
 export * as Bytes from "./Bytes.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Resumable from "./Resumable.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExtendExpiry from "./ExtendExpiry.js"

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Either from "effect/Either"
+import * as util from "node:util"
 
 describe("ExpirationPolicy", () => {
   it("format uses the canonical humantime form (§6.2 table)", () => {
@@ -42,5 +43,23 @@ describe("ExpirationPolicy", () => {
     assert.isTrue(
       ExpirationPolicy.equals(ExpirationPolicy.timeToLive("60 minutes"), ExpirationPolicy.timeToLive("1 hour"))
     )
+  })
+})
+
+describe("ExpirationPolicy printing", () => {
+  it("prints as the header value, serialises and inspects with a humantime duration", () => {
+    const ttl = ExpirationPolicy.timeToLive("90 minutes")
+    assert.strictEqual(String(ttl), "ttl:1h 30m")
+    assert.strictEqual(`${ExpirationPolicy.timeToIdle("30 days")}`, "tti:30days")
+    assert.strictEqual(String(ExpirationPolicy.manual), "manual")
+    assert.strictEqual(
+      JSON.stringify({ policy: ttl }),
+      "{\"policy\":{\"_tag\":\"TimeToLive\",\"duration\":\"1h 30m\"}}"
+    )
+    assert.strictEqual(JSON.stringify(ExpirationPolicy.manual), "{\"_tag\":\"Manual\"}")
+    assert.strictEqual(util.inspect({ ttl }), "{ ttl: { _tag: 'TimeToLive', duration: '1h 30m' } }")
+    const parsed = Either.getOrThrow(ExpirationPolicy.parse("tti:2h"))
+    assert.strictEqual(util.inspect(parsed), "{ _tag: 'TimeToIdle', duration: '2h' }")
+    assert.isTrue(ExpirationPolicy.equals(parsed, ExpirationPolicy.timeToIdle("2 hours")))
   })
 })

@@ -3,6 +3,8 @@ import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as fc from "fast-check"
+import { Buffer } from "node:buffer"
 
 const full: Metadata.Metadata = {
   contentType: "text/html",
@@ -105,6 +107,11 @@ describe("Metadata", () => {
       Metadata.toInsertHeaders({ compression: "none", expirationPolicy: ExpirationPolicy.manual }),
       Either.right({ "content-type": "application/octet-stream" })
     )
+    // As the Python client: an empty origin is not sent (§6.4), an empty filename is (§6.5).
+    assert.deepStrictEqual(
+      Metadata.toInsertHeaders({ origin: "", filename: "" }),
+      Either.right({ "content-type": "application/octet-stream", "x-sn-filename": "" })
+    )
   })
 
   it("toInsertHeaders rejects what the server would refuse", () => {
@@ -112,10 +119,10 @@ describe("Metadata", () => {
       Either.match(Metadata.toInsertHeaders(input), { onLeft: (e) => e.field, onRight: () => "ok" })
     assert.strictEqual(field({ contentType: "not a valid media type!" }), "contentType")
     assert.strictEqual(field({ contentType: "" }), "contentType")
-    assert.strictEqual(field({ filename: "café.pdf" }), "filename")
-    assert.strictEqual(field({ origin: "a\nb" }), "origin")
+    assert.strictEqual(field({ filename: "\ud800.pdf" }), "filename")
+    assert.strictEqual(field({ origin: "a\udc00b" }), "origin")
     assert.strictEqual(field({ custom: { "bad name": "x" } }), "custom.bad name")
-    assert.strictEqual(field({ custom: { ok: "ünicode" } }), "custom.ok")
+    assert.strictEqual(field({ custom: { ok: "\ud83d" } }), "custom.ok")
     assert.strictEqual(field({ custom: { Foo: "1", foo: "2" } }), "custom.foo")
     assert.strictEqual(field({ expirationPolicy: ExpirationPolicy.timeToLive(Duration.infinity) }), "expirationPolicy")
   })
@@ -219,5 +226,55 @@ describe("Metadata", () => {
       "x-snme-team": "storage",
       "content-disposition": "attachment; filename=\"data.csv\""
     })
+  })
+
+  it("toInsertHeaders percent-encodes values as the newer Python client (§6.8)", () => {
+    const headers = Either.getOrThrow(Metadata.toInsertHeaders({
+      origin: "a\nb",
+      filename: "résumé 100%.pdf",
+      custom: { note: "ünicode ✓", plain: "a b~!" }
+    }))
+    assert.strictEqual(headers["x-sn-origin"], "a%0Ab")
+    assert.strictEqual(headers["x-sn-filename"], "r%C3%A9sum%C3%A9 100%25.pdf")
+    assert.strictEqual(headers["x-snme-note"], "%C3%BCnicode %E2%9C%93")
+    assert.strictEqual(headers["x-snme-plain"], "a b~!")
+    // what the server stores and echoes comes back decoded
+    const stored = Either.getOrThrow(Metadata.parseInsertHeaders(headers))
+    const read = Metadata.fromResponseHeaders(Object.fromEntries(Metadata.toResponseHeaders({
+      ...stored,
+      timeCreated: 1n,
+      timeExpires: undefined
+    })))
+    assert.strictEqual(read.origin, "a\nb")
+    assert.strictEqual(read.filename, "résumé 100%.pdf")
+    assert.deepStrictEqual(read.custom, { note: "ünicode ✓", plain: "a b~!" })
+  })
+
+  it("encodeValue: visible ASCII but % as is, everything else as uppercase UTF-8 %XX (property)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 40 }), (value) => {
+        const encoded = Either.getOrThrow(Metadata.encodeValue(value))
+        // the server accepts it, and it decodes back exactly
+        assert.isTrue(Metadata.isVisibleAscii(encoded) && !encoded.includes("\t"))
+        assert.strictEqual(Metadata.decodeValue(encoded), value)
+        // every % starts an uppercase escape, and the escapes are the UTF-8 bytes of the characters replaced
+        assert.match(encoded, /^(?:[\x20-\x24\x26-\x7e]|%[0-9A-F]{2})*$/)
+        const expected = Array.from(value, (c) =>
+          /^[\x20-\x24\x26-\x7e]$/.test(c)
+            ? c
+            : Array.from(Buffer.from(c, "utf8"), (b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""))
+          .join("")
+        assert.strictEqual(encoded, expected)
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("decodeValue is lenient: stray %, lowercase hex, escapes that are not UTF-8", () => {
+    assert.strictEqual(Metadata.decodeValue("100%"), "100%")
+    assert.strictEqual(Metadata.decodeValue("a%zzb%4"), "a%zzb%4")
+    assert.strictEqual(Metadata.decodeValue("caf%c3%a9"), "café")
+    assert.strictEqual(Metadata.decodeValue("bad%FF%FE"), "bad%FF%FE")
+    assert.strictEqual(Metadata.decodeValue("plain"), "plain")
   })
 })

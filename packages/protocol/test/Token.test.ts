@@ -35,6 +35,34 @@ describe("Token", () => {
     assert.deepStrictEqual(Token.validateClaims(JSON.parse(text(payload))), Either.right(claims))
   })
 
+  it("encodeClaims writes the Python client's bytes: scope order kept for integer-like names, non-ASCII escaped", () => {
+    const encode = (usecase: string, scopes: ReadonlyArray<readonly [string, string]>) =>
+      Token.encodeClaims({ usecase, scopes, permissions: ["object.read"], exp: 1776692280 })
+    // Each expected text is Python's json.dumps(claims, separators=(",", ":")), as PyJWT calls it.
+    assert.strictEqual(
+      encode("attachments", [["2", "x"], ["org", "1"]]),
+      "{\"res\":{\"os:usecase\":\"attachments\",\"2\":\"x\",\"org\":\"1\"},\"permissions\":[\"object.read\"],\"exp\":1776692280}"
+    )
+    assert.strictEqual(
+      encode("attachments", [["10", "a"], ["2", "b"]]),
+      "{\"res\":{\"os:usecase\":\"attachments\",\"10\":\"a\",\"2\":\"b\"},\"permissions\":[\"object.read\"],\"exp\":1776692280}"
+    )
+    assert.strictEqual(
+      encode("ü", [["org", "42"]]),
+      "{\"res\":{\"os:usecase\":\"\\u00fc\",\"org\":\"42\"},\"permissions\":[\"object.read\"],\"exp\":1776692280}"
+    )
+    assert.strictEqual(
+      encode("a\"b\\c\u007f\n😀", []),
+      "{\"res\":{\"os:usecase\":\"a\\\"b\\\\c\\u007f\\n\\ud83d\\ude00\"},\"permissions\":[\"object.read\"],\"exp\":1776692280}"
+    )
+    // It is the same claims object once parsed.
+    const scopes = [["org", "42"], ["project", "1337"]] as const
+    assert.deepStrictEqual(
+      JSON.parse(Token.encodeClaims({ usecase: "u", scopes, permissions: Permission.all, exp: 5 })),
+      Token.claims({ usecase: "u", scopes, permissions: Permission.all, exp: 5 })
+    )
+  })
+
   it("resource puts the usecase first and keeps scope order", () => {
     assert.deepStrictEqual(Object.entries(Token.resource("u", [["project", "1"], ["org", "*"]])), [
       ["os:usecase", "u"],

@@ -31,6 +31,10 @@
  * | `OS__DEV__REAP_INTERVAL` | humantime duration between sweeps of expired objects |
  * | `OS__DEV__BATCH_ORDER` | `completion` / `reverse` / `shuffle` (§17.3) |
  * | `OS__DEV__MULTIPART_MAX_AGE` | idle time after which an unfinished multipart upload is removed (humantime, `24h`) |
+ * | `OS__DEV__BATCH_MEMORY_BUDGET` | bytes one batch request may hold in memory (parts read, answers not yet written) |
+ * | `OS__DEV__RESUMABLE` | `true` (default) / `false`: resumable uploads answer 501 (§22.6) |
+ * | `OS__DEV__RESUMABLE_MAX_AGE` | idle time after which a resumable session expires (humantime, `24h`, §22.7) |
+ * | `OS__DEV__RESUMABLE_CHUNK_LIMIT` | debug: the most bytes one resumable chunk persists (§22.2) |
  *
  * Other variables (`OS__RATE_LIMITS__*`, `OS__LOGGING__*`, `OS__RUNTIME__*`, `OS__SENTRY__*`, `OS__METRICS__*`,
  * backend-specific storage keys, unknown keys) are ignored, as upstream ignores unknown keys.
@@ -110,6 +114,20 @@ export interface ServerConfig {
   readonly batchOrder: "completion" | "reverse" | "shuffle"
   /** Unfinished multipart uploads idle for longer than this are removed (checked every `reapInterval`). */
   readonly multipartMaxAge: Duration.Duration
+  /**
+   * Bytes one batch request may hold in memory (not upstream): request parts read but not yet executed, and answer
+   * bodies ready but not yet written. Larger bodies stream one part at a time. Default 32 MiB.
+   */
+  readonly batchMemoryBudget: number
+  /**
+   * Whether resumable uploads (PROTOCOL §22) are available; `false` answers them with 501, as a backend without
+   * them would (to test clients' fallback). Default `true`.
+   */
+  readonly resumable: boolean
+  /** Resumable sessions idle for longer than this expire (410); ended sessions are forgotten after it (404). */
+  readonly resumableMaxAge: Duration.Duration
+  /** Debug: the most bytes one resumable chunk persists (the answer's `Upload-Offset` says how far it got). */
+  readonly resumableChunkLimit: number | undefined
 }
 
 /**
@@ -134,7 +152,11 @@ export const defaults: ServerConfig = {
   enforceExpiration: true,
   reapInterval: Duration.minutes(1),
   batchOrder: "completion",
-  multipartMaxAge: Duration.hours(24)
+  multipartMaxAge: Duration.hours(24),
+  batchMemoryBudget: 32 * 1024 * 1024,
+  resumable: true,
+  resumableMaxAge: Duration.hours(24),
+  resumableChunkLimit: undefined
 }
 
 /**
@@ -249,7 +271,7 @@ const describe = (value: Literal.LiteralValue | undefined): string =>
  * Parses a boolean setting: `true`/`false` (any case), `1`/`0`.
  *
  * @since 0.1.0
- * @category parsers
+ * @category parsing
  */
 export const parseBoolean = (text: string): Either.Either<boolean, string> => {
   const lower = text.trim().toLowerCase()
@@ -262,7 +284,7 @@ export const parseBoolean = (text: string): Either.Either<boolean, string> => {
  * Parses a non-negative integer setting (plain decimal digits, at most 2^53 − 1).
  *
  * @since 0.1.0
- * @category parsers
+ * @category parsing
  */
 export const parseCount = (text: string): Either.Either<number, string> => {
   const trimmed = text.trim()
@@ -277,7 +299,7 @@ export const parseCount = (text: string): Either.Either<number, string> => {
  * "any free port".
  *
  * @since 0.1.0
- * @category parsers
+ * @category parsing
  */
 export const parseHttpAddr = (
   text: string
@@ -595,14 +617,26 @@ export const fromEnvironment = (
           : Either.left(`expected completion, reverse or shuffle, got ${JSON.stringify(text)}`)
       }
     )) ?? base.batchOrder
-    const multipartMaxAge = (yield* scalar(
-      ["dev", "multipart_max_age"],
+    const positiveAge = (text: string) =>
+      Either.flatMap(
+        parseDuration(text),
+        (d) => Duration.toMillis(d) > 0 ? Either.right(d) : Either.left("the age must be greater than zero")
+      )
+    const multipartMaxAge = (yield* scalar(["dev", "multipart_max_age"], positiveAge)) ?? base.multipartMaxAge
+
+    const batchMemoryBudget = (yield* scalar(
+      ["dev", "batch_memory_budget"],
       (text) =>
-        Either.flatMap(
-          parseDuration(text),
-          (d) => Duration.toMillis(d) > 0 ? Either.right(d) : Either.left("the age must be greater than zero")
-        )
-    )) ?? base.multipartMaxAge
+        Either.flatMap(parseCount(text), (n) => n > 0 ? Either.right(n) : Either.left("the budget must be at least 1"))
+    )) ?? base.batchMemoryBudget
+
+    const resumable = (yield* scalar(["dev", "resumable"], parseBoolean)) ?? base.resumable
+    const resumableMaxAge = (yield* scalar(["dev", "resumable_max_age"], positiveAge)) ?? base.resumableMaxAge
+    const resumableChunkLimit = (yield* scalar(
+      ["dev", "resumable_chunk_limit"],
+      (text) =>
+        Either.flatMap(parseCount(text), (n) => n > 0 ? Either.right(n) : Either.left("the limit must be at least 1"))
+    )) ?? base.resumableChunkLimit
 
     return {
       host,
@@ -619,6 +653,10 @@ export const fromEnvironment = (
       enforceExpiration,
       reapInterval,
       batchOrder,
-      multipartMaxAge
+      multipartMaxAge,
+      batchMemoryBudget,
+      resumable,
+      resumableMaxAge,
+      resumableChunkLimit
     } satisfies ServerConfig
   })

@@ -26,6 +26,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as UrlParams from "@effect/platform/UrlParams"
@@ -105,9 +106,30 @@ export const layerControl = (
   )
 }
 
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
+  /^::ffff:127\./i.test(host)
+
+/**
+ * The warning `layer` logs at start when the configuration lets anyone who can reach the port read, write and
+ * delete every object: auth not enforced on an address other than loopback (such as upstream's default
+ * `0.0.0.0`). `undefined` when there is nothing to warn about.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const exposureWarning = (config: Config.ServerConfig): string | undefined =>
+  config.auth.enforce || isLoopback(config.host)
+    ? undefined
+    : `auth is not enforced and the server listens on ${
+      config.host.includes(":") ? `[${config.host}]` : config.host
+    }:${config.port}, which other machines may reach: anyone who can connect can read, write and delete every ` +
+      "object. Listen on 127.0.0.1 (OS__HTTP_ADDR=127.0.0.1:8888, --http-addr) or enforce auth (OS__AUTH__ENFORCE)."
+
 /**
  * Serves the app over TCP with `node:http` on `host:port` (default `127.0.0.1:8888`; use `port: 0` in tests and read
- * the address with `HttpServer.addressFormattedWith`). The storage and the control are exposed as well.
+ * the address with `HttpServer.addressFormattedWith`). The storage and the control are exposed as well. Logs a
+ * warning at start when auth is not enforced on a non-loopback address (`exposureWarning`).
  *
  * @since 0.1.0
  * @category layers
@@ -121,7 +143,11 @@ export const layer = (
   const config = resolveConfig(options)
   const servers = new Set<Http.Server>()
   const listen = NodeHttpServer.layerServer(() => {
-    const server = Http.createServer()
+    // Header lines past `maxHeadersCount` are dropped by node:http: keep one more than the limit, so a request past
+    // it is seen and refused with 431 instead of silently truncated. Host is not required (upstream does not
+    // require it either), so a request whose Host line was among the dropped ones still gets that 431.
+    const server = Http.createServer({ requireHostHeader: false })
+    server.maxHeadersCount = internalApp.MAX_HEADERS + 1
     servers.add(server)
     server.once("close", () => servers.delete(server))
     return server
@@ -131,8 +157,18 @@ export const layer = (
   const closeConnections = Layer.scopedDiscard(
     Effect.addFinalizer(() => Effect.sync(() => servers.forEach((server) => server.closeAllConnections())))
   )
-  const serve = Layer.unwrapEffect(Effect.map(ServerControl, (control) => HttpServer.serve(control.app)))
-  return Layer.merge(serve, closeConnections).pipe(
+  // No platform span per request: building it (URL parsing, one attribute per header) cost more than serving a
+  // small object.
+  const serve = Layer.unwrapEffect(Effect.map(ServerControl, (control) => HttpServer.serve(control.app))).pipe(
+    HttpMiddleware.withTracerDisabledWhen(() => true)
+  )
+  // with the port actually bound (the configuration may say 0)
+  const warn = Layer.effectDiscard(Effect.flatMap(HttpServer.HttpServer, (server) => {
+    const port = server.address._tag === "TcpAddress" ? server.address.port : config.port
+    const warning = exposureWarning({ ...config, port })
+    return warning === undefined ? Effect.void : Effect.logWarning(warning)
+  }))
+  return Layer.mergeAll(serve, closeConnections, warn).pipe(
     Layer.provideMerge(listen),
     Layer.provideMerge(layerControl(config))
   )

@@ -20,6 +20,12 @@
  * the listed parts into the object exactly as `put` does (temp file, fsync, rename), then removes the upload.
  * Part etags are the quoted hex MD5 of the part (§17.3). `reapUploads` removes uploads idle since before a cutoff.
  *
+ * Resumable upload sessions (PROTOCOL §22) are kept per `(object, token)`: the final metadata is fixed at create,
+ * chunks append at the persisted offset (the filesystem store writes them in place, fsyncs them and records the new
+ * offset with a temp file, fsync and rename before acknowledging), and the commit streams the bytes into the object
+ * exactly as `put` does. Ended sessions (committed, cancelled, expired) are remembered until `reapSessions` forgets
+ * them.
+ *
  * @since 0.1.0
  */
 import type * as Metadata from "@objectstore/protocol/Metadata"
@@ -36,6 +42,8 @@ import * as filesystem from "./internal/filesystemStorage.js"
 import * as memory from "./internal/memoryStorage.js"
 import * as multipartFilesystem from "./internal/multipartFilesystem.js"
 import * as multipartMemory from "./internal/multipartMemory.js"
+import * as resumableFilesystem from "./internal/resumableFilesystem.js"
+import * as resumableMemory from "./internal/resumableMemory.js"
 
 /**
  * The identity of an object. Scope order is significant.
@@ -77,8 +85,9 @@ export interface OpenedObject extends ObjectInfo {
     StorageError
   >
   /**
-   * The whole payload at once, for readers that need it whole (a batch get). Optional: without it, `read()` is
-   * collected; the memory store has it.
+   * The whole payload at once, already in memory (no copy, no I/O), for readers that need it whole (a batch get, a
+   * small GET). Optional: without it, `read()` is collected; the memory store has it, the filesystem store for
+   * payloads up to 64 KiB (read when opened).
    */
   readonly readBytes?: (() => Effect.Effect<Uint8Array, StorageError>) | undefined
 }
@@ -113,6 +122,9 @@ export class StorageError extends Schema.TaggedError<StorageError>("@objectstore
  *
  * - `NoSuchUpload`: the upload id is unknown for this object (never initiated, aborted, completed or reaped);
  * - `InvalidPart`: complete listed a part that was never uploaded or whose etag does not match;
+ * - `InvalidPartOrder`: complete listed part numbers that are not strictly ascending (one listed twice, or out of
+ *   order);
+ * - `EntityTooLarge`: the listed parts add up to more than the object size limit given to complete;
  * - `BadDigest`: a part's body does not match its `Content-MD5`;
  * - `IncompleteBody`: a part's body is not exactly `Content-Length` bytes long.
  *
@@ -122,7 +134,14 @@ export class StorageError extends Schema.TaggedError<StorageError>("@objectstore
 export class MultipartError extends Schema.TaggedError<MultipartError>("@objectstore/server/MultipartError")(
   "MultipartError",
   {
-    reason: Schema.Literal("NoSuchUpload", "InvalidPart", "BadDigest", "IncompleteBody"),
+    reason: Schema.Literal(
+      "NoSuchUpload",
+      "InvalidPart",
+      "InvalidPartOrder",
+      "EntityTooLarge",
+      "BadDigest",
+      "IncompleteBody"
+    ),
     detail: Schema.String
   }
 ) {
@@ -158,6 +177,16 @@ export interface CompletePart {
 }
 
 /**
+ * Limits of a completion: `maxSize`, the largest object it may assemble, in bytes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompleteOptions {
+  readonly maxSize?: number | undefined
+}
+
+/**
  * What a part upload must match: its exact length and, when given, its MD5 digest (16 bytes).
  *
  * @since 0.1.0
@@ -190,6 +219,134 @@ export interface UploadEntry {
 }
 
 /**
+ * A resumable session operation failed for a reason the client caused or can act on:
+ *
+ * - `NoSuchSession`: no session with this token for this object (never created, or forgotten);
+ * - `Gone`: the session ended (`status` says how);
+ * - `OffsetMismatch`: the chunk does not start at the persisted offset (`offset`);
+ * - `Incomplete`: a commit was asked for before every byte arrived;
+ * - `PastLength`: a chunk would run past the session's length.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResumableError extends Schema.TaggedError<ResumableError>("@objectstore/server/ResumableError")(
+  "ResumableError",
+  {
+    reason: Schema.Literal("NoSuchSession", "Gone", "OffsetMismatch", "Incomplete", "PastLength"),
+    detail: Schema.String,
+    offset: Schema.optional(Schema.Number)
+  }
+) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/**
+ * Where a resumable session stands. Times are epoch microseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SessionStatus =
+  | { readonly _tag: "Open"; readonly offset: number; readonly lastActivity: bigint }
+  | { readonly _tag: "Committed"; readonly ended: bigint }
+  | { readonly _tag: "Cancelled"; readonly ended: bigint }
+  | { readonly _tag: "Expired"; readonly ended: bigint }
+
+/**
+ * A resumable session as `sessionInfo` and `listSessions` report it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SessionEntry {
+  readonly id: ObjectId
+  readonly token: string
+  /** The announced `Upload-Length`. */
+  readonly length: number
+  /** The metadata of the object to be, as given at create (times are set at commit). */
+  readonly metadata: Metadata.Metadata
+  readonly created: bigint
+  readonly status: SessionStatus
+}
+
+/**
+ * One chunk of a resumable session.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Chunk<E> {
+  /** Where the chunk starts; must be the persisted offset. */
+  readonly offset: number
+  /** The chunk's exact length (its `Content-Length`). */
+  readonly contentLength: number
+  readonly body: Stream.Stream<Uint8Array, E>
+  /** Epoch microseconds, recorded as the session's last activity. */
+  readonly now: bigint
+  /** Persist at most this many bytes of the chunk (the rest is read and discarded): a debug option. */
+  readonly limit?: number | undefined
+}
+
+/**
+ * The resumable upload operations of a store (PROTOCOL §22).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResumableStore {
+  /** Starts a session for `id` of `length` bytes whose object will carry `metadata`; returns its token (a UUID). */
+  readonly createSession: (
+    id: ObjectId,
+    metadata: Metadata.Metadata,
+    length: number,
+    now: bigint
+  ) => Effect.Effect<string, StorageError>
+  /** The session, or `None` when the store has no record of it. */
+  readonly sessionInfo: (id: ObjectId, token: string) => Effect.Effect<Option.Option<SessionEntry>, StorageError>
+  /**
+   * Appends a chunk at the persisted offset and returns the new persisted offset. The bytes that arrived are
+   * persisted (durably, for the filesystem store) before this succeeds, and also when the body fails or the effect
+   * is interrupted part way (the failure is then the body's). Chunks of one session are serialised.
+   */
+  readonly appendChunk: <E>(
+    id: ObjectId,
+    token: string,
+    chunk: Chunk<E>
+  ) => Effect.Effect<number, E | StorageError | ResumableError>
+  /**
+   * Writes the object from a session whose bytes all arrived (atomically, like `put`, with the metadata
+   * `finalize` makes of the session's) and marks the session committed. Fails with `Incomplete` before the last
+   * byte and `Gone` for an ended session.
+   */
+  readonly commitSession: (
+    id: ObjectId,
+    token: string,
+    finalize: (metadata: Metadata.Metadata) => Metadata.Metadata,
+    now: bigint
+  ) => Effect.Effect<ObjectInfo, StorageError | ResumableError>
+  /**
+   * Ends an open session as cancelled or expired (its bytes are removed); `false` when it was not open (ended
+   * before, or unknown).
+   */
+  readonly endSession: (
+    id: ObjectId,
+    token: string,
+    status: "Cancelled" | "Expired",
+    now: bigint
+  ) => Effect.Effect<boolean, StorageError>
+  /** Every session the store remembers, for inspection by tests and kits. */
+  readonly listSessions: Effect.Effect<ReadonlyArray<SessionEntry>, StorageError>
+  /**
+   * Expires open sessions idle since before `now - maxAge` and forgets ended sessions that ended before it;
+   * returns how many sessions changed.
+   */
+  readonly reapSessions: (now: bigint, maxAge: bigint) => Effect.Effect<number, StorageError>
+}
+
+/**
  * The single-object operations of a store.
  *
  * @since 0.1.0
@@ -207,11 +364,12 @@ export interface ObjectStore {
     body: Stream.Stream<Uint8Array, E>
   ) => Effect.Effect<ObjectInfo, E | StorageError>
   /**
-   * As {@link put} for a body already held whole (a batch part). Optional: a store without it is given the bytes as a
-   * one-chunk stream; the memory store has it, because running a stream costs more than storing a small object.
+   * As {@link put} for a body already held whole (a batch part, a small upload). Optional: a store without it is
+   * given the bytes as a one-chunk stream; both stores have it, because running a stream costs more than storing a
+   * small object.
    */
   readonly putBytes?:
-    | ((id: ObjectId, metadata: Metadata.Metadata, body: Uint8Array) => Effect.Effect<ObjectInfo>)
+    | ((id: ObjectId, metadata: Metadata.Metadata, body: Uint8Array) => Effect.Effect<ObjectInfo, StorageError>)
     | undefined
   /** Opens an object for reading; `None` when missing. */
   readonly open: (id: ObjectId) => Effect.Effect<Option.Option<OpenedObject>, StorageError, EffectScope.Scope>
@@ -260,13 +418,15 @@ export interface MultipartStore {
     uploadId: string
   ) => Effect.Effect<ReadonlyArray<PartInfo>, StorageError | MultipartError>
   /**
-   * Assembles the listed parts, in the given order, into the object (atomically, like `put`) and removes the
-   * upload. On failure the upload stays as it was.
+   * Assembles the listed parts, which must be in strictly ascending part number order (PROTOCOL §11.5), into the
+   * object (atomically, like `put`) and removes the upload. With `options.maxSize`, fails with `EntityTooLarge`
+   * before writing anything when the parts add up to more bytes. On failure the upload stays as it was.
    */
   readonly completeUpload: (
     id: ObjectId,
     uploadId: string,
-    parts: ReadonlyArray<CompletePart>
+    parts: ReadonlyArray<CompletePart>,
+    options?: CompleteOptions | undefined
   ) => Effect.Effect<ObjectInfo, StorageError | MultipartError>
   /** Removes an upload and its parts; `false` when there was none. */
   readonly abortUpload: (id: ObjectId, uploadId: string) => Effect.Effect<boolean, StorageError>
@@ -277,12 +437,12 @@ export interface MultipartStore {
 }
 
 /**
- * A store: single objects and multipart uploads.
+ * A store: single objects, multipart uploads and resumable sessions.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Service extends ObjectStore, MultipartStore {}
+export interface Service extends ObjectStore, MultipartStore, ResumableStore {}
 
 /**
  * @since 0.1.0
@@ -297,7 +457,10 @@ export class Storage extends Context.Tag("@objectstore/server/Storage")<Storage,
  * @category constructors
  */
 export const makeMemory: Effect.Effect<Service> = Effect.suspend(() =>
-  Effect.map(memory.make, (objects): Service => ({ ...objects, ...multipartMemory.make(objects) }))
+  Effect.map(
+    memory.make,
+    (objects): Service => ({ ...objects, ...multipartMemory.make(objects), ...resumableMemory.make(objects) })
+  )
 )
 
 /**
@@ -311,7 +474,11 @@ export const makeFilesystem = (options: { readonly path: string }): Effect.Effec
   Effect.flatMap(
     filesystem.make(options),
     (objects) =>
-      Effect.map(multipartFilesystem.make(objects, options), (uploads): Service => ({ ...objects, ...uploads }))
+      Effect.zipWith(
+        multipartFilesystem.make(objects, options),
+        resumableFilesystem.make(objects, options),
+        (uploads, sessions): Service => ({ ...objects, ...uploads, ...sessions })
+      )
   )
 
 /**

@@ -4,7 +4,7 @@
  * ```text
  * objectstore-server [-c config.yaml] <command>
  *   run [--http-addr ip:port] [--storage-type filesystem|memory] [--storage-path dir]
- *       [--auth-enforce[=true|false]] [--max-body-size bytes]
+ *       [--auth-enforce[=true|false]] [--max-body-size bytes] [--batch-memory-budget bytes]
  *                      serve, configured by the OS__* environment (flags win over it)
  *   healthcheck        GET http://<http_addr>/health; exit 0 only on 2xx
  *   version            print the version
@@ -50,7 +50,8 @@ run flags (win over the environment):
   --storage-type <type>           OS__STORAGE__TYPE: filesystem (default) or memory
   --storage-path <dir>            OS__STORAGE__PATH (default data)
   --auth-enforce[=<bool>]         OS__AUTH__ENFORCE (default true; needs OS__AUTH__KEYS)
-  --max-body-size <bytes>         OS__DEV__MAX_BODY_SIZE`
+  --max-body-size <bytes>         OS__DEV__MAX_BODY_SIZE
+  --batch-memory-budget <bytes>   OS__DEV__BATCH_MEMORY_BUDGET (default 33554432)`
 
 const usageError = (message: string) => new Stop({ code: 2, message: `${message}\n\n${USAGE}` })
 
@@ -60,7 +61,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   "--storage-type": "OS__STORAGE__TYPE",
   "--storage-path": "OS__STORAGE__PATH",
   "--auth-enforce": "OS__AUTH__ENFORCE",
-  "--max-body-size": "OS__DEV__MAX_BODY_SIZE"
+  "--max-body-size": "OS__DEV__MAX_BODY_SIZE",
+  "--batch-memory-budget": "OS__DEV__BATCH_MEMORY_BUDGET"
 }
 
 interface Invocation {

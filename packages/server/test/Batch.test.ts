@@ -2,7 +2,7 @@
  * The batch endpoint over TCP (PROTOCOL §10, §18 items 60–67): framing, per-operation statuses, limits, order.
  */
 import * as Multipart from "@effect/platform/Multipart"
-import { afterAll, assert, describe, it, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import * as Server from "@objectstore/server/Server"
 import * as Storage from "@objectstore/server/Storage"
 import * as Chunk from "effect/Chunk"
@@ -13,10 +13,8 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { SignJWT } from "jose"
 import * as crypto from "node:crypto"
-import * as fs from "node:fs"
 import * as Net from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
+import { tempDirSync } from "../../../test/support.js"
 import {
   batch,
   BOUNDARY,
@@ -397,8 +395,7 @@ describe("Batch streaming", () => {
 })
 
 // The filesystem store has no whole-body fast path (`putBytes`, `readBytes`): batch parts go through its streams.
-const filesystemDir = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-batch-"))
-afterAll(() => fs.rmSync(filesystemDir, { recursive: true, force: true }))
+const filesystemDir = tempDirSync("batch")
 
 layer(Server.layer({ port: 0, storage: { type: "filesystem", path: filesystemDir } }))(
   "Batch over TCP, filesystem store",
@@ -414,3 +411,54 @@ layer(Server.layer({ port: 0, storage: { type: "filesystem", path: filesystemDir
       }))
   }
 )
+
+// A budget far smaller than the bodies: every body is charged min(size, budget), so the batch runs one large body at
+// a time, and must still answer everything whole (large filesystem bodies stream from their files).
+const budgetDir = tempDirSync("batch-budget")
+
+for (
+  const [name, storage] of [
+    ["memory", { type: "memory" as const }],
+    ["filesystem", { type: "filesystem" as const, path: budgetDir }]
+  ] as const
+) {
+  layer(Server.layer({ port: 0, storage, batchMemoryBudget: 64 * 1024 }))(
+    `Batch memory budget, ${name} store`,
+    (it) => {
+      it.effect("bodies larger than the budget: inserts up to 1 MiB and 30 gets of 150 KiB are all answered whole", () =>
+        Effect.gen(function*() {
+          const body = (i: number) => Buffer.alloc(150 * 1024 + i, `budget-${i};`)
+          const inserts = Array.from({ length: 6 }, (_, i) => insert(`budget-${i}`, body(i)))
+          inserts.push(insert("budget-max", Buffer.alloc(1024 * 1024, 7)))
+          const put = yield* batch(PATH, inserts)
+          assert.deepStrictEqual(byIndex(put.parts).map((part) => part.status), inserts.map(() => 201))
+          const ops = Array.from({ length: 30 }, (_, i) => get(`budget-${i % 6}`))
+          ops.push(get("budget-max"), head("budget-0"), get("budget-missing"))
+          const { parts, response } = yield* batch(PATH, ops)
+          assert.strictEqual(response.status, 200)
+          const answers = byIndex(parts)
+          assert.deepStrictEqual(answers.map((part) => part.index), ops.map((_, i) => i))
+          for (let i = 0; i < 30; i++) {
+            assert.strictEqual(answers[i]!.status, 200)
+            assert.isTrue(answers[i]!.body.equals(body(i % 6)), `get ${i}`)
+          }
+          assert.isTrue(answers[30]!.body.equals(Buffer.alloc(1024 * 1024, 7)))
+          assert.deepStrictEqual(answers.slice(31).map((part) => part.status), [204, 404])
+
+          // inserts and gets mixed in one request: parts read ahead never hold the budget a get waits for
+          const mixed = [
+            insert("budget-mix-a", Buffer.alloc(1024 * 1024, 1)),
+            get("budget-1"),
+            insert("budget-mix-b", Buffer.alloc(1024 * 1024, 2)),
+            get("budget-max"),
+            get("budget-2")
+          ]
+          const both = byIndex((yield* batch(PATH, mixed)).parts)
+          assert.deepStrictEqual(both.map((part) => part.status), [201, 200, 201, 200, 200])
+          assert.isTrue(both[1]!.body.equals(body(1)))
+          assert.isTrue(both[3]!.body.equals(Buffer.alloc(1024 * 1024, 7)))
+          assert.isTrue(both[4]!.body.equals(body(2)))
+        }))
+    }
+  )
+}

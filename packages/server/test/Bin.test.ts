@@ -1,21 +1,19 @@
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import * as ChildProcess from "node:child_process"
+import type * as ChildProcess from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
+import { tempDirSync } from "../../../test/support.js"
+import { bundledBin, spawnBin } from "./support/bin.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const BIN = path.join(root, "packages/server/src/bin.ts")
-const TSX = pathToFileURL(path.join(root, "node_modules/tsx/dist/loader.mjs")).href
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "os-bin-test-"))
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
+const work = tempDirSync("bin")
 
 const freePort = Effect.async<number>((resume) => {
   const server = net.createServer()
@@ -25,21 +23,15 @@ const freePort = Effect.async<number>((resume) => {
   })
 })
 
-/** A clean environment: nothing of ours leaks in, only what the test gives. */
-const childEnv = (env: Record<string, string>) => ({ PATH: process.env.PATH ?? "", HOME: os.tmpdir(), ...env })
-
 interface Output {
   readonly code: number | null
   readonly stdout: string
   readonly stderr: string
 }
 
+/** Spawns the command (bundled from the source once per file, see support/bin.ts). */
 const spawn = (args: ReadonlyArray<string>, env: Record<string, string>, cwd: string) =>
-  ChildProcess.spawn(process.execPath, ["--import", TSX, BIN, ...args], {
-    cwd,
-    env: childEnv(env),
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+  Effect.map(Effect.promise(bundledBin), (bin) => spawnBin(bin, args, env, cwd))
 
 const collect = (child: ChildProcess.ChildProcess) => {
   const output = { stdout: "", stderr: "" }
@@ -57,7 +49,7 @@ const exited = (child: ChildProcess.ChildProcess) =>
 /** Runs the bin to completion (killed after 30 s). */
 const runBin = (args: ReadonlyArray<string>, env: Record<string, string> = {}, cwd = work) =>
   Effect.acquireUseRelease(
-    Effect.sync(() => spawn(args, env, cwd)),
+    spawn(args, env, cwd),
     (child) => {
       const output = collect(child)
       return Effect.map(exited(child), (code): Output => ({ code, ...output }))
@@ -68,10 +60,7 @@ const runBin = (args: ReadonlyArray<string>, env: Record<string, string> = {}, c
 /** Starts `run` in the scope; the finalizer stops it (SIGTERM, then SIGKILL) and waits for the exit. */
 const startServer = (args: ReadonlyArray<string>, env: Record<string, string>, cwd = work) =>
   Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = spawn(["run", ...args], env, cwd)
-      return { child, output: collect(child) }
-    }),
+    Effect.map(spawn(["run", ...args], env, cwd), (child) => ({ child, output: collect(child) })),
     ({ child }) =>
       Effect.gen(function*() {
         if (child.exitCode !== null || child.signalCode !== null) return
@@ -90,9 +79,9 @@ const waitHealthy = (port: number, child: ChildProcess.ChildProcess, output: { s
     return { status: response.status, body: await response.text() }
   }).pipe(
     Effect.retry({
-      schedule: Schedule.spaced(Duration.millis(200)),
+      schedule: Schedule.spaced(Duration.millis(50)),
       while: () => child.exitCode === null,
-      times: 150
+      times: 600
     })
   )
 
@@ -115,6 +104,7 @@ describe("objectstore-server bin", () => {
       const health = yield* waitHealthy(port, child, output)
       assert.deepStrictEqual(health, { status: 200, body: "OK" })
       assert.include(output.stdout + output.stderr, `listening on http://127.0.0.1:${port}`)
+      assert.notInclude(output.stdout + output.stderr, "auth is not enforced", "no warning on loopback")
       assert.isTrue(fs.existsSync(path.join(cwd, "data")), "filesystem storage at ./data (upstream default)")
 
       const check = yield* runBin(["healthcheck"], env)

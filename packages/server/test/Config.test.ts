@@ -1,15 +1,15 @@
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Config from "@objectstore/server/Config"
+import * as Server from "@objectstore/server/Server"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
+import { tempDirSync } from "../../../test/support.js"
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "os-config-test-"))
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+const dir = tempDirSync("config")
 
 const pemFile = (name: string): { file: string; pem: string } => {
   const pem = crypto.generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString()
@@ -177,7 +177,8 @@ describe("Config.fromEnvironment", () => {
         OS__DEV__MAX_BODY_SIZE: "1048576",
         OS__DEV__ENFORCE_EXPIRATION: "false",
         OS__DEV__REAP_INTERVAL: "100ms",
-        OS__DEV__BATCH_ORDER: "reverse"
+        OS__DEV__BATCH_ORDER: "reverse",
+        OS__DEV__BATCH_MEMORY_BUDGET: "1048576"
       })
       assert.strictEqual(config.auth.enforce, false)
       assert.strictEqual(config.maxRequests, 0)
@@ -188,6 +189,7 @@ describe("Config.fromEnvironment", () => {
       assert.strictEqual(config.enforceExpiration, false)
       assert.isTrue(Duration.equals(config.reapInterval, Duration.millis(100)))
       assert.strictEqual(config.batchOrder, "reverse")
+      assert.strictEqual(config.batchMemoryBudget, 1048576)
 
       const cases: Array<[string, string, RegExp]> = [
         ["OS__AUTH__ENFORCE", "yes", /expected true or false/],
@@ -198,7 +200,9 @@ describe("Config.fromEnvironment", () => {
         ["OS__DEV__MAX_BODY_SIZE", "1MB", /expected a non-negative integer/],
         ["OS__DEV__ENFORCE_EXPIRATION", "maybe", /expected true or false/],
         ["OS__DEV__REAP_INTERVAL", "0s", /greater than zero/],
-        ["OS__DEV__BATCH_ORDER", "random", /expected completion, reverse or shuffle/]
+        ["OS__DEV__BATCH_ORDER", "random", /expected completion, reverse or shuffle/],
+        ["OS__DEV__BATCH_MEMORY_BUDGET", "0", /at least 1/],
+        ["OS__DEV__BATCH_MEMORY_BUDGET", "32MiB", /expected a non-negative integer/]
       ]
       for (const [variable, value, pattern] of cases) {
         const error = yield* failure({ [variable]: value })
@@ -254,5 +258,20 @@ describe("Config.fromEnvironment", () => {
       Either.right({ host: "0.0.0.0", port: 8888 })
     )
     assert.isTrue(Either.isLeft(Config.httpAddrFromEnvironment({ OS__HTTP_ADDR: "nope" })))
+  })
+})
+
+describe("exposure warning", () => {
+  it("warns when auth is off on an address other machines may reach, and only then", () => {
+    const at = (host: string, enforce: boolean) =>
+      Server.exposureWarning({ ...Config.upstreamDefaults, host, port: 8888, auth: { enforce, keys: {} } })
+    const warning = at("0.0.0.0", false)
+    assert.isDefined(warning)
+    assert.include(warning, "auth is not enforced and the server listens on 0.0.0.0:8888")
+    assert.include(warning, "127.0.0.1")
+    assert.include(at("::", false), "[::]:8888")
+    assert.isDefined(at("192.0.2.7", false))
+    for (const loopback of ["127.0.0.1", "127.1.2.3", "::1", "localhost"]) assert.isUndefined(at(loopback, false))
+    assert.isUndefined(at("0.0.0.0", true))
   })
 })

@@ -6,16 +6,13 @@ import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import * as Fs from "node:fs/promises"
 import * as Net from "node:net"
-import * as Os from "node:os"
 import * as NodePath from "node:path"
+import { eventually, tempDir as makeTempDir } from "../../../test/support.js"
 import { http, serverPort } from "./support/http.js"
 
 const T0 = 1_700_000_000_000
 
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(NodePath.join(Os.tmpdir(), "objectstore-fs-"))),
-  (path) => Effect.promise(() => Fs.rm(path, { recursive: true, force: true }))
-)
+const tempDir = makeTempDir("fs")
 
 const walk = async (dir: string): Promise<Array<string>> => {
   const out: Array<string> = []
@@ -28,7 +25,6 @@ const walk = async (dir: string): Promise<Array<string>> => {
 }
 
 const files = (dir: string) => Effect.promise(() => walk(dir))
-const settle = (ms = 50) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
 const serve = (path: string) => Server.layer({ port: 0, storage: { type: "filesystem", path } })
 const withServer = <A, E, R>(path: string, effect: Effect.Effect<A, E, R>) =>
@@ -129,7 +125,13 @@ describe("Filesystem storage over HTTP", () => {
         assert.isTrue(file.startsWith(root + NodePath.sep), file)
         assert.notMatch(NodePath.basename(file), /^[xyz]$/)
       }
-      assert.sameMembers(yield* Effect.promise(() => Fs.readdir(root)), ["objects", "blobs", "tmp", "uploads"])
+      assert.sameMembers(yield* Effect.promise(() => Fs.readdir(root)), [
+        "objects",
+        "blobs",
+        "tmp",
+        "uploads",
+        "resumable"
+      ])
     }))
 
   it.scoped("leftover temp files and orphaned blobs are removed at start; aborted uploads leave nothing", () =>
@@ -158,8 +160,7 @@ describe("Filesystem storage over HTTP", () => {
               }, 50)
             })
           })
-          yield* settle(100)
-          assert.deepStrictEqual(yield* files(root), [])
+          yield* eventually(files(root), (left) => left.length === 0)
         })
       )
     }))
@@ -175,8 +176,7 @@ describe("Filesystem storage over HTTP", () => {
           yield* http({ method: "PUT", path: "/v1/objects/test/_/manual", body: "m" })
           assert.lengthOf(yield* files(root), 4)
           yield* TestClock.adjust("2 minutes")
-          yield* settle(100)
-          assert.lengthOf(yield* files(root), 2)
+          yield* eventually(files(root), (left) => left.length === 2)
           const entries = yield* Effect.flatMap(Storage.Storage, (storage) => storage.list)
           assert.deepStrictEqual(entries.map((entry) => entry.id.key), ["manual"])
         })

@@ -10,13 +10,12 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as NodePath from "node:path"
+import { eventually, tempDir } from "../../../test/support.js"
 
 const BASE = "http://objectstore.test"
 const client = Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.prependUrl(BASE)))
 const encoder = new TextEncoder()
-const settle = (ms = 50) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
 const keys = Effect.map(
   Effect.flatMap(Storage.Storage, (storage) => storage.list),
@@ -149,10 +148,7 @@ layer(Server.layerHttpClient())("In-process HttpClient", (it) => {
 describe("In-process HttpClient over a filesystem store", () => {
   it.scoped("interrupting the client mid-upload stores nothing and leaves no temp file; 413 past maxBodySize", () =>
     Effect.gen(function*() {
-      const root = yield* Effect.acquireRelease(
-        Effect.promise(() => Fs.mkdtemp(NodePath.join(Os.tmpdir(), "objectstore-inproc-"))),
-        (path) => Effect.promise(() => Fs.rm(path, { recursive: true, force: true }))
-      )
+      const root = yield* tempDir("inproc")
       const context = yield* Layer.build(
         Server.layerHttpClient({ storage: { type: "filesystem", path: root }, maxBodySize: 1000 })
       )
@@ -166,12 +162,10 @@ describe("In-process HttpClient over a filesystem store", () => {
             )
           )
         )
-        yield* settle()
-        const tmp = yield* Effect.promise(() => Fs.readdir(NodePath.join(root, "tmp")))
-        assert.lengthOf(tmp, 1, "the upload is in progress")
+        const tmp = Effect.promise(() => Fs.readdir(NodePath.join(root, "tmp")))
+        yield* eventually(tmp, (files) => files.length === 1) // the upload is in progress
         yield* Fiber.interrupt(fiber)
-        yield* settle()
-        assert.deepStrictEqual(yield* Effect.promise(() => Fs.readdir(NodePath.join(root, "tmp"))), [])
+        yield* eventually(tmp, (files) => files.length === 0)
         assert.deepStrictEqual(yield* keys, [])
 
         const tooLarge = yield* http.execute(

@@ -8,11 +8,18 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
+import { eventually, realSleep } from "../../../test/support.js"
 import { http, json, serverPort } from "./support/http.js"
 
 const days = (n: number) => Either.getOrThrow(Humantime.parse(`${n}d`))
 const stored = Effect.map(Effect.flatMap(Storage.Storage, (storage) => storage.list), (entries) => entries.length)
-const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+const settle = realSleep("50 millis")
+/**
+ * One more request waits in the admission queue than before: its `concurrencyTimeout` is a sleep on the TestClock
+ * (beside the server's own, such as the reaper's).
+ */
+const queuedBeside = (sleepers: number) => eventually(TestClock.sleeps(), (sleeps) => sleeps.length > sleepers)
+const sleepers = Effect.map(TestClock.sleeps(), (sleeps) => sleeps.length)
 
 describe("Limits and admission", () => {
   it.effect("37: usecase expiration rules with the exact detail texts", () =>
@@ -182,9 +189,10 @@ describe("Limits and admission", () => {
         upload.on("error", reject)
       })
       upload.write("first part ")
-      yield* settle
+      yield* settle // the upload holds the only permit
+      const idle = yield* sleepers
       const waiter = yield* Effect.fork(http({ method: "GET", path: "/v1/objects/u/_/other" }))
-      yield* settle
+      yield* queuedBeside(idle)
       const rejected = yield* http({ method: "GET", path: "/v1/objects/u/_/third" })
       assert.strictEqual(rejected.status, 429)
       yield* TestClock.adjust("1 seconds")
@@ -192,7 +200,7 @@ describe("Limits and admission", () => {
       assert.strictEqual(timedOut.status, 429)
       // a waiter that gets the permit in time proceeds
       const patient = yield* Effect.fork(http({ method: "GET", path: "/v1/objects/u/_/slow" }))
-      yield* settle
+      yield* queuedBeside(idle)
       yield* TestClock.adjust("500 millis")
       upload.end("second part")
       assert.strictEqual(yield* Effect.promise(() => uploadDone), 200)
@@ -231,4 +239,54 @@ describe("Limits and admission", () => {
       assert.strictEqual(yield* stored, 1)
       assert.strictEqual((yield* http({ method: "GET", path: "/health" })).status, 200)
     }).pipe(Effect.provide(Server.layer({ port: 0, maxBodySize: 100 }))))
+
+  it.effect("more than 100 request header lines: 431 before anything is stored or authorised; 100 are fine", () =>
+    Effect.gen(function*() {
+      // node:http adds host and connection (and content-length): 97 metadata headers make exactly 100 lines
+      const metadata = (count: number) =>
+        Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-snme-m${i}`, String(i)]))
+      const ok = yield* http({ method: "PUT", path: "/v1/objects/u/_/many", headers: metadata(97), body: "x" })
+      assert.strictEqual(ok.status, 200, ok.text)
+      const head = yield* http({ method: "HEAD", path: "/v1/objects/u/_/many" })
+      assert.strictEqual(head.headers["x-snme-m96"], "96")
+      const before = yield* stored
+      for (const path of ["/v1/objects/u/_/too-many", "/health"]) {
+        const refused = yield* http({
+          method: "PUT",
+          path,
+          headers: { ...metadata(1000), "x-sn-expiration": "ttl:1s" },
+          body: "x"
+        })
+        assert.strictEqual(refused.status, 431, path)
+        assert.strictEqual(refused.headers.connection, "close")
+      }
+      assert.strictEqual(yield* stored, before)
+      assert.strictEqual((yield* http({ method: "GET", path: "/v1/objects/u/_/too-many" })).status, 404)
+    }).pipe(Effect.provide(Server.layer({ port: 0 }))))
+
+  it.effect("an expiration past 9999-12-31T23:59:59.999999Z is refused (400); TTI bumps stop there", () =>
+    Effect.gen(function*() {
+      const metadataError = "service error: metadata error: expiration out of range: the object would expire " +
+        "after 9999-12-31T23:59:59.999999Z"
+      const putExpiring = (key: string, expiration: string) =>
+        http({ method: "PUT", path: `/v1/objects/u/_/${key}`, headers: { "x-sn-expiration": expiration }, body: "x" })
+      for (const expiration of ["ttl:300000y", "ttl:10000y", "tti:9000y"]) {
+        const response = yield* putExpiring("far", expiration)
+        assert.strictEqual(response.status, 400, expiration)
+        assert.strictEqual(json(response).detail, metadataError)
+      }
+      assert.strictEqual(yield* stored, 0)
+      // the largest accepted deadlines render as valid four-digit years
+      assert.strictEqual((yield* putExpiring("far", "ttl:7000y")).status, 200)
+      const expires = (yield* http({ method: "HEAD", path: "/v1/objects/u/_/far" })).headers["x-sn-time-expires"]
+      assert.match(String(expires), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)
+
+      // written in 9990 with tti:9y (deadline in 9999), read in 9992: the bump would pass year 9999
+      yield* TestClock.setTime(Date.UTC(9990, 0, 1))
+      assert.strictEqual((yield* putExpiring("tti", "tti:9y")).status, 200)
+      yield* TestClock.setTime(Date.UTC(9992, 0, 1))
+      yield* http({ method: "HEAD", path: "/v1/objects/u/_/tti" }) // bumps
+      const bumped = yield* http({ method: "HEAD", path: "/v1/objects/u/_/tti" })
+      assert.strictEqual(bumped.headers["x-sn-time-expires"], "9999-12-31T23:59:59.999999Z")
+    }).pipe(Effect.provide(Server.layer({ port: 0 }))))
 })

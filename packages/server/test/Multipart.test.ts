@@ -9,29 +9,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import * as crypto from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
+import { eventually, tempDirSync } from "../../../test/support.js"
+import { enforced, signToken } from "./support/auth.js"
 import { http, json, type RawResponse } from "./support/http.js"
-
-const authKey = (() => {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-  return { privateKey, publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() }
-})()
-
-const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
-
-const signToken = (permissions: ReadonlyArray<string>) =>
-  Effect.sync(() => {
-    const header = b64url({ alg: "EdDSA", kid: "w", typ: "JWT" })
-    const payload = b64url({
-      res: { "os:usecase": "test", org: "1" },
-      permissions,
-      exp: Math.floor(Date.now() / 1000) + 600
-    })
-    const signature = crypto.sign(null, Buffer.from(`${header}.${payload}`), authKey.privateKey).toString("base64url")
-    return `${header}.${payload}.${signature}`
-  })
 
 const T0 = 1_700_000_000_000 // 2023-11-14T22:13:20Z
 
@@ -416,6 +396,31 @@ const suite = (name: string, options: Partial<ServerConfig.ServerConfig>) =>
         assert.strictEqual((yield* putPart(key, otherId, 1, "x")).status, 404)
       }))
 
+    it.effect("complete takes strictly ascending part numbers: a repeated or out-of-order part is InvalidPartOrder", () =>
+      Effect.gen(function*() {
+        const key = unique("order")
+        const uploadId = yield* initiate(key)
+        const e1 = yield* putPartOk(key, uploadId, 1, "one ")
+        const e2 = yield* putPartOk(key, uploadId, 2, "two")
+        const repeated = completeDocument(
+          yield* complete(key, uploadId, [{ part_number: 1, etag: e1 }, { part_number: 1, etag: e1 }])
+        )
+        assert.deepStrictEqual(repeated, {
+          error: { code: "InvalidPartOrder", message: "part number 1 is listed more than once" }
+        })
+        const reversed = completeDocument(
+          yield* complete(key, uploadId, [{ part_number: 2, etag: e2 }, { part_number: 1, etag: e1 }])
+        )
+        assert.strictEqual(reversed.error.code, "InvalidPartOrder")
+        assert.strictEqual((yield* getObject(key)).status, 404)
+        // the upload is intact: completing in order works
+        const done = completeDocument(
+          yield* complete(key, uploadId, [{ part_number: 1, etag: e1 }, { part_number: 2, etag: e2 }])
+        )
+        assert.deepStrictEqual(done, { key })
+        assert.strictEqual((yield* getObject(key)).text, "one two")
+      }))
+
     it.effect("an empty parts list completes an empty object", () =>
       Effect.gen(function*() {
         const key = unique("empty")
@@ -442,23 +447,20 @@ const suite = (name: string, options: Partial<ServerConfig.ServerConfig>) =>
 
 describe("Multipart", () => {
   suite("memory store", {})
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-multipart-"))
+  const root = tempDirSync("multipart")
   suite("filesystem store", { storage: { type: "filesystem", path: root } })
 
   layer(
     Server.layer({
       port: 0,
-      auth: {
-        enforce: true,
-        keys: { w: { publicKeys: [authKey.publicPem], maxPermissions: ["object.read", "object.write"] } }
-      }
+      auth: enforced
     }),
     { timeout: "30 seconds", excludeTestServices: true }
   )("auth", (it) => {
     it.effect("every endpoint needs object.write; complete reports a missing permission inside its 200 body", () =>
       Effect.gen(function*() {
-        const writer = { "x-os-auth": `Bearer ${yield* signToken(["object.read", "object.write"])}` }
-        const reader = { "x-os-auth": `Bearer ${yield* signToken(["object.read"])}` }
+        const writer = { "x-os-auth": `Bearer ${signToken(["object.read", "object.write"])}` }
+        const reader = { "x-os-auth": `Bearer ${signToken(["object.read"])}` }
         const path = "/v1/objects:multipart/test/org=1/guarded"
         const denied = yield* http({ method: "PUT", path, headers: reader })
         assert.strictEqual(denied.status, 403)
@@ -503,6 +505,31 @@ describe("Multipart", () => {
       }))
   })
 
+  layer(Server.layer({ port: 0, maxBodySize: 1000 }), { timeout: "30 seconds" })("the object size limit", (it) => {
+    it.effect("complete refuses parts that add up to more than maxBodySize (EntityTooLarge); the upload stays", () =>
+      Effect.gen(function*() {
+        const key = unique("large")
+        const uploadId = yield* initiate(key)
+        const e1 = yield* putPartOk(key, uploadId, 1, Buffer.alloc(600, 1))
+        const e2 = yield* putPartOk(key, uploadId, 2, Buffer.alloc(600, 2))
+        const refused = completeDocument(
+          yield* complete(key, uploadId, [{ part_number: 1, etag: e1 }, { part_number: 2, etag: e2 }])
+        )
+        assert.deepStrictEqual(refused, {
+          error: {
+            code: "EntityTooLarge",
+            message: "the listed parts add up to 1200 bytes, more than the object size limit of 1000 bytes"
+          }
+        })
+        assert.strictEqual((yield* getObject(key)).status, 404)
+        assert.lengthOf(yield* uploadsOf(key), 1)
+        assert.deepStrictEqual(completeDocument(yield* complete(key, uploadId, [{ part_number: 2, etag: e2 }])), {
+          key
+        })
+        assert.deepStrictEqual((yield* getObject(key)).body, Buffer.alloc(600, 2))
+      }))
+  })
+
   layer(
     Server.layer({ port: 0, multipartMaxAge: Duration.hours(2), reapInterval: Duration.minutes(10) }),
     { timeout: "30 seconds" }
@@ -518,8 +545,7 @@ describe("Multipart", () => {
         yield* TestClock.adjust(Duration.minutes(90))
         yield* putPartOk(active, activeId, 1, "y") // activity resets the age
         yield* TestClock.adjust(Duration.minutes(60))
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200))) // the sweeper's real pause
-        assert.lengthOf(yield* uploadsOf(idle), 0)
+        yield* eventually(uploadsOf(idle), (uploads) => uploads.length === 0)
         assert.lengthOf(yield* uploadsOf(active), 1)
         assert.strictEqual((yield* putPart(idle, idleId, 2, "z")).status, 404)
         assert.strictEqual((yield* putPart(active, activeId, 2, "z")).status, 200)

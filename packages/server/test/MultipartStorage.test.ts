@@ -4,6 +4,7 @@
  * uploads are reaped; the filesystem store keeps uploads across a restart and drops leftovers of interrupted parts.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import type * as Metadata from "@objectstore/protocol/Metadata"
 import * as Storage from "@objectstore/server/Storage"
 import * as Deferred from "effect/Deferred"
@@ -13,15 +14,15 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as NodePath from "node:path"
+import { tempDir as makeTempDir } from "../../../test/support.js"
 
 const encoder = new TextEncoder()
 
 const metadata: Metadata.Metadata = {
   contentType: "text/plain",
   compression: undefined,
-  expirationPolicy: { _tag: "Manual" },
+  expirationPolicy: ExpirationPolicy.manual,
   timeCreated: 1_000_000n,
   timeExpires: undefined,
   origin: undefined,
@@ -43,10 +44,7 @@ const readText = (storage: Storage.Service, objectId: Storage.ObjectId) =>
     (read) => read === undefined ? undefined : new TextDecoder().decode(read.bytes)
   )
 
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(NodePath.join(Os.tmpdir(), "objectstore-mp-storage-"))),
-  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
-)
+const tempDir = makeTempDir("mp-storage")
 
 const stores: ReadonlyArray<readonly [string, Effect.Effect<Storage.Service, Storage.StorageError, Scope.Scope>]> = [
   ["memory", Storage.makeMemory],

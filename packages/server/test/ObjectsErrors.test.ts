@@ -42,7 +42,7 @@ layer(Server.layer({ port: 0 }))("Routing and bad input over TCP", (it) => {
         ["DELETE", "/v1/objects/u/s=1"],
         ["GET", "/v1/objects/u/_"],
         ["POST", "/v1/objects/u/s=1/some-key"],
-        ["PATCH", "/v1/objects/u/s=1/some-key"],
+        ["PATCH", "/v1/objects/u/s=1/"],
         ["POST", "/health"],
         ["GET", "/v1/objects:batch/u/_/"]
       ]

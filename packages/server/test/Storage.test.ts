@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import type * as Metadata from "@objectstore/protocol/Metadata"
 import * as Storage from "@objectstore/server/Storage"
 import * as Chunk from "effect/Chunk"
@@ -7,9 +8,9 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
-import * as NodePath from "node:path"
+import { tempDir as makeTempDir } from "../../../test/support.js"
+
+const tempDir = makeTempDir("storage")
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -17,7 +18,7 @@ const decoder = new TextDecoder()
 const metadata = (overrides: Partial<Metadata.Metadata> = {}): Metadata.Metadata => ({
   contentType: "text/plain",
   compression: undefined,
-  expirationPolicy: { _tag: "Manual" },
+  expirationPolicy: ExpirationPolicy.manual,
   timeCreated: 1_000_000n,
   timeExpires: undefined,
   origin: undefined,
@@ -44,11 +45,6 @@ const readText = (storage: Storage.Service, objectId: Storage.ObjectId, range?: 
           (chunks) => decoder.decode(Buffer.concat(Chunk.toReadonlyArray(chunks))).toString()
         ))
   )
-
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(NodePath.join(Os.tmpdir(), "objectstore-storage-"))),
-  (path) => Effect.promise(() => Fs.rm(path, { recursive: true, force: true }))
-)
 
 const backends: ReadonlyArray<readonly [string, Effect.Effect<Storage.Service, Storage.StorageError, any>]> = [
   ["memory", Storage.makeMemory],

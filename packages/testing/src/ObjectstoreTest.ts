@@ -26,20 +26,19 @@
  *
  * @example
  * ```ts
- * import { it } from "@effect/vitest"
  * import { ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
  * import * as ObjectstoreTest from "@objectstore/testing/ObjectstoreTest"
  * import * as Effect from "effect/Effect"
  *
- * it.effect("stores the upload", () =>
- *   Effect.gen(function*() {
- *     const client = yield* ObjectstoreClient.ObjectstoreClient
- *     const session = yield* client.session(Usecase.make("files"), Scope.make({ org: 1 }))
- *     const key = yield* session.put("hello")
- *     const store = yield* ObjectstoreTest.Store
- *     const objects = yield* store.objects
- *     return objects.some((object) => object.key === key)
- *   }).pipe(Effect.provide(ObjectstoreTest.layer())))
+ * // In a test file: it.effect("stores the upload", () => storesTheUpload), with `it` from @effect/vitest
+ * export const storesTheUpload = Effect.gen(function*() {
+ *   const client = yield* ObjectstoreClient.ObjectstoreClient
+ *   const session = yield* client.session(Usecase.make("files"), Scope.make({ org: 1 }))
+ *   const key = yield* session.put("hello")
+ *   const store = yield* ObjectstoreTest.Store
+ *   const objects = yield* store.objects
+ *   return objects.some((object) => object.key === key)
+ * }).pipe(Effect.provide(ObjectstoreTest.layer()))
  * ```
  *
  * @since 0.1.0
@@ -409,9 +408,37 @@ export const layerSession = (
 const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 1)))
 
 /**
+ * Polls (in real time, at most `within`) the fibers sleeping on the `TestClock` until `wanted` accepts one of their
+ * remaining durations; otherwise dies with a message that lists what was sleeping, so a test that waits for the
+ * wrong duration says so instead of timing out.
+ */
+const awaitSleepWhere = (
+  what: string,
+  within: Duration.DurationInput,
+  wanted: (remainingMillis: number) => boolean
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const deadline = globalThis.performance.now() + Duration.toMillis(within)
+    while (true) {
+      const now = yield* Clock.currentTimeMillis
+      const remaining = Chunk.toReadonlyArray(yield* TestClock.sleeps()).map((at) => at - now)
+      if (remaining.some(wanted)) return
+      if (globalThis.performance.now() > deadline) {
+        const seen = remaining.length === 0
+          ? "no fiber is sleeping on the TestClock"
+          : `fibers are sleeping for ${remaining.map((ms) => Duration.format(Duration.millis(ms))).join(", ")}`
+        return yield* Effect.dieMessage(
+          `no fiber started sleeping for ${what} within ${Duration.format(within)} of real time; ${seen}`
+        )
+      }
+      yield* realPause
+    }
+  })
+
+/**
  * Waits (in real time, at most `within`, default 5 s) until some fiber sleeps on the `TestClock` until exactly
- * `duration` from now, e.g. a retry waiting for `Retry-After`, or an injected latency. Fails with a defect when
- * none does in time.
+ * `duration` from now, e.g. a retry waiting for `Retry-After`, or an injected latency. When none does in time it
+ * fails with a defect that lists the sleeps it saw.
  *
  * @since 0.1.0
  * @category combinators
@@ -419,30 +446,30 @@ const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout
 export const awaitSleep = (
   duration: Duration.DurationInput,
   within: Duration.DurationInput = "5 seconds"
-): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const wanted = Duration.toMillis(duration)
-    const deadline = globalThis.performance.now() + Duration.toMillis(within)
-    while (true) {
-      const now = yield* Clock.currentTimeMillis
-      const sleeps = yield* TestClock.sleeps()
-      if (Chunk.some(sleeps, (at) => at - now === wanted)) return
-      if (globalThis.performance.now() > deadline) {
-        return yield* Effect.dieMessage(`no fiber started sleeping for ${Duration.format(duration)} in time`)
-      }
-      yield* realPause
-    }
-  })
+): Effect.Effect<void> => {
+  const wanted = Duration.toMillis(duration)
+  return awaitSleepWhere(`exactly ${Duration.format(duration)}`, within, (remaining) => remaining === wanted)
+}
 
 /**
- * {@link awaitSleep} then `TestClock.adjust(duration)`: lets a forked call that is about to wait `duration`
- * (a retry delay, an injected latency) move on.
+ * Lets a forked call that is about to wait (a retry delay, an injected latency) move on: waits (in real time, at most
+ * `within`, default 5 s) until some fiber sleeps on the `TestClock` for `duration` **or less**, then
+ * `TestClock.adjust(duration)`. A jittered retry delay below `duration` is fine; when nothing sleeps that briefly in
+ * time it fails with a defect that lists the sleeps it saw (for instance a delay longer than expected).
  *
  * @since 0.1.0
  * @category combinators
  */
-export const advance = (duration: Duration.DurationInput): Effect.Effect<void> =>
-  Effect.zipRight(awaitSleep(duration), TestClock.adjust(duration))
+export const advance = (
+  duration: Duration.DurationInput,
+  within: Duration.DurationInput = "5 seconds"
+): Effect.Effect<void> => {
+  const most = Duration.toMillis(duration)
+  return Effect.zipRight(
+    awaitSleepWhere(`${Duration.format(duration)} or less`, within, (remaining) => remaining >= 0 && remaining <= most),
+    TestClock.adjust(duration)
+  )
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Plain vitest (Promise API)
@@ -477,21 +504,15 @@ export interface Running {
  *
  * @example
  * ```ts
- * import { afterAll, beforeAll, expect, it } from "vitest"
  * import { Scope, Usecase } from "@objectstore/client"
  * import * as ObjectstoreTest from "@objectstore/testing/ObjectstoreTest"
  *
- * let kit: ObjectstoreTest.Running
- * beforeAll(async () => {
- *   kit = await ObjectstoreTest.start()
- * })
- * afterAll(() => kit.dispose())
- *
- * it("round-trips", async () => {
- *   const session = await kit.session(Usecase.make("files"), Scope.make({ org: 1 }))
- *   const key = await kit.run(session.put("hello"))
- *   expect(await kit.run(session.getText(key))).toBe("hello")
- * })
+ * // In a test file: start in beforeAll, dispose in afterAll, and run effects in each it(…)
+ * const kit = await ObjectstoreTest.start()
+ * const session = await kit.session(Usecase.make("files"), Scope.make({ org: 1 }))
+ * const key = await kit.run(session.put("hello"))
+ * console.log(await kit.run(session.getText(key))) // "hello"
+ * await kit.dispose()
  * ```
  *
  * @since 0.1.0

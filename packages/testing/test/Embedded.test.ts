@@ -14,18 +14,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { pathToFileURL } from "node:url"
+import { tempDir as makeTempDir } from "../../../test/support.js"
 
 const files = Usecase.make("files")
 const scope = Scope.make({ org: 1 })
 const session = Effect.flatMap(ObjectstoreClient.ObjectstoreClient, (client) => client.session(files, scope))
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-embedded-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = makeTempDir("embedded")
 
 describe("Embedded", () => {
   it.effect("memory: a fresh in-process store per layer", () =>

@@ -48,10 +48,16 @@ export interface Summary {
   readonly bytesPerSecond: number
 }
 
+/** The reason an object failed; the key is in the same line or record, so a not-found error does not repeat it. */
 const errorOf = (error: unknown): { readonly message: string; readonly exitCode: number } => {
   const report = CliError.fromError(error)
-  return { message: CliError.oneLine(report.message ?? String(error)), exitCode: report.exitCode }
+  const message = (error as { readonly _tag?: unknown } | null)?._tag === "NotFoundError"
+    ? "object not found"
+    : CliError.oneLine(report.message ?? String(error))
+  return { message, exitCode: report.exitCode }
 }
+
+const notFound = new CliError.CliError({ exitCode: CliError.ExitCode.notFound, detail: "object not found" })
 
 /** @internal */
 export const failed = (path: string | undefined, key: string | undefined, error: unknown): ObjectResult => {
@@ -96,8 +102,10 @@ export const makeReporter = (
           return stdio.out(`${JSON.stringify({ type: "object", ...result })}\n`)
         }
         if (result.status === "failed") {
-          const what = [result.path, result.key].filter((x) => x !== undefined).join(" -> ")
-          return stdio.err(`\r\x1b[Kobjectstore: failed: ${what}: ${result.error}\n`)
+          const what = result.path === result.key
+            ? result.key
+            : [result.path, result.key].filter((x) => x !== undefined).join(" -> ")
+          return stdio.err(`objectstore: failed: ${what === undefined ? "" : `${what}: `}${result.error}\n`)
         }
         return Effect.void
       }),
@@ -126,11 +134,11 @@ export const makeReporter = (
       const nothingWorked = objects === 0 && skipped === 0
       const codes = new Set(failures.map((f) => f.exitCode ?? CliError.ExitCode.failure))
       const exitCode = nothingWorked && codes.size === 1 ? [...codes][0]! : CliError.ExitCode.partial
+      // each failure has its line (or record) and the summary counts them: nothing more to print
       return yield* new CliError.CliError({
         exitCode,
         detail: `${failures.length} of ${results.length} objects failed`,
-        ...(nothingWorked && failures[0]?.error !== undefined ? { detail: failures[0].error } : {}),
-        printed: !nothingWorked
+        printed: true
       })
     })
   }
@@ -266,7 +274,7 @@ export const putDir = (
       ? Files.walk(root).pipe(Stream.map((file) => Either.right({ ...file, key: keyOf(file.rel) })))
       : fromManifest(options.manifest)).pipe(
         Stream.tap((entry) => Effect.sync(() => tracker.discover(1, Either.isRight(entry) ? entry.right.size : 0))),
-        Stream.ensuring(Effect.sync(() => tracker.discovered()))
+        Stream.onEnd(Effect.sync(() => tracker.discovered()))
       )
 
     const decisions: Stream.Stream<Decision, CliError.CliError> = entries.pipe(
@@ -400,12 +408,12 @@ const verifyAgainst = (entry: DownloadEntry) => (written: { readonly sha256: str
   const expected = entry.metadata.custom.sha256
   if (expected !== undefined && expected !== written.sha256) {
     return Effect.fail(
-      CliError.failure(`checksum mismatch: ${entry.key} has sha256 ${written.sha256}, expected ${expected}`)
+      CliError.failure(`checksum mismatch: sha256 ${written.sha256}, expected ${expected}`)
     )
   }
   const size = entry.metadata.custom.size
   if (size !== undefined && size !== String(written.size)) {
-    return Effect.fail(CliError.failure(`size mismatch: ${entry.key} has ${written.size} bytes, expected ${size}`))
+    return Effect.fail(CliError.failure(`size mismatch: ${written.size} bytes, expected ${size}`))
   }
   return Effect.void
 }
@@ -442,8 +450,7 @@ export const getMany = (
           )
         }
         return Either.right({ rel, key, dest: path.join(outDir, safe) })
-      }),
-      Stream.ensuring(Effect.sync(() => tracker.discovered()))
+      })
     )
 
     type Decision =
@@ -490,7 +497,9 @@ export const getMany = (
             ? { _tag: "Done", result: { path: rel, key, status: "skipped", bytes: size } } as const
             : { _tag: "Download", entry } as const
         })
-      }, { concurrency: 4 })
+      }, { concurrency: 4 }),
+      // the totals are known once every key has been looked up
+      Stream.onEnd(Effect.sync(() => tracker.discovered()))
     )
 
     const downloads = decisions.pipe(
@@ -529,7 +538,7 @@ export const getMany = (
         const result = outcome.result
         if (Either.isLeft(result)) return reporter.record(failed(entry.rel, entry.key, result.left))
         if (Option.isNone(result.right)) {
-          return reporter.record(failed(entry.rel, entry.key, CliError.failure(`object not found: ${entry.key}`)))
+          return reporter.record(failed(entry.rel, entry.key, notFound))
         }
         const bytes = result.right.value.bytes
         return Files.writeAtomically(entry.dest, Stream.make(bytes), verifyAgainst(entry)).pipe(
@@ -583,7 +592,7 @@ export const deleteMany = (
   json: boolean
 ): Effect.Effect<Summary, CliError.CliError | InvalidInputError> =>
   Effect.scoped(Effect.gen(function*() {
-    const tracker = yield* Progress.make(stdio, "delete")
+    const tracker = yield* Progress.make(stdio, "delete", { bytes: false })
     const reporter = makeReporter(stdio, "rm", "deleted", json, tracker)
     const keys: Array<string> = []
     const operations = listEntries(lines).pipe(
@@ -598,7 +607,7 @@ export const deleteMany = (
         tracker.discover(1, 0)
         return Batch.delete(key)
       }),
-      Stream.ensuring(Effect.sync(() => tracker.discovered()))
+      Stream.onEnd(Effect.sync(() => tracker.discovered()))
     )
     yield* session.many(operations).pipe(
       Stream.runForEach((outcome) => {

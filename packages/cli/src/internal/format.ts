@@ -8,33 +8,16 @@ import * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Either from "effect/Either"
 
 /**
- * Parses scope arguments: each may hold several `name=value` pairs separated by `;`, `,` or whitespace, in order
- * (`org=42 project=1337`, `org=42;project=1337`); `_` alone is the empty scope.
+ * Parses scope arguments (repeated `--scope` flags add components in order); each is the written form of
+ * `ProtocolScope.parseText` (`org=42;project=1337` or `org=42 project=1337`).
  *
  * @internal
  */
 export const parseScope = (
   texts: ReadonlyArray<string>,
   allowWildcard = false
-): Either.Either<ProtocolScope.Components, string> => {
-  const components: Array<readonly [string, string]> = []
-  for (const text of texts) {
-    for (const part of text.split(/[;,\s]+/)) {
-      if (part === "" || part === "_") continue
-      const eq = part.indexOf("=")
-      if (eq <= 0 || eq === part.length - 1) {
-        return Either.left(`bad scope ${JSON.stringify(part)}: expected name=value, e.g. org=42 project=1337`)
-      }
-      components.push([part.slice(0, eq), part.slice(eq + 1)])
-    }
-  }
-  // `*` (any value) is valid only in a token's grant (§12.5): validate the rest
-  const checked = allowWildcard ? components.map(([n, v]) => [n, v === "*" ? "0" : v] as const) : components
-  return Either.map(
-    Either.mapLeft(ProtocolScope.validate(checked), (reason) => `bad scope: ${reason}`),
-    () => components
-  )
-}
+): Either.Either<ProtocolScope.Components, string> =>
+  ProtocolScope.parseText(texts.join(";"), { wildcard: allowWildcard })
 
 /**
  * Parses `name=value` metadata pairs.

@@ -20,9 +20,11 @@ import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type { Duplex } from "node:stream"
 import { CompressionError } from "../ObjectstoreError.js"
+import * as Frames from "./zstdFrames.js"
 
 /** @internal */
 export type Operation = "compress" | "decompress"
@@ -193,6 +195,85 @@ export const transformNode = <E, R>(
         (cause) => codecError(operation, cause)
       )
       // The writer's failure (an input error or a codec error) ends the output; its success does not.
+      return Stream.interruptWhen(output, Effect.zipRight(Fiber.join(writer), Effect.never))
+    })
+  )
+
+/**
+ * Decompresses `self` with a fresh Node.js transform from `make` for every zstd frame, found by
+ * `zstdFrames.make`, and fails with `CompressionError` when the input ends inside a frame. For decoders that stop
+ * after the first frame and accept a frame cut short (`node:zlib` in Node.js 22): a stored object may be several
+ * frames (one per multipart part), and a short body must not pass for a whole one.
+ *
+ * Frames are fed and read in order; a transform is read to its end before the next one's output, and at most a few
+ * are alive at once (the one being read, the one being written, one waiting). All are destroyed when the stream
+ * ends, fails or is interrupted.
+ *
+ * @internal
+ */
+export const transformNodeFrames = <E, R>(
+  self: Stream.Stream<Uint8Array, E, R>,
+  make: () => Duplex
+): Stream.Stream<Uint8Array, E | CompressionError, R> =>
+  Stream.unwrapScoped(
+    Effect.gen(function*() {
+      const scanner = Frames.make()
+      const alive = new Set<Duplex>()
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          for (const transform of alive) transform.destroy()
+          alive.clear()
+        })
+      )
+      // The transforms in frame order, then `undefined` once the input ended between frames.
+      const frames = yield* Queue.bounded<Duplex | undefined>(1)
+      let current: Duplex | undefined
+      const start = Effect.suspend(() => {
+        const transform = make()
+        // Errors surface through the writer or the reader; without a listener an `error` event would crash.
+        transform.on("error", () => {})
+        alive.add(transform)
+        current = transform
+        return Queue.offer(frames, transform)
+      }).pipe(Effect.catchAllDefect((cause) => Effect.fail(codecError("decompress", cause))))
+      const feed = (chunk: Uint8Array) =>
+        Effect.suspend(() => {
+          let segments: ReadonlyArray<Frames.Segment>
+          try {
+            segments = scanner.split(chunk)
+          } catch (cause) {
+            return Effect.fail(codecError("decompress", cause))
+          }
+          return Effect.forEach(segments, (segment) =>
+            Effect.gen(function*() {
+              if (current === undefined) yield* start
+              if (segment.bytes.length > 0) yield* writeChunk("decompress", current!, segment.bytes)
+              if (segment.endsFrame) {
+                current!.end()
+                current = undefined
+              }
+            }), { discard: true })
+        })
+      const writer = yield* self.pipe(
+        Stream.runForEach(feed),
+        Effect.zipRight(Effect.suspend(() =>
+          scanner.atBoundary()
+            ? Queue.offer(frames, undefined)
+            : Effect.fail(codecError("decompress", "truncated input: the data ends inside a zstd frame"))
+        )),
+        Effect.forkScoped
+      )
+      const output = Stream.fromQueue(frames).pipe(
+        Stream.takeWhile((transform): transform is Duplex => transform !== undefined),
+        Stream.flatMap((transform) =>
+          Stream.fromAsyncIterable(transform as AsyncIterable<Uint8Array>, (cause) => codecError("decompress", cause))
+            .pipe(Stream.ensuring(Effect.sync(() => {
+              alive.delete(transform)
+              transform.destroy()
+            })))
+        )
+      )
+      // The writer's failure (an input error, a codec error, a truncation) ends the output; its success does not.
       return Stream.interruptWhen(output, Effect.zipRight(Fiber.join(writer), Effect.never))
     })
   )

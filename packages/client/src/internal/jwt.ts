@@ -100,11 +100,12 @@ export const makeSecretKey = (options: SecretKeyOptions, hooks: Hooks = {}): Eff
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const exp = Math.floor(now / 1000) + Math.ceil(lifetimeMillis / 1000)
-        const claims = Token.claims({ usecase: grant.usecase, scopes: grant.scope, permissions, exp })
+        // The payload's bytes as the Python client writes them (scope order kept, non-ASCII escaped).
+        const payload = Token.encodeClaims({ usecase: grant.usecase, scopes: grant.scope, permissions, exp })
         hooks.onSign?.()
         const jwt = yield* Effect.tryPromise({
           try: () =>
-            new CompactSign(encoder.encode(JSON.stringify(claims)))
+            new CompactSign(encoder.encode(payload))
               .setProtectedHeader({ alg: "EdDSA", kid, typ: "JWT" })
               .sign(key),
           catch: () => signingError("could not sign the token")

@@ -4,7 +4,9 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
 
 /** @internal */
 export type SizeKind = "size" | "compression_ratio" | "throughput" | "inverse_throughput"
@@ -69,6 +71,17 @@ export const distributions = (usecase: string, sizes: SizesInput): ReadonlyArray
   return out
 }
 
-/** `2xx`, `4xx`, … for a status code. @internal */
-export const statusClass = (status: number): string =>
-  Number.isInteger(status) && status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : "other"
+/**
+ * OpenTelemetry's `error.type` of a failed operation: the tag of its (first) typed error (`NotFoundError`,
+ * `NetworkError`, …), or `_OTHER` for a defect or an untagged failure.
+ *
+ * @internal
+ */
+export const errorType = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) return "_OTHER"
+  const error = failure.value
+  return typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
+    ? error._tag
+    : "_OTHER"
+}

@@ -12,14 +12,9 @@ import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
-import * as Stream from "effect/Stream"
-import * as Body from "../Body.js"
 import type * as Multipart from "../Multipart.js"
 import { InvalidInputError, MultipartCompleteError } from "../ObjectstoreError.js"
 import type { NetworkError } from "../ObjectstoreError.js"
@@ -27,6 +22,7 @@ import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
 import * as Insert from "./insert.js"
+import * as SizedBody from "./sizedBody.js"
 
 /** @internal */
 export interface Deps {
@@ -154,63 +150,10 @@ export const make = (deps: Deps): Multipart.Service => {
         if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
           return yield* invalid("partNumber", `must be an integer from 1 to ${MAX_PART_NUMBER}, got ${partNumber}`)
         }
-        const declared = options?.contentLength
-        if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0)) {
-          return yield* invalid("contentLength", "must be a non-negative integer")
-        }
-        let length: number
-        let replayable: boolean
-        let source: (() => Stream.Stream<Uint8Array, unknown, unknown>) | undefined
-        if (body instanceof Uint8Array) {
-          if (declared !== undefined && declared !== body.length) {
-            return yield* invalid("contentLength", `is ${declared} but the body has ${body.length} bytes`)
-          }
-          length = body.length
-          replayable = true
-        } else if (Body.isReplayable(body)) {
-          const known = declared ?? body.contentLength
-          if (known === undefined) return yield* invalid("contentLength", "is required for a stream part")
-          if (body.contentLength !== undefined && known !== body.contentLength) {
-            return yield* invalid("contentLength", `is ${known} but the body says ${body.contentLength}`)
-          }
-          length = known
-          replayable = true
-          source = body.make
-        } else {
-          if (declared === undefined) return yield* invalid("contentLength", "is required for a stream part")
-          length = declared
-          replayable = false
-          let used = false
-          const stream = body as Stream.Stream<Uint8Array, unknown, unknown>
-          source = () => {
-            if (used) return Stream.die(new Error("a stream part cannot be sent twice"))
-            used = true
-            return stream
-          }
-        }
         const headers: Record<string, string> = {}
         if (options?.contentMd5 !== undefined) headers["content-md5"] = yield* base64Md5(options.contentMd5)
         const callerContext = yield* Effect.context<unknown>()
-        const make = source
-        const prepare: Effect.Effect<Http.PreparedBody> = make === undefined || length === 0
-          ? Effect.succeed({
-            body: HttpBody.uint8Array(
-              body instanceof Uint8Array ? body : new Uint8Array(0),
-              "application/octet-stream"
-            ),
-            failed: Effect.succeedNone
-          })
-          : Effect.map(Ref.make(Option.none<unknown>()), (captured) => ({
-            body: HttpBody.stream(
-              make().pipe(
-                Stream.tapError((error) => Ref.set(captured, Option.some<unknown>(error))),
-                Stream.provideContext(callerContext as Context.Context<unknown>)
-              ),
-              "application/octet-stream",
-              length
-            ),
-            failed: Ref.get(captured)
-          }))
+        const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
         const start = yield* Clock.currentTimeMillis
         const requestPath = path("objects:multipart:parts", key, { upload_id: uploadId, part_number: partNumber })
         const target = { method: "PUT", path: requestPath }

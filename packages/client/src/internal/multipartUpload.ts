@@ -11,18 +11,21 @@
 import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as FsPromises from "node:fs/promises"
 import * as Body from "../Body.js"
 import type * as Compression from "../Compression.js"
 import * as Multipart from "../Multipart.js"
 import { InvalidInputError } from "../ObjectstoreError.js"
-import type { CompressionError, ResponseError } from "../ObjectstoreError.js"
+import type { CompressionError, NetworkError, ResponseError } from "../ObjectstoreError.js"
+import * as Resumable from "../Resumable.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
 
@@ -30,6 +33,7 @@ import type * as Usecase from "../Usecase.js"
 export interface Deps {
   readonly usecase: Usecase.Usecase
   readonly multipart: Multipart.Service
+  readonly resumable: Resumable.Service
   readonly compression: Compression.Service
   readonly put: (
     body: Body.Input<unknown, unknown>,
@@ -87,19 +91,19 @@ const readRange = (handle: FsPromises.FileHandle, path: string, start: number, l
     catch: (cause) => fsError(path, cause)
   })
 
-/** A whole file as a stream of 1 MiB chunks (each run opens the file again: replayable). */
-const fileStream = (fs: Fs, path: string, size: number): Stream.Stream<Uint8Array, InvalidInputError> =>
+/** Bytes `[start, end)` of a file as a stream of 1 MiB chunks (each run opens the file again: replayable). */
+const fileStream = (fs: Fs, path: string, end: number, start = 0): Stream.Stream<Uint8Array, InvalidInputError> =>
   Stream.unwrapScoped(Effect.map(
     Effect.acquireRelease(
       Effect.tryPromise({ try: () => fs.open(path, "r"), catch: (cause) => fsError(path, cause) }),
       (handle) => Effect.promise(() => handle.close().catch(() => undefined))
     ),
     (handle) =>
-      size === 0 ? Stream.empty : Stream.paginateEffect(0, (position) =>
+      end <= start ? Stream.empty : Stream.paginateEffect(start, (position) =>
         Effect.map(
-          readRange(handle, path, position, Math.min(FILE_CHUNK, size - position)),
+          readRange(handle, path, position, Math.min(FILE_CHUNK, end - position)),
           (chunk) =>
-            [chunk, position + chunk.length < size ? Option.some(position + chunk.length) : Option.none()] as const
+            [chunk, position + chunk.length < end ? Option.some(position + chunk.length) : Option.none()] as const
         ))
   ))
 
@@ -224,9 +228,49 @@ export const make = (deps: Deps) =>
 
     const report = options?.onProgress ?? (() => Effect.void)
 
+    // -- resumable uploads (PROTOCOL §22) ----------------------------------------------------------------------
+    const method = options?.method ?? "auto"
+    if (method !== "auto" && method !== "multipart" && method !== "resumable") {
+      return yield* invalid("method", "must be \"auto\", \"multipart\" or \"resumable\"")
+    }
+    // Bytes compressed on the fly may differ on a rerun (another codec or version), so an offset into them could
+    // not be resumed: such uploads stay multipart, as the Python client decides (§22.8).
+    const onTheFly = compression === "zstd" && options?.encoding !== "zstd"
+    if (method === "resumable" || resume?.kind === "resumable") {
+      if (file === undefined) return yield* invalid("method", "resumable uploads need a file source ({ path })")
+      if (onTheFly) {
+        return yield* invalid(
+          "method",
+          "resumable uploads send the file as it is: use compression \"none\", or encoding \"zstd\" for a zstd file"
+        )
+      }
+    }
+    const goResumable = resume?.kind === "resumable" || (resume === undefined && file !== undefined &&
+      file.size > threshold &&
+      (method === "resumable" || (method === "auto" && !onTheFly && file.size >= Resumable.AUTOMATIC_THRESHOLD)))
+    if (goResumable) {
+      const done = yield* resumableUpload({
+        deps,
+        fs: fs!,
+        path: path!,
+        file: file!,
+        state: resume?.kind === "resumable" ? resume : undefined,
+        resumeFromFile,
+        chunkSize: partSize,
+        compression,
+        fallback: method === "auto" && resume === undefined,
+        keep,
+        stateFile,
+        options,
+        report
+      })
+      if (Option.isSome(done)) return done.value
+    }
+    let multipartResume: Multipart.MultipartState | undefined = resume?.kind === "resumable" ? undefined : resume
+
     // -- small sources: one streamed put ----------------------------------------------------------------------
     let streamSource: Stream.Stream<Uint8Array, E, R> | undefined
-    if (resume === undefined) {
+    if (multipartResume === undefined) {
       if (file !== undefined && file.size <= threshold) {
         const size = file.size
         const key = yield* deps.put(
@@ -234,7 +278,7 @@ export const make = (deps: Deps) =>
           putOptionsOf(options)
         ) as Effect.Effect<string, Multipart.UploadError>
         yield* Effect.ignore(report({ bytes: size, parts: 1, totalBytes: size, totalParts: 1, sentBytes: size }))
-        return { key, uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
+        return { key, method: "put", uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
       }
       if (file === undefined) {
         // read ahead until the threshold is passed or the stream ends
@@ -258,7 +302,7 @@ export const make = (deps: Deps) =>
           const bytes = Bytes.concat(prefix)
           const key = yield* deps.put(bytes, putOptionsOf(options)) as Effect.Effect<string, Multipart.UploadError>
           yield* Effect.ignore(report({ bytes: size, parts: 1, totalBytes: size, totalParts: 1, sentBytes: size }))
-          return { key, uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
+          return { key, method: "put", uploadId: undefined, parts: 1, skippedParts: 0, bytes: size, sentBytes: size }
         }
         // the read-ahead chunks are handed on one by one (and released), then the rest of the source
         const ahead = Stream.repeatEffectOption(
@@ -274,8 +318,8 @@ export const make = (deps: Deps) =>
     }
 
     // -- multipart --------------------------------------------------------------------------------------------
-    if (resume !== undefined) {
-      partSize = resume.partSize
+    if (multipartResume !== undefined) {
+      partSize = multipartResume.partSize
     } else if (file !== undefined && Math.ceil(file.size / partSize) > Multipart.MAX_PARTS) {
       const needed = Math.ceil(file.size / Multipart.MAX_PARTS)
       partSize = Math.ceil(needed / (1024 * 1024)) * 1024 * 1024
@@ -292,15 +336,17 @@ export const make = (deps: Deps) =>
       { upload: Multipart.Upload; listed: ReadonlyArray<Multipart.ListedPart> },
       Multipart.UploadError
     > = Effect.gen(function*() {
-      if (resume !== undefined) {
-        const upload = yield* deps.multipart.resume({ key: resume.key, uploadId: resume.uploadId })
+      if (multipartResume !== undefined) {
+        const upload = yield* deps.multipart.resume({ key: multipartResume.key, uploadId: multipartResume.uploadId })
         const listed = yield* Effect.either(upload.listParts)
         if (Either.isRight(listed)) return { upload, listed: listed.right }
         const gone = listed.left._tag === "ResponseError" && (listed.left as ResponseError).status === 404
         if (!(gone && resumeFromFile)) return yield* listed.left
         // the server no longer has the upload (aborted or expired): start over
-        yield* Effect.logWarning(`objectstore: upload ${resume.uploadId} is gone from the server; starting over`)
-        resume = undefined
+        yield* Effect.logWarning(
+          `objectstore: upload ${multipartResume.uploadId} is gone from the server; starting over`
+        )
+        multipartResume = undefined
       }
       const upload = yield* deps.multipart.initiate(putOptionsOf(options))
       return { upload, listed: [] }
@@ -309,7 +355,7 @@ export const make = (deps: Deps) =>
     const run = ({ listed, upload }: { upload: Multipart.Upload; listed: ReadonlyArray<Multipart.ListedPart> }) =>
       Effect.gen(function*() {
         const server = new Map(listed.map((part) => [part.partNumber, part]))
-        const known = new Map((resume?.parts ?? []).map((part) => [part.partNumber, part]))
+        const known = new Map((multipartResume?.parts ?? []).map((part) => [part.partNumber, part]))
         const records = new Map<number, Multipart.PartRecord>()
         const totalParts = file === undefined ? undefined : Math.max(1, Math.ceil(file.size / partSize))
         let bytes = 0
@@ -431,6 +477,7 @@ export const make = (deps: Deps) =>
         yield* removeFile(fs, stateFile)
         return {
           key,
+          method: "multipart",
           uploadId: upload.uploadId,
           parts: partCount,
           skippedParts: skipped,
@@ -515,3 +562,149 @@ const streamParts = <E, R, E2, R2>(
     })
     return yield* Effect.raceFirst(producer, Deferred.await(failed))
   }))
+
+/** Retries of a resumable upload after transient failures, each followed by an offset query (as upstream). */
+const RESUMABLE_RETRIES = 3
+
+/** The failures worth another try (PROTOCOL §22.8: 408, 429, 500, 502, 503, 504, timeouts, broken connections). */
+const transient = (error: { readonly _tag: string }): boolean => {
+  if (error._tag === "NetworkError") return (error as NetworkError).retryable
+  if (error._tag !== "ResponseError") return false
+  const response = error as ResponseError
+  return response.retryable || response.status === 408 || response.status === 500
+}
+
+const backoff = Schedule.exponential("50 millis").pipe(Schedule.intersect(Schedule.recurs(RESUMABLE_RETRIES)))
+
+/**
+ * A resumable upload of a file (PROTOCOL §22): resumes `state` (starting over when the server no longer has the
+ * session and the state came from the state file), or creates a session; then sends `chunkSize` chunks from the
+ * server's offset on, continuing from whatever offset each answer acknowledges. A transient failure is retried after
+ * asking the server for its offset. `None`: the server cannot do resumable uploads (501) and `fallback` is set.
+ */
+const resumableUpload = <E, R>(input: {
+  readonly deps: Deps
+  readonly fs: Fs
+  readonly path: string
+  readonly file: { readonly size: number; readonly mtimeMs: number }
+  readonly state: Multipart.ResumableState | undefined
+  readonly resumeFromFile: boolean
+  readonly chunkSize: number
+  readonly compression: "zstd" | "none"
+  readonly fallback: boolean
+  readonly keep: boolean
+  readonly stateFile: string | undefined
+  readonly options: Multipart.UploadOptions | undefined
+  readonly report: (progress: Multipart.Progress) => Effect.Effect<void>
+}): Effect.Effect<Option.Option<Multipart.UploadResult>, E | Multipart.UploadError, R> =>
+  Effect.gen(function*() {
+    const { deps, file, fs, options, path, state, stateFile } = input
+    const length = file.size
+    const chunkSize = state?.partSize ?? input.chunkSize
+    const retrying = <A, E2 extends { readonly _tag: string }>(effect: Effect.Effect<A, E2>) =>
+      Effect.retry(effect, { schedule: backoff, while: transient })
+
+    let upload: Resumable.Upload | undefined
+    let status: Resumable.Status = { _tag: "Pending", offset: 0 }
+    if (state !== undefined) {
+      const handle = yield* deps.resumable.resume(state.key, state.session)
+      const asked = yield* Effect.either(retrying(handle.offset()))
+      if (Either.isRight(asked)) {
+        upload = handle
+        status = asked.right
+      } else if (asked.left._tag === "ResumableSessionGoneError" && input.resumeFromFile) {
+        yield* Effect.logWarning(
+          `objectstore: the upload session of ${state.key} is gone from the server; starting over`
+        )
+      } else {
+        return yield* asked.left
+      }
+    }
+    if (upload === undefined) {
+      const created = yield* Effect.either(deps.resumable.create({
+        ...putOptionsOf(options),
+        ...(state === undefined ? {} : { key: state.key }),
+        encoding: options?.encoding,
+        length
+      }))
+      if (Either.isLeft(created)) {
+        if (created.left._tag === "NotSupportedError" && input.fallback) return Option.none()
+        return yield* created.left
+      }
+      upload = created.right
+    }
+    const u = upload
+    const totalParts = Math.max(1, Math.ceil(length / chunkSize))
+    let sentBytes = 0
+    let chunks = 0
+    const publish = (offset: number) =>
+      Effect.gen(function*() {
+        const current: Multipart.ResumableState = {
+          version: 1,
+          kind: "resumable",
+          key: u.key,
+          session: u.session,
+          partSize: chunkSize,
+          compression: input.compression,
+          length,
+          source: { path, size: file.size, mtimeMs: file.mtimeMs },
+          offset
+        }
+        if (options?.onState !== undefined) yield* Effect.ignore(options.onState(current))
+        if (stateFile !== undefined) yield* writeState(fs, stateFile, current)
+      })
+
+    const send = Effect.gen(function*() {
+      let current = status
+      let failures = 0
+      if (current._tag === "Pending") yield* publish(current.offset)
+      while (current._tag === "Pending") {
+        const offset = current.offset
+        const end = Math.min(length, offset + chunkSize)
+        const body = Body.replayable(() => fileStream(fs, path, end, offset), { contentLength: end - offset })
+        const answer = yield* Effect.either(u.put(offset, body))
+        if (Either.isRight(answer)) {
+          failures = 0
+          chunks++
+          current = answer.right
+          const reached = current._tag === "Pending" ? current.offset : length
+          sentBytes += reached - offset
+          if (current._tag === "Pending") yield* publish(current.offset)
+          yield* Effect.ignore(
+            input.report({ bytes: reached, parts: chunks, totalBytes: length, totalParts, sentBytes })
+          )
+          continue
+        }
+        const error = answer.left
+        if (error._tag === "ResumableOffsetError" && ++failures <= RESUMABLE_RETRIES) {
+          // the server knows better (a lost answer, a chunk kept in part): go on from its offset
+          current = { _tag: "Pending", offset: error.offset }
+          continue
+        }
+        if (!transient(error) || ++failures > RESUMABLE_RETRIES) return yield* error
+        yield* Effect.sleep(Duration.millis(50 * 2 ** (failures - 1)))
+        current = yield* retrying(u.offset())
+      }
+      return current.key
+    })
+
+    const key = yield* send.pipe(
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit)
+          ? removeFile(fs, stateFile)
+          : input.keep
+          ? Effect.void
+          : Effect.zipRight(Effect.ignore(u.cancel()), removeFile(fs, stateFile))
+      )
+    )
+    return Option.some<Multipart.UploadResult>({
+      key,
+      method: "resumable",
+      session: u.session,
+      uploadId: undefined,
+      parts: chunks,
+      skippedParts: 0,
+      bytes: length,
+      sentBytes
+    })
+  }) as Effect.Effect<Option.Option<Multipart.UploadResult>, E | Multipart.UploadError, R>

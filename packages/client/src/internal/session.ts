@@ -31,6 +31,7 @@ import type * as Usecase from "../Usecase.js"
 import * as BodyInternal from "./body.js"
 import * as EncodingUpload from "./encodingUpload.js"
 import * as Errors from "./errors.js"
+import * as ExtendExpiryInternal from "./extendExpiry.js"
 import * as Http from "./http.js"
 import * as Insert from "./insert.js"
 import * as ManyInternal from "./many.js"
@@ -39,6 +40,7 @@ import * as MultipartInternal from "./multipart.js"
 import * as MultipartUpload from "./multipartUpload.js"
 import * as PresignInternal from "./presign.js"
 import * as RangeInternal from "./range.js"
+import * as ResumableInternal from "./resumable.js"
 import * as UndiciClient from "./undiciClient.js"
 import * as UrlsInternal from "./urls.js"
 import * as Watchdog from "./watchdog.js"
@@ -419,6 +421,7 @@ const makeSession = (
     )
 
   const multipart = MultipartInternal.make({ context, usecase, components, scope })
+  const resumable = ResumableInternal.make({ context, usecase, components, scope })
 
   return {
     usecase,
@@ -431,10 +434,13 @@ const makeSession = (
     getText: (key, options) => Effect.map(getBytes(key, options), (bytes) => new TextDecoder().decode(bytes)),
     head,
     delete: del,
+    extendExpiry: ExtendExpiryInternal.make({ context, usecase, components, scope }),
+    resumable,
     multipart,
     upload: MultipartUpload.make({
       usecase,
       multipart,
+      resumable,
       compression,
       put: (body, options) => put(body as Body.Input<unknown, unknown>, options)
     }),

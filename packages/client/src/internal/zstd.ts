@@ -9,7 +9,7 @@ import type * as Stream from "effect/Stream"
 import { Decompress } from "fzstd"
 import type { Duplex } from "node:stream"
 import type { CompressionError } from "../ObjectstoreError.js"
-import { codecError, type SyncCodec, transformNode, transformSync } from "./codec.js"
+import { codecError, type SyncCodec, transformNode, transformNodeFrames, transformSync } from "./codec.js"
 
 /** @internal */
 export interface Backend {
@@ -261,6 +261,7 @@ export const zlibBackend = (zlib: ZlibZstd): Backend => {
         "compress",
         () => zlib.createZstdCompress(level === undefined ? {} : { params: { [level]: DEFAULT_LEVEL } })
       ),
-    decompress: (self) => transformNode(self, "decompress", () => zlib.createZstdDecompress())
+    // One transform per frame: Node.js 22's stops after the first frame and accepts a truncated one.
+    decompress: (self) => transformNodeFrames(self, () => zlib.createZstdDecompress())
   }
 }

@@ -13,11 +13,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
+import { tempDirLayer } from "../../../../test/support.js"
 
 export const MiB = 1024 * 1024
 
@@ -45,39 +43,42 @@ const memory = () => {
   return usage.heapUsed + usage.arrayBuffers
 }
 
-/** Samples retained memory every `everyMillis` while `effect` runs; returns its result and the peak growth. */
+/**
+ * Samples retained memory while `effect` runs, about every `everyMillis`; returns its result and the peak growth.
+ * A full GC costs tens of milliseconds on a test worker's heap, so the pause after each sample is at least four
+ * times the last sample's cost: the sampler never takes more than a fifth of the time, on a quiet machine or a
+ * loaded one (sampling back to back used to starve the transfer it measured).
+ */
 export const measured = <A, E, R>(effect: Effect.Effect<A, E, R>, everyMillis: number) =>
   Effect.gen(function*() {
     const baseline = memory()
     let peak = baseline
-    const timer = setInterval(() => (peak = Math.max(peak, memory())), everyMillis)
-    const result = yield* Effect.ensuring(effect, Effect.sync(() => clearInterval(timer)))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const sample = () => {
+      const started = performance.now()
+      peak = Math.max(peak, memory())
+      timer = setTimeout(sample, Math.max(everyMillis, 4 * (performance.now() - started)))
+    }
+    timer = setTimeout(sample, everyMillis)
+    const result = yield* Effect.ensuring(effect, Effect.sync(() => clearTimeout(timer)))
     peak = Math.max(peak, memory())
     return { result, growth: peak - baseline }
   })
 
 /** The client (undici, no retries, no metrics) of a server on a loopback port storing in a fresh temporary folder. */
-export const clientAndServer = (prefix: string) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
-  return Layer.unwrapEffect(
-    HttpServer.addressFormattedWith((baseUrl) =>
-      Effect.succeed(
-        ObjectstoreClient.layer({ baseUrl, retry: false }).pipe(
-          Layer.provide(Layer.mergeAll(
-            NodeClient.layerHttpClient({ connectTimeout: "2 seconds" }),
-            Compression.layer,
-            Auth.layerNone,
-            Metrics.layerNoop
-          ))
+export const clientAndServer = (prefix: string) =>
+  tempDirLayer(prefix, (root) =>
+    Layer.unwrapEffect(
+      HttpServer.addressFormattedWith((baseUrl) =>
+        Effect.succeed(
+          ObjectstoreClient.layer({ baseUrl, retry: false }).pipe(
+            Layer.provide(Layer.mergeAll(
+              NodeClient.layerHttpClient({ connectTimeout: "2 seconds" }),
+              Compression.layer,
+              Auth.layerNone,
+              Metrics.layerNoop
+            ))
+          )
         )
       )
-    )
-  ).pipe(
-    Layer.provide(Server.layer({ port: 0, storage: { type: "filesystem", path: root } })),
-    Layer.merge(
-      Layer.scopedDiscard(
-        Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(root, { recursive: true, force: true })))
-      )
-    )
-  )
-}
+    ).pipe(Layer.provide(Server.layer({ port: 0, storage: { type: "filesystem", path: root } }))))

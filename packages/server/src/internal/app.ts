@@ -1,6 +1,7 @@
 /**
  * The HTTP app: routing (PROTOCOL §3), single-object handlers (§5), metadata (§6), expiration (§8), ranges (§9),
- * errors and admission (§14), health (§15).
+ * errors and admission (§14), health (§15), resumable uploads (§22, `resumableHttp`) and extending an expiry (§23,
+ * `extendExpiry`).
  *
  * @internal
  */
@@ -8,6 +9,7 @@ import * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Humantime from "@objectstore/protocol/Humantime"
 import * as Metadata from "@objectstore/protocol/Metadata"
@@ -30,9 +32,12 @@ import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
 import * as Batch from "./batch.js"
+import * as Expiration from "./expiration.js"
+import * as ExtendExpiry from "./extendExpiry.js"
 import * as Multipart from "./multipartHttp.js"
 import * as RequestBody from "./requestBody.js"
 import * as Responses from "./responses.js"
+import * as Resumable from "./resumableHttp.js"
 import * as Routing from "./routing.js"
 
 /** @internal */
@@ -75,10 +80,34 @@ class BodyError extends Data.TaggedError("BodyError")<{ readonly reason: string 
 /** The request body exceeds `maxBodySize`. */
 class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{ readonly limit: number }> {}
 
+/** Bodies up to this size are read whole before a GET answers (one write, with a length); larger ones stream. */
+const SMALL_BODY = 64 * 1024
+
+/** Uploads of a declared length up to this size are read whole and stored with `putBytes`; larger ones stream. */
+const WHOLE_BODY = 1024 * 1024
+
 const bodyTooLarge = (limit: number) =>
   jsonError(413, `client error: request body exceeds the limit of ${limit} bytes`, [
     `request body exceeds the limit of ${limit} bytes`
   ])
+
+/**
+ * The most header lines a request may carry (PROTOCOL §6.6): upstream's HTTP server (hyper) parses at most 100 and
+ * answers 431 past them. `Server.layer` lets `node:http` keep one more than this, so that a request over the limit
+ * is seen (and refused) rather than silently cut short.
+ *
+ * @internal
+ */
+export const MAX_HEADERS = 100
+
+const headerLines = (request: HttpServerRequest.HttpServerRequest): number => {
+  const source = RequestBody.incomingMessage(request)
+  return source !== undefined ? source.rawHeaders.length / 2 : Object.keys(request.headers).length
+}
+
+// the request's body (if any) is not read: the connection cannot carry another request
+const headersTooMany = () =>
+  HttpServerResponse.empty({ status: 431, headers: Headers.fromInput({ connection: "close" }) })
 
 // ---------------------------------------------------------------------------------------------------------------
 // time
@@ -106,7 +135,7 @@ export const nowMicros: Effect.Effect<bigint> = Effect.zipWith(
   }
 )
 
-const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n
+const micros = Expiration.micros
 
 const DAY_MICROS = 86_400_000_000n
 
@@ -123,7 +152,9 @@ export const ttiBump = (metadata: Metadata.Metadata, now: bigint): bigint | unde
   if (policy._tag !== "TimeToIdle" || metadata.timeExpires === undefined) return undefined
   const d = micros(policy.duration)
   const debounce = d / 4n < DAY_MICROS ? d / 4n : DAY_MICROS
-  return metadata.timeExpires < now + d - debounce ? now + d : undefined
+  if (metadata.timeExpires >= now + d - debounce) return undefined
+  // never past what a timestamp can carry (§6.3)
+  return now + d > Expiration.MAX_TIME_MICROS ? Expiration.MAX_TIME_MICROS : now + d
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -172,6 +203,13 @@ export const make = (
       config,
       storage,
       limiter,
+      checkUsecaseRules: (usecase, policy) => checkUsecaseRules(config.usecases, usecase, policy)
+    })
+    const resumable = yield* Resumable.make({
+      config,
+      storage,
+      limiter,
+      nowMicros,
       checkUsecaseRules: (usecase, policy) => checkUsecaseRules(config.usecases, usecase, policy)
     })
     let inFlight = 0
@@ -231,11 +269,14 @@ export const make = (
         }
         const now = yield* nowMicros
         const policy = parsed.right.expirationPolicy
-        const metadata: Metadata.Metadata = {
-          ...parsed.right,
-          timeCreated: now,
-          timeExpires: policy._tag === "Manual" ? undefined : now + micros(policy.duration)
+        const expires = Expiration.deadline(policy, now)
+        if (Either.isLeft(expires)) {
+          const reason = expires.left
+          return yield* reply(
+            jsonError(400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
+          )
         }
+        const metadata: Metadata.Metadata = { ...parsed.right, timeCreated: now, timeExpires: expires.right }
         const violation = checkUsecaseRules(config.usecases, address.usecase, policy)
         if (violation !== undefined) return yield* reply(jsonError(400, violation))
         yield* authorize(context, "object.write", address)
@@ -259,7 +300,24 @@ export const make = (
             : Effect.succeed(chunk)
         })
         const finalKey = key ?? Crypto.randomUUID()
-        yield* backend(storage.put({ ...address, key: finalKey }, metadata, body)).pipe(
+        const id: Storage.ObjectId = { ...address, key: finalKey }
+        // A body of a declared length up to 1 MiB is read in one piece, without a Stream, over TCP.
+        const small = declared !== undefined && /^\d+$/.test(declared) && Number(declared) <= WHOLE_BODY
+        const whole = storage.putBytes === undefined || !small ?
+          undefined :
+          RequestBody.collect<BodyError | BodyTooLarge>(
+            request,
+            {
+              limit,
+              onError: (reason) => new BodyError({ reason }),
+              onTooLarge: () => new BodyTooLarge({ limit: limit! })
+            }
+          )
+        const putBytes = storage.putBytes
+        const storing = whole !== undefined && putBytes !== undefined
+          ? Effect.flatMap(whole, (bytes) => putBytes(id, metadata, bytes))
+          : storage.put(id, metadata, body)
+        yield* backend(storing).pipe(
           Effect.catchTags({
             BodyTooLarge: (error) => tooLarge(error.limit),
             BodyError: (error) =>
@@ -311,6 +369,18 @@ export const make = (
         const object = opened.value
         const headers = objectHeaders(object.metadata)
         if (Option.isNone(range)) {
+          // A small body is answered as one buffer with its length: running a Stream into the response costs more
+          // than serving a small object. Larger bodies stream.
+          const whole = object.size > SMALL_BODY
+            ? undefined
+            : object.readBytes?.() ?? backend(Bytes.collect(object.read()))
+          if (whole !== undefined) {
+            return HttpServerResponse.uint8Array(yield* whole, {
+              status: 200,
+              headers,
+              contentType: object.metadata.contentType
+            })
+          }
           return HttpServerResponse.stream(object.read(), {
             status: 200,
             headers,
@@ -325,6 +395,13 @@ export const make = (
           })
         }
         const { end, start } = resolved.value
+        if (object.readBytes !== undefined && end - start < SMALL_BODY) {
+          return HttpServerResponse.uint8Array((yield* object.readBytes()).subarray(start, end + 1), {
+            status: 206,
+            headers: Headers.set(headers, "content-range", `bytes ${start}-${end}/${object.size}`),
+            contentType: object.metadata.contentType
+          })
+        }
         return HttpServerResponse.stream(object.read({ start, end }), {
           status: 206,
           headers: Headers.set(headers, "content-range", `bytes ${start}-${end}/${object.size}`),
@@ -412,6 +489,9 @@ export const make = (
         if (route.resource !== "objects") {
           return jsonError(501, "service error: not implemented", ["not implemented"])
         }
+        // `upload_type` or `session` in the query: never a plain insert or delete (§22.1)
+        const resumableAnswer = resumable.handle({ request, target, context, ...address, key })
+        if (resumableAnswer !== undefined) return yield* resumableAnswer
         if (key === undefined) return yield* insert(request, context, address, undefined)
         const id: Storage.ObjectId = { ...address, key }
         switch (request.method) {
@@ -421,6 +501,8 @@ export const make = (
             return yield* get(request, context, id)
           case "HEAD":
             return yield* head(context, id)
+          case "PATCH":
+            return yield* ExtendExpiry.handle({ config, storage, limiter, nowMicros }, request, context, id)
           default:
             return yield* remove(context, id)
         }
@@ -428,6 +510,7 @@ export const make = (
 
     const handle = (request: HttpServerRequest.HttpServerRequest) =>
       Effect.gen(function*() {
+        if (headerLines(request) > MAX_HEADERS) return headersTooMany()
         const target = Routing.splitTarget(request.url)
         const matched = Routing.match(request.method, target.path)
         if (matched._tag === "Matched" && matched.route._tag === "Health") return textResponse(200, "OK")

@@ -3,9 +3,11 @@
  *
  * The request is read as a stream of parts (an insert body is buffered up to the 1 MiB part limit, nothing else
  * is); operations run concurrently (bounded by the "bulk" share of the service concurrency, as upstream) and each
- * answer part is written as soon as its operation completes. With `batchOrder` `reverse` or `shuffle` (a test
- * switch) the answers are collected first and then written in that order, so clients are tested on correlation
- * by index.
+ * answer part is written as soon as its operation completes, one part after the other, bodies streamed. What a
+ * batch holds in memory (parts read but not executed, answers ready but not written) is bounded by
+ * `batchMemoryBudget`, whatever the number of operations or the size of the objects (upstream buffers every get
+ * whole). With `batchOrder` `reverse` or `shuffle` (a test switch) the answers are collected first, bodies whole,
+ * and then written in that order, so clients are tested on correlation by index; the budget does not bound those.
  *
  * Every operation follows the rules of its single-object twin: the same permission check (`AuthContext`), metadata
  * parsing, usecase expiration rules, expiration and TTI bump (`access`), backend permits (`Limiter`) and storage.
@@ -24,11 +26,14 @@ import type * as Permission from "@objectstore/protocol/Permission"
 import type * as Scope from "@objectstore/protocol/Scope"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
+import * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Http from "node:http"
@@ -36,6 +41,8 @@ import type * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
+import * as Expiration from "./expiration.js"
+import { sliceStream } from "./memoryStorage.js"
 import * as RequestBody from "./requestBody.js"
 import * as Responses from "./responses.js"
 
@@ -65,12 +72,20 @@ export interface Request {
 
 type Kind = "get" | "head" | "insert" | "delete"
 
+/** A body the writer streams when the answer's turn comes (a large object, read from its open file). */
+interface StreamedBody {
+  readonly size: number
+  readonly stream: Stream.Stream<Uint8Array, Storage.StorageError>
+}
+
 /** One answer part, before encoding. */
 interface Answer {
   readonly index: number
   readonly status: number
   readonly headers: ReadonlyArray<readonly [string, string]>
-  readonly body: Uint8Array
+  readonly body: Uint8Array | StreamedBody
+  /** Gives back what the answer holds (budget, an open file) once it is written or dropped. */
+  readonly release?: Effect.Effect<void> | undefined
 }
 
 const EMPTY = new Uint8Array(0)
@@ -91,22 +106,37 @@ const successAnswer = (
   kind: Kind,
   key: string,
   headers: ReadonlyArray<readonly [string, string]> = [],
-  body: Uint8Array = EMPTY
+  body: Answer["body"] = EMPTY,
+  release?: Effect.Effect<void>
 ): Answer => ({
   index,
   status,
   headers: [["x-sn-batch-operation-key", Path.encodeBatchKey(key)], ["x-sn-batch-operation-kind", kind], ...headers],
-  body
+  body,
+  release
 })
 
-const encodeAnswer = (boundary: string, answer: Answer): Uint8Array =>
-  MultipartForm.encodePart(boundary, [
+/** The delimiter and headers of an answer part (§10.4), up to the blank line before its body. */
+const encodeHead = (boundary: string, answer: Answer): Uint8Array => {
+  const headers: ReadonlyArray<readonly [string, string]> = [
     ["x-sn-batch-operation-index", String(answer.index)],
     ...answer.headers.slice(0, 2),
     ["x-sn-batch-operation-status", statusLine(answer.status)],
     ...answer.headers.slice(2),
     ["content-disposition", "form-data; name=part"]
-  ], answer.body)
+  ]
+  let head = `--${boundary}\r\n`
+  for (const [name, value] of headers) head += `${name}: ${value}\r\n`
+  return Buffer.from(`${head}\r\n`, "latin1")
+}
+
+const CRLF = Buffer.from("\r\n", "latin1")
+
+/** Bodies up to this size are read whole when their operation completes; larger ones stream from their file. */
+const INLINE_BODY = 64 * 1024
+
+/** Consecutive small answers are written in one buffer of up to this size. */
+const COALESCE = 256 * 1024
 
 const tooManyOperations = (index: number) =>
   errorAnswer(
@@ -188,7 +218,69 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         return Effect.fail(error as Exclude<E, Storage.StorageError>)
       })
 
-    const operation = (index: number, part: MultipartForm.Part): Effect.Effect<Answer, Answer> =>
+    /**
+     * What the operations of one response share: its memory budget, split in two so neither side can starve the
+     * other (answers ready to write, and request parts read ahead of execution), and the scope of the files its
+     * answers hold.
+     */
+    interface Run {
+      readonly budget: Effect.Semaphore
+      readonly requestBudget: Effect.Semaphore
+      readonly resources: EffectScope.Scope
+    }
+    const streaming = config.batchOrder === "completion"
+    const requestBytes = Math.max(1, Math.floor(config.batchMemoryBudget / 2))
+    const budgetBytes = Math.max(1, config.batchMemoryBudget - requestBytes)
+    const costOf = (bytes: number) => Math.min(bytes, budgetBytes)
+
+    /**
+     * A get's answer. In completion order its body is charged to the budget (waiting while the budget is spent) and
+     * given back once written; a body up to `INLINE_BODY` (or held by the memory store) is read at once, a larger
+     * one streams from its open file when written. Collected orders (reverse, shuffle) read every body whole.
+     */
+    const getAnswer = (index: number, id: Storage.ObjectId, run: Run): Effect.Effect<Answer, Answer> =>
+      Effect.gen(function*() {
+        const readFailed = (error: Storage.StorageError) =>
+          errorAnswer(index, 500, `service error: ${error.message}`, [error.message])
+        const held = yield* EffectScope.fork(run.resources, ExecutionStrategy.sequential)
+        const close = EffectScope.close(held, Exit.void)
+        const found = yield* backend(
+          index,
+          Effect.gen(function*() {
+            const opened = yield* EffectScope.extend(storage.open(id), held)
+            if (Option.isNone(opened) || !(yield* deps.access(id, opened.value))) return Option.none()
+            return opened
+          })
+        ).pipe(Effect.onError(() => close))
+        if (Option.isNone(found)) {
+          yield* close
+          return successAnswer(index, 404, "get", id.key)
+        }
+        const object = found.value
+        const headers = Metadata.toResponseHeaders(object.metadata, { contentDisposition: false })
+        if (!streaming) {
+          const bytes = yield* (object.readBytes?.() ?? Bytes.collect(object.read())).pipe(
+            Effect.mapError(readFailed),
+            Effect.ensuring(close)
+          )
+          return successAnswer(index, 200, "get", id.key, headers, bytes)
+        }
+        const cost = costOf(object.size)
+        yield* run.budget.take(cost).pipe(Effect.onInterrupt(() => close))
+        const giveBack = run.budget.release(cost)
+        if (object.readBytes !== undefined || object.size <= INLINE_BODY) {
+          const bytes = yield* (object.readBytes?.() ?? Bytes.collect(object.read())).pipe(
+            Effect.mapError(readFailed),
+            Effect.ensuring(close),
+            Effect.onError(() => giveBack)
+          )
+          return successAnswer(index, 200, "get", id.key, headers, bytes, giveBack)
+        }
+        const body: StreamedBody = { size: object.size, stream: object.read() }
+        return successAnswer(index, 200, "get", id.key, headers, body, Effect.zipRight(close, giveBack))
+      })
+
+    const operation = (index: number, part: MultipartForm.Part, run: Run): Effect.Effect<Answer, Answer> =>
       Effect.gen(function*() {
         if (index >= Limits.MAX_BATCH_OPERATIONS) return yield* Effect.fail(tooManyOperations(index))
         // 1. parse
@@ -223,11 +315,14 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
           const violation = deps.checkUsecaseRules(usecase, policy)
           if (violation !== undefined) return yield* Effect.fail(errorAnswer(index, 400, violation))
           const now = yield* deps.nowMicros
-          const metadata: Metadata.Metadata = {
-            ...parsed.right,
-            timeCreated: now,
-            timeExpires: policy._tag === "Manual" ? undefined : now + micros(policy.duration)
+          const expires = Expiration.deadline(policy, now)
+          if (Either.isLeft(expires)) {
+            const reason = expires.left
+            return yield* Effect.fail(
+              errorAnswer(index, 400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
+            )
           }
+          const metadata: Metadata.Metadata = { ...parsed.right, timeCreated: now, timeExpires: expires.right }
           const finalKey = key ?? Crypto.randomUUID()
           const target = { usecase, scopes, key: finalKey }
           yield* backend(
@@ -242,24 +337,7 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         switch (kind) {
           case "get": {
             yield* authorize(index, "object.read")
-            const found = yield* backend(
-              index,
-              Effect.scoped(Effect.gen(function*() {
-                const opened = yield* storage.open(id)
-                if (Option.isNone(opened) || !(yield* deps.access(id, opened.value))) return Option.none()
-                const body = yield* (opened.value.readBytes?.() ?? Bytes.collect(opened.value.read()))
-                return Option.some({ info: opened.value, body })
-              }))
-            )
-            if (Option.isNone(found)) return successAnswer(index, 404, "get", id.key)
-            return successAnswer(
-              index,
-              200,
-              "get",
-              id.key,
-              Metadata.toResponseHeaders(found.value.info.metadata, { contentDisposition: false }),
-              found.value.body
-            )
+            return yield* getAnswer(index, id, run)
           }
           case "head": {
             yield* authorize(index, "object.read")
@@ -290,10 +368,10 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         }
       })
 
-    const answer = (index: number, item: Either.Either<MultipartForm.Part, string>): Effect.Effect<Answer> =>
+    const answer = (index: number, item: Either.Either<MultipartForm.Part, string>, run: Run): Effect.Effect<Answer> =>
       Either.isLeft(item)
         ? Effect.succeed(framingAnswer(index, item.left))
-        : operation(index, item.right).pipe(
+        : operation(index, item.right, run).pipe(
           Effect.merge,
           Effect.catchAllCause((cause) =>
             Cause.isInterruptedOnly(cause)
@@ -325,42 +403,107 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
     )
     // Groups run concurrently, up to the "bulk" share of the service concurrency (60 %, at most 300), as upstream;
     // backend permits still come from the limiter. The operations of one group run one after the other (forking a
-    // fiber per operation costs more than a memory-store operation) and their answers are written together, in
-    // one buffer.
+    // fiber per operation costs more than a memory-store operation); each answer is queued as soon as it is ready.
+    //
+    // Memory: the request parts read but not yet executed (an insert body is up to 1 MiB) and the answer bodies
+    // queued but not yet written are charged to `batchMemoryBudget` (half each), so a batch holds about that much
+    // whatever its size: the reader waits while its half is spent (a group gives it back when its operations are
+    // done), a get waits before it reads its body, and the writer gives budget back as it writes. Large bodies
+    // stream from their files when written, one part at a time.
     const bulk = Math.max(1, Math.min(300, Math.floor(config.maxConcurrency * 0.6)))
-    const perGroup = 1
-    const answerGroup = (group: ReadonlyArray<Item>): Effect.Effect<ReadonlyArray<Answer>> =>
-      Effect.suspend(() => {
-        const done: Array<Answer> = []
-        return Effect.as(
-          Effect.forEach(
-            group,
-            ([item, index]) => Effect.map(answer(index, item), (answer) => void done.push(answer)),
-            { concurrency: perGroup, discard: true }
-          ),
-          done
+    const groupCost = (group: ReadonlyArray<Item>) =>
+      Math.min(
+        requestBytes,
+        group.reduce((sum, [item]) => sum + (Either.isRight(item) ? item.right.body.length : 0), 0)
+      )
+
+    const produce = (run: Run, queue: Queue.Queue<Answer | null>) =>
+      groups.pipe(
+        Stream.mapEffect((group) => Effect.as(run.requestBudget.take(groupCost(group)), group)),
+        Stream.mapEffect(
+          (group) =>
+            Effect.forEach(
+              group,
+              (item) => Effect.flatMap(answer(item[1], item[0], run), (ready) => queue.offer(ready)),
+              { discard: true }
+            ).pipe(Effect.ensuring(run.requestBudget.release(groupCost(group)))),
+          { concurrency: bulk, unordered: true }
+        ),
+        Stream.runDrain,
+        Effect.ensuring(queue.offer(null))
+      )
+
+    /** The bytes of one answer, then its budget and file given back. */
+    const writeOne = (answer: Answer): Stream.Stream<Uint8Array> => {
+      const body = answer.body
+      const bytes: Stream.Stream<Uint8Array> = body instanceof Uint8Array
+        ? sliceStream(body, 0, body.length - 1)
+        : Stream.orDie(body.stream)
+      return Stream.make(encodeHead(boundary, answer)).pipe(
+        Stream.concat(bytes),
+        Stream.concat(Stream.succeed(CRLF)),
+        Stream.concat(Stream.execute(answer.release ?? Effect.void))
+      )
+    }
+
+    /** Answers ready together: small ones coalesced into buffers of up to `COALESCE` bytes, large ones streamed. */
+    const writeReady = (answers: ReadonlyArray<Answer>): Stream.Stream<Uint8Array> => {
+      const out: Array<Stream.Stream<Uint8Array>> = []
+      let pending: Array<Uint8Array> = []
+      let pendingSize = 0
+      let releases: Array<Effect.Effect<void>> = []
+      const flush = () => {
+        if (pending.length === 0) return
+        const buffer = Bytes.concat(pending)
+        const given = releases
+        out.push(Stream.concat(Stream.succeed(buffer), Stream.execute(Effect.all(given, { discard: true }))))
+        pending = []
+        pendingSize = 0
+        releases = []
+      }
+      for (const ready of answers) {
+        if (ready.body instanceof Uint8Array && ready.body.length <= INLINE_BODY) {
+          const head = encodeHead(boundary, ready)
+          pending.push(head, ready.body, CRLF)
+          pendingSize += head.length + ready.body.length + 2
+          if (ready.release !== undefined) releases.push(ready.release)
+          if (pendingSize >= COALESCE) flush()
+        } else {
+          flush()
+          out.push(writeOne(ready))
+        }
+      }
+      flush()
+      return Stream.concatAll(Chunk.unsafeFromArray(out))
+    }
+
+    const body: Stream.Stream<Uint8Array> = Stream.unwrapScoped(Effect.gen(function*() {
+      const run: Run = {
+        budget: yield* Effect.makeSemaphore(budgetBytes),
+        requestBudget: yield* Effect.makeSemaphore(requestBytes),
+        resources: yield* Effect.scope
+      }
+      const queue = yield* Queue.unbounded<Answer | null>()
+      // answers never written (the client went away) give back their files
+      yield* Effect.addFinalizer(() =>
+        Effect.flatMap(
+          queue.takeAll,
+          (left) => Effect.forEach(left, (ready) => ready?.release ?? Effect.void, { discard: true })
         )
-      })
-    const answers: Stream.Stream<ReadonlyArray<Answer>> = groups.pipe(
-      Stream.mapEffect(answerGroup, { concurrency: Math.max(1, Math.ceil(bulk / perGroup)), unordered: true })
-    )
-    const ordered: Stream.Stream<ReadonlyArray<Answer>> = config.batchOrder === "completion"
-      ? answers
-      : Stream.unwrap(Effect.gen(function*() {
-        const all = Chunk.toReadonlyArray(yield* Stream.runCollect(answers)).flat()
+      )
+      yield* Effect.forkScoped(produce(run, queue))
+      const ready = Stream.fromQueue(queue).pipe(Stream.takeWhile((item): item is Answer => item !== null))
+      if (streaming) return Stream.flatMap(Stream.chunks(ready), (chunk) => writeReady(Chunk.toReadonlyArray(chunk)))
+      return Stream.unwrap(Effect.gen(function*() {
+        const all = Chunk.toReadonlyArray(yield* Stream.runCollect(ready))
         const reordered = config.batchOrder === "reverse"
           ? [...all].reverse()
           : Chunk.toReadonlyArray(yield* Random.shuffle(all))
-        return Stream.succeed(reordered)
+        return writeReady(reordered)
       }))
-    const body = ordered.pipe(
-      Stream.map((group) => Bytes.concat(group.map((answer) => encodeAnswer(boundary, answer)))),
-      Stream.concat(Stream.sync(() => MultipartForm.encodeClose(boundary)))
-    )
+    })).pipe(Stream.concat(Stream.sync(() => MultipartForm.encodeClose(boundary))))
     return HttpServerResponse.stream(body, {
       status: 200,
       contentType: `multipart/form-data; boundary="${boundary}"`
     })
   })
-
-const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n

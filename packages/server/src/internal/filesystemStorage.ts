@@ -8,13 +8,21 @@
  * - `blobs/<id>.<generation>`: immutable payloads.
  * - `tmp/`: files being written; anything left there at start is a leftover of a crash and is removed.
  *
- * A write streams the payload into `tmp/`, fsyncs it, writes and fsyncs the metadata record into `tmp/`, then (under
- * the store's commit lock) renames the blob into `blobs/`, renames the record over `objects/<id>.json` (the commit
- * point) and removes the blob of the replaced write. Readers never lock: they read the record, then open the blob it
- * names; if a concurrent commit removed that blob in between, they read the record again.
+ * A write streams the payload into `tmp/`, fsyncs it, and writes and fsyncs the metadata record into `tmp/`; these
+ * steps run in parallel for any number of writers. The commit then holds the lock of that one object (writes to
+ * other objects proceed in parallel; writes to one object commit one at a time, in the order they reach the lock):
+ * it renames the blob into `blobs/`, makes that rename durable (fsync of `blobs/`), renames the record over
+ * `objects/<id>.json` (the commit point), makes that durable (fsync of `objects/`) and removes the blob of the
+ * replaced write. The directory fsyncs are group commits: one fsync covers every rename made before it started, so
+ * concurrent writers share them. A write is acknowledged only after its commit is durable, so neither `kill -9` nor
+ * a power loss loses an acknowledged write, and a crash at any moment leaves each object either wholly old or
+ * wholly new; what a crash can leave behind (files in `tmp/`, a blob no record names) is removed at the next start.
+ * Readers never lock: they read the record, then open the blob it names; if a concurrent commit removed that blob in
+ * between, they read the record again.
  *
  * @internal
  */
+import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -24,7 +32,13 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as Storage from "../Storage.js"
-import { CHUNK_SIZE, identityKey, isExpiredAt } from "./memoryStorage.js"
+import { CHUNK_SIZE, identityKey, isExpiredAt, sliceStream } from "./memoryStorage.js"
+
+/** Blobs up to this size are read whole when opened (and their file closed at once). */
+const SMALL_READ = 64 * 1024
+
+/** How many records the store keeps in memory. */
+const RECORD_CACHE_SIZE = 10_000
 
 type Metadata = Storage.ObjectInfo["metadata"]
 type Policy = Metadata["expirationPolicy"]
@@ -60,9 +74,9 @@ const durationNanos = (policy: Policy): string =>
   policy._tag === "Manual" ? "0" : Duration.unsafeToNanos(policy.duration).toString()
 
 const policyFromJson = (expiration: RecordJson["metadata"]["expiration"]): Policy => {
-  if (expiration.kind === "manual") return { _tag: "Manual" }
+  if (expiration.kind === "manual") return ExpirationPolicy.manual
   const duration = Duration.nanos(BigInt(expiration.nanos))
-  return expiration.kind === "ttl" ? { _tag: "TimeToLive", duration } : { _tag: "TimeToIdle", duration }
+  return expiration.kind === "ttl" ? ExpirationPolicy.timeToLive(duration) : ExpirationPolicy.timeToIdle(duration)
 }
 
 /** @internal */
@@ -132,13 +146,23 @@ export const writeFileSynced = async (path: string, data: string): Promise<void>
   const handle = await Fs.open(path, "wx")
   try {
     await handle.writeFile(data)
-    await handle.sync()
+    await handle.datasync()
   } finally {
     await handle.close()
   }
 }
 
-const syncDirectory = async (path: string): Promise<void> => {
+/** Removes a file; a missing file is not an error. @internal */
+export const unlinkQuietly = async (path: string): Promise<void> => {
+  try {
+    await Fs.unlink(path)
+  } catch (error) {
+    if (!isNotFound(error)) throw error
+  }
+}
+
+/** fsyncs a directory, so the renames made in it so far survive a power loss (best effort). @internal */
+export const syncDirectory = async (path: string): Promise<void> => {
   try {
     const handle = await Fs.open(path, "r")
     try {
@@ -149,6 +173,65 @@ const syncDirectory = async (path: string): Promise<void> => {
   } catch {
     // not supported everywhere (e.g. some platforms refuse fsync on directories); durability best effort
   }
+}
+
+/**
+ * Group commit of a directory's fsync: `sync()` resolves once an fsync of the directory that started after the call
+ * has finished, so it covers every rename the caller made before calling. Callers that arrive while an fsync is
+ * running share the next one.
+ *
+ * @internal
+ */
+export const makeDirectorySync = (path: string): () => Promise<void> => {
+  let running: Promise<void> | undefined
+  let queued: Promise<void> | undefined
+  const start = (): Promise<void> => {
+    const current: Promise<void> = syncDirectory(path).finally(() => {
+      if (running === current) running = undefined
+    })
+    running = current
+    return current
+  }
+  return () => {
+    if (queued !== undefined) return queued
+    if (running === undefined) return start()
+    const next: Promise<void> = running.then(() => {
+      if (queued === next) queued = undefined
+      return start()
+    })
+    queued = next
+    return next
+  }
+}
+
+/**
+ * One lock per key: `withKey(key)(effect)` runs `effect` (uninterruptibly, unless `interruptible`: a holder that
+ * streams a request body must stay interruptible) after every earlier holder of the same key has finished; other
+ * keys are not affected. Idle keys hold no memory.
+ *
+ * @internal
+ */
+export const makeKeyedLock = (options?: { readonly interruptible?: boolean | undefined }): (
+  key: string
+) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
+  const locks = new Map<string, { readonly semaphore: Effect.Semaphore; users: number }>()
+  const wrap = options?.interruptible === true ? <A, E, R>(e: Effect.Effect<A, E, R>) => e : Effect.uninterruptible
+  return (key) => (effect) =>
+    wrap(Effect.suspend(() => {
+      let entry = locks.get(key)
+      if (entry === undefined) {
+        entry = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
+        locks.set(key, entry)
+      }
+      const held = entry
+      held.users++
+      return Effect.ensuring(
+        held.semaphore.withPermits(1)(effect),
+        Effect.sync(() => {
+          if (--held.users === 0) locks.delete(key)
+        })
+      )
+    }))
 }
 
 /** @internal */
@@ -165,7 +248,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
     const blobPath = (hash: string, generation: string) => NodePath.join(blobsDir, `${hash}.${generation}`)
     const tmpPath = (suffix: string) => NodePath.join(tmpDir, `${Crypto.randomUUID()}${suffix}`)
 
-    const readRecord = async (hash: string): Promise<StoredRecord | undefined> => {
+    const readRecordFile = async (hash: string): Promise<StoredRecord | undefined> => {
       let text: string
       try {
         text = await Fs.readFile(recordPath(hash), "utf8")
@@ -174,6 +257,31 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
         throw error
       }
       return decodeRecord(text)
+    }
+
+    // The records most recently read or written, so reads and commits rarely read a record file. This process is
+    // the only writer of the folder, and every change of a record goes through `remember`/`forget` under the
+    // object's lock. A reader that read a record file remembers it only if no commit happened meanwhile, so an
+    // older record read from disk never replaces a newer one.
+    const cache = new Map<string, StoredRecord>()
+    let commits = 0
+    const remember = (hash: string, record: StoredRecord) => {
+      cache.delete(hash)
+      cache.set(hash, record)
+      if (cache.size > RECORD_CACHE_SIZE) cache.delete(cache.keys().next().value!)
+    }
+    const committed = (hash: string, record: StoredRecord | undefined) => {
+      commits++
+      if (record === undefined) cache.delete(hash)
+      else remember(hash, record)
+    }
+    const readRecord = async (hash: string): Promise<StoredRecord | undefined> => {
+      const cached = cache.get(hash)
+      if (cached !== undefined) return cached
+      const before = commits
+      const record = await readRecordFile(hash)
+      if (record !== undefined && commits === before) remember(hash, record)
+      return record
     }
 
     // Start: create the folders, drop leftovers of interrupted writes, drop blobs no record points at.
@@ -190,7 +298,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
         }
         const hash = name.slice(0, -".json".length)
         try {
-          const record = await readRecord(hash)
+          const record = await readRecordFile(hash)
           if (record !== undefined) live.add(`${hash}.${record.info.generation}`)
         } catch {
           // an unreadable record cannot be served; keep it for inspection but do not crash
@@ -201,11 +309,20 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       }
     })
 
-    // Commits (renames into place, metadata updates, deletes) are serialised; payload writes and reads are not.
-    const lock = yield* Effect.makeSemaphore(1)
-    const locked = <A, E>(effect: Effect.Effect<A, E>) => Effect.uninterruptible(lock.withPermits(1)(effect))
+    // Commits (renames into place, metadata updates, deletes) of one object are serialised; nothing else is.
+    const locked = makeKeyedLock()
+    const syncObjects = makeDirectorySync(objectsDir)
+    const syncBlobs = makeDirectorySync(blobsDir)
 
-    const removeQuietly = (path: string) => Effect.promise(() => Fs.rm(path, { force: true }).catch(() => undefined))
+    const removeQuietly = (path: string) => Effect.promise(() => unlinkQuietly(path).catch(() => undefined))
+
+    const writeChunk = async (handle: Fs.FileHandle, chunk: Uint8Array) => {
+      let offset = 0
+      while (offset < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset)
+        offset += bytesWritten
+      }
+    }
 
     const writeBody = <E>(path: string, body: Stream.Stream<Uint8Array, E>) =>
       Effect.acquireUseRelease(
@@ -215,33 +332,52 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
             let size = 0
             yield* Stream.runForEach(body, (chunk) =>
               attempt("put", async () => {
-                let offset = 0
-                while (offset < chunk.length) {
-                  const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset)
-                  offset += bytesWritten
-                }
+                await writeChunk(handle, chunk)
                 size += chunk.length
               }))
-            yield* attempt("put", () => handle.sync())
+            yield* attempt("put", () => handle.datasync())
             return size
           }),
         (handle) => Effect.promise(() => handle.close().catch(() => undefined))
       )
 
+    /** A body held whole, written without a Stream. */
+    const writeBytes = (path: string, bytes: Uint8Array) =>
+      attempt("put", async () => {
+        const handle = await Fs.open(path, "wx")
+        try {
+          await writeChunk(handle, bytes)
+          await handle.datasync()
+        } finally {
+          await handle.close()
+        }
+        return bytes.length
+      })
+
     const put = <E>(
       id: Storage.ObjectId,
       metadata: Metadata,
       body: Stream.Stream<Uint8Array, E>
+    ): Effect.Effect<Storage.ObjectInfo, E | Storage.StorageError> =>
+      store(id, metadata, (path) => writeBody(path, body))
+
+    const putBytes = (id: Storage.ObjectId, metadata: Metadata, bytes: Uint8Array) =>
+      store(id, metadata, (path) => writeBytes(path, bytes))
+
+    const store = <E>(
+      id: Storage.ObjectId,
+      metadata: Metadata,
+      write: (path: string) => Effect.Effect<number, E | Storage.StorageError>
     ): Effect.Effect<Storage.ObjectInfo, E | Storage.StorageError> => {
       const hash = hashOf(id)
       const generation = Crypto.randomUUID()
       const tmpBlob = tmpPath(".blob")
       const tmpRecord = tmpPath(".json")
       return Effect.gen(function*() {
-        const size = yield* writeBody(tmpBlob, body)
+        const size = yield* write(tmpBlob)
         const info: Storage.ObjectInfo = { metadata, size, generation }
         yield* attempt("put", () => writeFileSynced(tmpRecord, encodeRecord(id, info)))
-        yield* locked(attempt("put", async () => {
+        yield* locked(hash)(attempt("put", async () => {
           let previous: StoredRecord | undefined
           try {
             previous = await readRecord(hash)
@@ -249,10 +385,13 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
             previous = undefined
           }
           await Fs.rename(tmpBlob, blobPath(hash, generation))
+          // the blob's name must be durable before a durable record can name it
+          await syncBlobs()
           await Fs.rename(tmpRecord, recordPath(hash))
-          await syncDirectory(objectsDir)
+          committed(hash, { id, info })
+          await syncObjects()
           if (previous !== undefined && previous.info.generation !== generation) {
-            await Fs.rm(blobPath(hash, previous.info.generation), { force: true })
+            await unlinkQuietly(blobPath(hash, previous.info.generation))
           }
         }))
         return info
@@ -278,34 +417,71 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
           return [buffer.subarray(0, bytesRead), more ? Option.some(next) : Option.none()] as const
         })).pipe(Stream.filter((chunk) => chunk.length > 0))
 
+    /**
+     * Opens the blob of `record`: a small one is read whole at once and closed (no file stays open), a larger one
+     * stays open until the scope closes. `undefined` when the blob is gone (the object was replaced meanwhile).
+     */
+    const openBlob = (hash: string, record: StoredRecord) =>
+      Effect.uninterruptible(
+        attempt("get", async () => {
+          let handle: Fs.FileHandle
+          try {
+            handle = await Fs.open(blobPath(hash, record.info.generation), "r")
+          } catch (error) {
+            if (isNotFound(error)) return undefined
+            throw error
+          }
+          if (record.info.size > SMALL_READ) return { _tag: "Open", handle } as const
+          try {
+            const bytes = new Uint8Array(record.info.size)
+            let filled = 0
+            while (filled < bytes.length) {
+              const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled)
+              if (bytesRead === 0) throw new Error("a blob is shorter than its record says")
+              filled += bytesRead
+            }
+            return { _tag: "Read", bytes } as const
+          } finally {
+            await handle.close()
+          }
+        }).pipe(
+          Effect.tap((blob) =>
+            blob !== undefined && blob._tag === "Open"
+              ? Effect.addFinalizer(() => Effect.promise(() => blob.handle.close().catch(() => undefined)))
+              : Effect.void
+          )
+        )
+      )
+
     const open = (id: Storage.ObjectId) =>
       Effect.gen(function*() {
         const hash = hashOf(id)
         for (let attemptNo = 0; attemptNo < 10; attemptNo++) {
           const record = yield* attempt("get", () => readRecord(hash))
           if (record === undefined) return Option.none<Storage.OpenedObject>()
-          const handle = yield* Effect.acquireRelease(
-            attempt("get", async () => {
-              try {
-                return await Fs.open(blobPath(hash, record.info.generation), "r")
-              } catch (error) {
-                if (isNotFound(error)) return undefined
-                throw error
-              }
-            }),
-            (handle) => handle === undefined ? Effect.void : Effect.promise(() => handle.close().catch(() => undefined))
-          )
-          if (handle === undefined) continue // replaced meanwhile: read the new record
+          const blob = yield* openBlob(hash, record)
+          if (blob === undefined) {
+            cache.delete(hash)
+            continue // replaced meanwhile: read the new record
+          }
           const info = record.info
-          const opened: Storage.OpenedObject = {
+          if (blob._tag === "Read") {
+            const bytes = blob.bytes
+            return Option.some<Storage.OpenedObject>({
+              ...info,
+              read: (range) => sliceStream(bytes, range?.start ?? 0, range?.end ?? bytes.length - 1),
+              readBytes: () => Effect.succeed(bytes)
+            })
+          }
+          const handle = blob.handle
+          return Option.some<Storage.OpenedObject>({
             ...info,
             read: (range) => {
               const start = range?.start ?? 0
               const end = range?.end ?? info.size - 1
               return end < start ? Stream.empty : chunkStream(handle, start, end)
             }
-          }
-          return Option.some(opened)
+          })
         }
         return yield* new Storage.StorageError({ operation: "get", reason: "object keeps changing while opened" })
       })
@@ -320,17 +496,21 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       const record = await readRecord(hash)
       if (record === undefined) return false
       if (onlyIf !== undefined && !onlyIf(record)) return false
-      await Fs.rm(recordPath(hash), { force: true })
-      await syncDirectory(objectsDir)
-      await Fs.rm(blobPath(hash, record.info.generation), { force: true })
+      await unlinkQuietly(recordPath(hash))
+      committed(hash, undefined)
+      await syncObjects()
+      await unlinkQuietly(blobPath(hash, record.info.generation))
       return true
     }
 
-    const remove = (id: Storage.ObjectId) => locked(attempt("delete", () => deleteHash(hashOf(id))))
+    const remove = (id: Storage.ObjectId) => {
+      const hash = hashOf(id)
+      return locked(hash)(attempt("delete", () => deleteHash(hash)))
+    }
 
-    const setExpiry = (id: Storage.ObjectId, generation: string, timeExpires: bigint) =>
-      locked(attempt("update", async () => {
-        const hash = hashOf(id)
+    const setExpiry = (id: Storage.ObjectId, generation: string, timeExpires: bigint) => {
+      const hash = hashOf(id)
+      return locked(hash)(attempt("update", async () => {
         const record = await readRecord(hash)
         if (record === undefined || record.info.generation !== generation) return false
         const info: Storage.ObjectInfo = {
@@ -345,8 +525,11 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
           await Fs.rm(tmpRecord, { force: true }).catch(() => undefined)
           throw error
         }
+        committed(hash, { id: record.id, info })
+        await syncObjects()
         return true
       }))
+    }
 
     const recordHashes = attempt(
       "list",
@@ -360,7 +543,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       Effect.gen(function*() {
         let count = 0
         for (const hash of yield* recordHashes) {
-          const deleted = yield* locked(
+          const deleted = yield* locked(hash)(
             attempt("reap", () => deleteHash(hash, (record) => isExpiredAt(record.info.metadata, now)))
           )
           if (deleted) count++
@@ -377,6 +560,6 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       return entries
     })
 
-    const service: Storage.ObjectStore = { put, open, head, delete: remove, setExpiry, reap, list }
+    const service: Storage.ObjectStore = { put, putBytes, open, head, delete: remove, setExpiry, reap, list }
     return service
   })

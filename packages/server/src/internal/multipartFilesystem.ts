@@ -9,9 +9,9 @@
  * - `blob-<uuid>`: immutable part payloads;
  * - `tmp-<uuid>`: parts being received; removed when the upload of a part fails or is interrupted, and at start.
  *
- * A part streams into a temp file while its length and MD5 are checked, is fsynced, and then (under the store's
- * multipart lock) renamed to a blob; its record is renamed over `part-<n>.json` (the commit point) and the blob
- * of a replaced part is removed. Completion opens every listed blob first (so a concurrent re-upload or abort
+ * A part streams into a temp file while its length and MD5 are checked, is fsynced, and then (under the lock of its
+ * upload; other uploads are not affected) renamed to a blob; its record is renamed over `part-<n>.json` (the commit
+ * point), the folder is fsynced and the blob of a replaced part is removed. Completion opens every listed blob first (so a concurrent re-upload or abort
  * cannot pull a file from under it), streams them in order through the object store's `put` (temp file, fsync,
  * rename), then removes the upload folder.
  *
@@ -25,7 +25,15 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
 import type * as Storage from "../Storage.js"
-import { attempt, decodeRecord, encodeRecord, isNotFound, writeFileSynced } from "./filesystemStorage.js"
+import {
+  attempt,
+  decodeRecord,
+  encodeRecord,
+  isNotFound,
+  makeKeyedLock,
+  syncDirectory,
+  writeFileSynced
+} from "./filesystemStorage.js"
 import { CHUNK_SIZE, identityKey } from "./memoryStorage.js"
 import { checkedBody, etagOf, nanosToMicros, noSuchUpload, resolveParts } from "./multipartStore.js"
 
@@ -158,8 +166,8 @@ export const make = (
       }
     })
 
-    const lock = yield* Effect.makeSemaphore(1)
-    const locked = <A, E>(effect: Effect.Effect<A, E>) => Effect.uninterruptible(lock.withPermits(1)(effect))
+    // Commits, aborts and removals of one upload are serialised (keyed by its folder); nothing else is.
+    const locked = makeKeyedLock()
     const removeQuietly = (path: string) => Effect.promise(() => Fs.rm(path, { force: true }).catch(() => undefined))
 
     const find = (id: Storage.ObjectId, uploadId: string, operation: string) =>
@@ -184,6 +192,8 @@ export const make = (
         try {
           await writeFileSynced(tmp, JSON.stringify(json))
           await Fs.rename(tmp, NodePath.join(dir, "upload.json"))
+          await syncDirectory(dir)
+          await syncDirectory(uploadsDir)
         } catch (error) {
           await Fs.rm(dir, { recursive: true, force: true }).catch(() => undefined)
           throw error
@@ -239,7 +249,7 @@ export const make = (
           blob
         }
         yield* attempt("put part", () => writeFileSynced(tmpRecord, JSON.stringify(json)))
-        yield* locked(Effect.gen(function*() {
+        yield* locked(dir)(Effect.gen(function*() {
           yield* find(id, uploadId, "put part") // aborted or completed meanwhile: store nothing
           yield* attempt("put part", async () => {
             const recordPath = NodePath.join(dir, `part-${partNumber}.json`)
@@ -251,6 +261,7 @@ export const make = (
             }
             await Fs.rename(tmp, NodePath.join(dir, blob))
             await Fs.rename(tmpRecord, recordPath)
+            await syncDirectory(dir)
             if (previous !== undefined && previous.blob !== blob) {
               await Fs.rm(NodePath.join(dir, previous.blob), { force: true })
             }
@@ -282,12 +293,17 @@ export const make = (
           return [buffer.subarray(0, bytesRead), next < size ? Option.some(next) : Option.none()] as const
         }))
 
-    const completeUpload = (id: Storage.ObjectId, uploadId: string, requested: ReadonlyArray<Storage.CompletePart>) =>
+    const completeUpload = (
+      id: Storage.ObjectId,
+      uploadId: string,
+      requested: ReadonlyArray<Storage.CompletePart>,
+      options?: Storage.CompleteOptions | undefined
+    ) =>
       Effect.scoped(Effect.gen(function*() {
         const dir = dirOf(id, uploadId)
         const upload = yield* find(id, uploadId, "complete")
         const stored = yield* attempt("complete", () => readParts(dir))
-        const parts = yield* resolveParts(stored, requested)
+        const parts = yield* resolveParts(stored, requested, options)
         const handles = new Map<string, Fs.FileHandle>()
         for (const part of parts) {
           if (handles.has(part.blob)) continue
@@ -302,17 +318,18 @@ export const make = (
           (part) => readBlob(handles.get(part.blob)!, part.info.size)
         )
         const info = yield* objects.put(id, upload.metadata, body)
-        yield* locked(attempt("complete", () => Fs.rm(dir, { recursive: true, force: true })))
+        yield* locked(dir)(attempt("complete", () => Fs.rm(dir, { recursive: true, force: true })))
         return info
       }))
 
-    const abortUpload = (id: Storage.ObjectId, uploadId: string) =>
-      locked(attempt("abort", async () => {
-        const dir = dirOf(id, uploadId)
+    const abortUpload = (id: Storage.ObjectId, uploadId: string) => {
+      const dir = dirOf(id, uploadId)
+      return locked(dir)(attempt("abort", async () => {
         const upload = await readUpload(dir)
         await Fs.rm(dir, { recursive: true, force: true })
         return upload !== undefined
       }))
+    }
 
     const uploadDirs = attempt("list uploads", async () => {
       const names = await Fs.readdir(uploadsDir)
@@ -346,7 +363,7 @@ export const make = (
       Effect.gen(function*() {
         let count = 0
         for (const dir of yield* uploadDirs) {
-          const removed = yield* locked(attempt("reap uploads", async () => {
+          const removed = yield* locked(dir)(attempt("reap uploads", async () => {
             const upload = await readUpload(dir)
             if (upload === undefined) return false
             if (lastActivity(upload, await readParts(dir)) >= cutoff) return false

@@ -35,6 +35,7 @@ import type * as Auth from "../Auth.js"
 import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
+import * as Expiration from "./expiration.js"
 import * as RequestBody from "./requestBody.js"
 import * as Responses from "./responses.js"
 import type * as Routing from "./routing.js"
@@ -88,7 +89,10 @@ const multipartFailure = (error: Storage.MultipartError) => {
         `failed to read request body: ${error.detail}`
       ])
     case "InvalidPart":
+    case "InvalidPartOrder":
       return jsonError(400, `client error: ${error.detail}`, [error.detail])
+    case "EntityTooLarge":
+      return jsonError(413, `client error: ${error.detail}`, [error.detail])
   }
 }
 
@@ -100,12 +104,14 @@ const overloaded = () => jsonError(429, "service error: concurrency limit reache
 // ---------------------------------------------------------------------------------------------------------------
 // query strings (§4.5, §11): plain-text 400 `Failed to deserialize query string: …`
 
-type Query = Readonly<Record<string, string | undefined>>
+/** @internal */
+export type Query = Readonly<Record<string, string | undefined>>
 
-const queryError = (reason: string) => textResponse(400, `Failed to deserialize query string: ${reason}`)
+/** @internal */
+export const queryError = (reason: string) => textResponse(400, `Failed to deserialize query string: ${reason}`)
 
-/** The named fields of a query string; a field given twice is an error (as serde's). */
-const parseQuery = (
+/** The named fields of a query string; a field given twice is an error (as serde's). @internal */
+export const parseQuery = (
   raw: string,
   fields: ReadonlyArray<string>
 ): Either.Either<Query, HttpServerResponse.HttpServerResponse> => {
@@ -167,14 +173,6 @@ const bodyStream = (request: HttpServerRequest.HttpServerRequest): Stream.Stream
 
 const drain = RequestBody.drain
 
-/** `application/json` or `application/*+json`, with any parameters (axum's `Json` rule). */
-const isJsonContentType = (value: string | undefined): boolean => {
-  if (value === undefined) return false
-  const essence = value.split(";")[0]!.trim().toLowerCase()
-  const match = /^application\/([^/\s]+)$/.exec(essence)
-  return match !== null && (match[1] === "json" || match[1]!.endsWith("+json"))
-}
-
 const decodeContentMd5 = (value: string): Uint8Array | undefined => {
   const text = value.trim()
   if (!/^[A-Za-z0-9+/]{22}==$/.test(text)) return undefined
@@ -227,13 +225,14 @@ const nowNanos: Effect.Effect<bigint> = Effect.zipWith(
   }
 )
 
-const pause = (millis: number) =>
+/** Waits `millis` of real time without the `Clock` (see the sweeper). @internal */
+export const pause = (millis: number) =>
   Effect.async<void>((resume) => {
     const timer = setTimeout(() => resume(Effect.void), millis)
     return Effect.sync(() => clearTimeout(timer))
   })
 
-const micros = (duration: Duration.Duration): bigint => Duration.unsafeToNanos(duration) / 1000n
+const micros = Expiration.micros
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -297,11 +296,12 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
         }
         const now = (yield* nowNanos) / 1000n
         const policy = parsed.right.expirationPolicy
-        const metadata: Metadata.Metadata = {
-          ...parsed.right,
-          timeCreated: now,
-          timeExpires: policy._tag === "Manual" ? undefined : now + micros(policy.duration)
+        const expires = Expiration.deadline(policy, now)
+        if (Either.isLeft(expires)) {
+          const reason = expires.left
+          return jsonError(400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
         }
+        const metadata: Metadata.Metadata = { ...parsed.right, timeCreated: now, timeExpires: expires.right }
         const violation = deps.checkUsecaseRules(request.usecase, policy)
         if (violation !== undefined) return jsonError(400, violation)
         const denied = yield* authorize(request)
@@ -394,30 +394,7 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
     // -- M5 complete -------------------------------------------------------------------------------------------
 
     const readCompleteBody = (request: HttpServerRequest.HttpServerRequest) =>
-      Effect.gen(function*() {
-        const declared = request.headers["content-length"]
-        const tooLarge = Effect.map(drain(request), (ended) => {
-          const response = textResponse(413, "Failed to buffer the request body: length limit exceeded")
-          return Either.left(ended ? response : HttpServerResponse.setHeader(response, "connection", "close"))
-        })
-        if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > MAX_COMPLETE_BODY) {
-          return yield* tooLarge
-        }
-        const chunks: Array<Uint8Array> = []
-        let size = 0
-        const read = yield* Stream.runForEachWhile(bodyStream(request), (chunk) =>
-          Effect.sync(() => {
-            size += chunk.length
-            if (size > MAX_COMPLETE_BODY) return false
-            chunks.push(chunk)
-            return true
-          })).pipe(Effect.either)
-        if (Either.isLeft(read)) {
-          return Either.left(textResponse(400, `Failed to buffer the request body: ${read.left.message}`))
-        }
-        if (size > MAX_COMPLETE_BODY) return yield* tooLarge
-        return Either.right(Buffer.concat(chunks).toString("utf8"))
-      })
+      RequestBody.readBounded(request, MAX_COMPLETE_BODY)
 
     const errorDocument = (code: string, message: string) => ({ error: { code, message } })
 
@@ -427,7 +404,7 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
         if (Either.isLeft(query)) return query.left
         const uploadId = uploadIdOf(query.right)
         if (Either.isLeft(uploadId)) return uploadId.left
-        if (!isJsonContentType(request.request.headers["content-type"])) {
+        if (!RequestBody.isJsonContentType(request.request.headers["content-type"])) {
           return textResponse(415, "Expected request with `Content-Type: application/json`")
         }
         const text = yield* readCompleteBody(request.request)
@@ -447,7 +424,8 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
         const work: Effect.Effect<unknown> = Effect.gen(function*() {
           const permitted = yield* Effect.either(request.context.authorize("object.write", id.usecase, id.scopes))
           if (Either.isLeft(permitted)) return errorDocument("internal error", `auth error: ${permitted.left.message}`)
-          return yield* limiter.run(storage.completeUpload(id, uploadId.right, parts.right)).pipe(
+          const completing = storage.completeUpload(id, uploadId.right, parts.right, { maxSize: config.maxBodySize })
+          return yield* limiter.run(completing).pipe(
             Effect.map(() => ({ key: id.key })),
             Effect.catchAll((error) => {
               if (error instanceof Admission.Overloaded) {
@@ -455,9 +433,9 @@ export const make = (deps: Deps): Effect.Effect<Handler, never, EffectScope.Scop
               }
               if (error instanceof Storage.MultipartError) {
                 return Effect.succeed(
-                  error.reason === "InvalidPart"
-                    ? errorDocument("InvalidPart", error.detail)
-                    : errorDocument("internal error", NOT_FOUND_DETAIL)
+                  error.reason === "NoSuchUpload"
+                    ? errorDocument("internal error", NOT_FOUND_DETAIL)
+                    : errorDocument(error.reason, error.detail)
                 )
               }
               return Effect.succeed(errorDocument("internal error", `service error: ${error.message}`))

@@ -72,10 +72,10 @@ export const make = (objects: Storage.ObjectStore): Storage.MultipartStore => {
         find(id, uploadId),
         (upload) => Array.from(upload.parts.values(), (part) => part.info).sort((a, b) => a.partNumber - b.partNumber)
       ),
-    completeUpload: (id, uploadId, requested) =>
+    completeUpload: (id, uploadId, requested, options) =>
       Effect.gen(function*() {
         const upload = yield* find(id, uploadId)
-        const parts = yield* resolveParts(upload.parts, requested)
+        const parts = yield* resolveParts(upload.parts, requested, options)
         const body = Stream.flatMap(Stream.fromIterable(parts), (part) =>
           sliceStream(part.bytes, 0, part.bytes.length - 1))
         const info = yield* objects.put(id, upload.metadata, body)

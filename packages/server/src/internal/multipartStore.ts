@@ -72,16 +72,34 @@ export const checkedBody = <E>(
 
 /**
  * Checks the parts of a completion request against the stored parts; returns the stored parts in request order.
- * Messages follow the upstream filesystem backend (§11.5).
+ * Part numbers must be strictly ascending (§11.5: production backends require it; a number listed twice would
+ * let a few stored bytes build an object of any size), and with `maxSize` the parts may add up to at most that many
+ * bytes. Messages for unknown parts and etags follow the upstream filesystem backend.
  *
  * @internal
  */
 export const resolveParts = <P extends { readonly info: Storage.PartInfo }>(
   stored: ReadonlyMap<number, P>,
-  requested: ReadonlyArray<Storage.CompletePart>
+  requested: ReadonlyArray<Storage.CompletePart>,
+  options?: Storage.CompleteOptions | undefined
 ): Effect.Effect<ReadonlyArray<P>, Storage.MultipartError> =>
   Effect.suspend(() => {
+    for (let i = 1; i < requested.length; i++) {
+      const previous = requested[i - 1]!.partNumber
+      const current = requested[i]!.partNumber
+      if (current <= previous) {
+        return Effect.fail(
+          new Storage.MultipartError({
+            reason: "InvalidPartOrder",
+            detail: current === previous
+              ? `part number ${current} is listed more than once`
+              : `the list of parts is not in ascending order: part number ${current} follows ${previous}`
+          })
+        )
+      }
+    }
     const out: Array<P> = []
+    let size = 0
     for (const part of requested) {
       const found = stored.get(part.partNumber)
       if (found === undefined) {
@@ -101,6 +119,16 @@ export const resolveParts = <P extends { readonly info: Storage.PartInfo }>(
         )
       }
       out.push(found)
+      size += found.info.size
+    }
+    const maxSize = options?.maxSize
+    if (maxSize !== undefined && size > maxSize) {
+      return Effect.fail(
+        new Storage.MultipartError({
+          reason: "EntityTooLarge",
+          detail: `the listed parts add up to ${size} bytes, more than the object size limit of ${maxSize} bytes`
+        })
+      )
     }
     return Effect.succeed(out)
   })

@@ -12,9 +12,13 @@
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
+import * as Responses from "./responses.js"
 
 /** How much of an unwanted body is read and discarded so the connection can carry the next request. */
 const DRAIN_LIMIT = 64 * 1024 * 1024
@@ -80,3 +84,120 @@ export const drain = (request: HttpServerRequest.HttpServerRequest): Effect.Effe
     Effect.orElseSucceed(() => false)
   )
 }
+
+/**
+ * The whole body of a request served over TCP, read straight from the `node:http` request (no Stream: for a small
+ * body that is most of the cost of a request); `undefined` in-process, where `stream` is the way. Fails with
+ * `onTooLarge()` as soon as more than `limit` bytes arrived (the rest is left unread, for `drain`), and with
+ * `onError(reason)` when the body cannot be read to its end (including a client that disconnected mid-body).
+ *
+ * @internal
+ */
+export const collect = <E>(
+  request: HttpServerRequest.HttpServerRequest,
+  options: {
+    readonly limit: number | undefined
+    readonly onError: (reason: string) => E
+    readonly onTooLarge: () => E
+  }
+): Effect.Effect<Uint8Array, E> | undefined => {
+  const found = incomingMessage(request)
+  if (found === undefined) return undefined
+  const source: Http.IncomingMessage = found
+  return Effect.async<Uint8Array, E>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", onFailure)
+      source.off("aborted", onClose)
+      source.off("close", onClose)
+    }
+    const fail = (error: E) => {
+      cleanup()
+      source.pause()
+      resume(Effect.fail(error))
+    }
+    function onData(chunk: Buffer) {
+      size += chunk.length
+      if (options.limit !== undefined && size > options.limit) return fail(options.onTooLarge())
+      chunks.push(chunk)
+    }
+    function onEnd() {
+      cleanup()
+      resume(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+    }
+    function onFailure(error: unknown) {
+      fail(options.onError(String(error)))
+    }
+    function onClose() {
+      if (!source.readableEnded) fail(options.onError("the client disconnected before the body ended"))
+    }
+    if (source.readableEnded) {
+      resume(Effect.succeed(new Uint8Array(0)))
+      return
+    }
+    if (source.readableAborted || source.destroyed) {
+      resume(Effect.fail(options.onError("the client disconnected before the body ended")))
+      return
+    }
+    source.on("data", onData)
+    source.once("end", onEnd)
+    source.once("error", onFailure)
+    source.once("aborted", onClose)
+    source.once("close", onClose)
+    return Effect.sync(cleanup)
+  })
+}
+
+/**
+ * `application/json` or `application/*+json`, with any parameters (axum's `Json` rule).
+ *
+ * @internal
+ */
+export const isJsonContentType = (value: string | undefined): boolean => {
+  if (value === undefined) return false
+  const essence = value.split(";")[0]!.trim().toLowerCase()
+  const match = /^application\/([^/\s]+)$/.exec(essence)
+  return match !== null && (match[1] === "json" || match[1]!.endsWith("+json"))
+}
+
+class ReadError extends Data.TaggedError("ReadError")<{ readonly reason: string }> {}
+
+/**
+ * Reads a small body whole as UTF-8 text (a JSON document), as axum's `Json` extractor: more than `limit` bytes
+ * → 413 `Failed to buffer the request body: length limit exceeded`, a broken body → 400 (plain text).
+ *
+ * @internal
+ */
+export const readBounded = (
+  request: HttpServerRequest.HttpServerRequest,
+  limit: number
+): Effect.Effect<Either.Either<string, HttpServerResponse.HttpServerResponse>> =>
+  Effect.gen(function*() {
+    const declared = request.headers["content-length"]
+    const tooLarge = Effect.map(drain(request), (ended) => {
+      const response = Responses.textResponse(413, "Failed to buffer the request body: length limit exceeded")
+      return Either.left(ended ? response : HttpServerResponse.setHeader(response, "connection", "close"))
+    })
+    if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) return yield* tooLarge
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    const read = yield* Stream.runForEachWhile(stream(request, (reason) => new ReadError({ reason })), (chunk) =>
+      Effect.sync(() => {
+        size += chunk.length
+        if (size > limit) {
+          return false
+        }
+        chunks.push(chunk)
+        return true
+      })).pipe(Effect.either)
+    if (Either.isLeft(read)) {
+      return Either.left(Responses.textResponse(400, `Failed to buffer the request body: ${read.left.reason}`))
+    }
+    if (size > limit) {
+      return yield* tooLarge
+    }
+    return Either.right(Buffer.concat(chunks).toString("utf8"))
+  })

@@ -76,7 +76,7 @@ const collectionWithoutSlash: Record<Resource, boolean> = {
 }
 
 const itemMethods: Record<Resource, ReadonlyArray<string> | undefined> = {
-  "objects": ["GET", "HEAD", "PUT", "DELETE"],
+  "objects": ["GET", "HEAD", "PUT", "DELETE", "PATCH"],
   "objects:batch": undefined,
   "objects:multipart": ["PUT", "DELETE"],
   "objects:multipart:parts": ["PUT", "GET"],
