@@ -9,7 +9,8 @@
  *
  * The undici dispatcher is created with the layer and closed when it is released. Its connect timeout defaults to
  * 100 ms, like the upstream clients, which suits a server in the same network; raise `connectTimeout` for remote
- * servers. Responses are never decoded by the transport (PROTOCOL §7).
+ * servers. It fires within a few milliseconds of its value (undici's own timer is up to a second late). Responses
+ * are never decoded by the transport (PROTOCOL §7).
  *
  * @example
  * ```ts
@@ -40,6 +41,7 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
+import * as Connector from "./internal/connector.js"
 import * as UndiciClient from "./internal/undiciClient.js"
 import * as Metrics from "./Metrics.js"
 import * as ObjectstoreClient from "./ObjectstoreClient.js"
@@ -51,9 +53,16 @@ import { InvalidInputError } from "./ObjectstoreError.js"
  * @category models
  */
 export interface Options extends ObjectstoreClient.Options {
-  /** How long establishing a connection may take (default 100 ms, as upstream). */
+  /**
+   * How long establishing a connection may take (default 100 ms, as upstream); past it the attempt fails with
+   * `NetworkError` `Timeout`, retried even for inserts (the server never saw the request).
+   */
   readonly connectTimeout?: Duration.DurationInput | undefined
-  /** How long an idle connection is kept for reuse (default 4 s). */
+  /**
+   * How long an idle connection is kept for reuse (default 4 s). After an attempt is abandoned (a timeout or an
+   * interruption), undici reconnects once for it: that one spare connection stays idle, ready for the next
+   * request, until this timeout closes it.
+   */
   readonly keepAliveTimeout?: Duration.DurationInput | undefined
   /** A static token sent with every request. */
   readonly token?: Redacted.Redacted<string> | undefined
@@ -70,6 +79,14 @@ export interface Options extends ObjectstoreClient.Options {
  * @category constants
  */
 export const DEFAULT_CONNECT_TIMEOUT: Duration.Duration = Duration.millis(100)
+
+/**
+ * The default keep-alive timeout of idle connections.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration.Duration = Duration.seconds(4)
 
 const millis = (field: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
   if (input === undefined) return Effect.succeed(Duration.toMillis(fallback))
@@ -142,7 +159,9 @@ class OriginPools extends Undici.Dispatcher {
 
 /**
  * An undici `HttpClient` whose dispatcher (connect timeout, keep-alive) lives as long as the layer. Connections are
- * pooled per origin and reused, HEAD requests included.
+ * pooled per origin and reused, HEAD requests included. The connect timeout is precise and runs on Effect's `Clock`
+ * (the one in context when the layer is built), and a server's answer to a request whose body it did not read is
+ * the response even when writing the rest of the body failed (see `ObjectstoreClient` for the request deadlines).
  *
  * It is not `@effect/platform-node`'s undici client but a leaner one with the same behaviour: an `http.client` span
  * per request with the same attributes (honouring `HttpClient.withTracerDisabledWhen`, `withTracerPropagation` and
@@ -159,10 +178,13 @@ export const layerHttpClient = (
   Layer.scoped(
     HttpClient.HttpClient,
     Effect.gen(function*() {
-      const connect = yield* millis("connectTimeout", options.connectTimeout, DEFAULT_CONNECT_TIMEOUT)
-      const keepAlive = yield* millis("keepAliveTimeout", options.keepAliveTimeout, Duration.seconds(4))
+      const connectTimeout = yield* millis("connectTimeout", options.connectTimeout, DEFAULT_CONNECT_TIMEOUT)
+      const keepAlive = yield* millis("keepAliveTimeout", options.keepAliveTimeout, DEFAULT_KEEP_ALIVE_TIMEOUT)
+      const clock = yield* Effect.clock
       const dispatcher = yield* Effect.acquireRelease(
-        Effect.sync(() => new OriginPools({ connect: { timeout: connect }, keepAliveTimeout: keepAlive })),
+        Effect.sync(() =>
+          new OriginPools({ connect: Connector.make({ timeout: connectTimeout, clock }), keepAliveTimeout: keepAlive })
+        ),
         (dispatcher) => Effect.promise(() => dispatcher.destroy())
       )
       return UndiciClient.make(dispatcher)

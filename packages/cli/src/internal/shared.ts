@@ -143,7 +143,9 @@ export const usecaseOf = (settings: Settings.Settings): Effect.Effect<string, Cl
 export const clientLayer = (settings: Settings.Settings) =>
   Embedded.layerFromUrl({
     baseUrl: settings.url,
-    connectTimeout: "10 seconds",
+    connectTimeout: settings.deadlines.connectTimeout,
+    ...(settings.deadlines.timeout === undefined ? {} : { timeout: settings.deadlines.timeout }),
+    ...(settings.deadlines.idleTimeout === undefined ? {} : { idleTimeout: settings.deadlines.idleTimeout }),
     metrics: false,
     ...(settings.credentials._tag === "Token" ? { token: settings.credentials.token } : {}),
     ...(settings.credentials._tag === "SecretKey"
