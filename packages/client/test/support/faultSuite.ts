@@ -668,7 +668,14 @@ export const matrix = (env: Env, mode: Mode) =>
           }
           return problems
         }))
-    const first = yield* settle(yield* run(all.filter(([, fault]) => fault.trickle !== true), 16))
+    const first = yield* settle(
+      yield* run(
+        all.filter(([, fault]) =>
+          fault.trickle !== true
+        ),
+        16
+      )
+    )
     const last = yield* settle(yield* run(all.filter(([, fault]) => fault.trickle === true), 9))
     return { cells: first.length + last.length, problems: [...first, ...last].flat(), rerun }
   })
