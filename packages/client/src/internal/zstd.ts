@@ -17,6 +17,61 @@ export interface Backend {
   readonly decompress: <E, R>(
     self: Stream.Stream<Uint8Array, E, R>
   ) => Stream.Stream<Uint8Array, E | CompressionError, R>
+  /** One frame of `bytes`, in one synchronous call (throws on codec failure). */
+  readonly compressSync?: ((bytes: Uint8Array) => Uint8Array) | undefined
+  /** The content of the frames in `bytes`, in one synchronous call (throws on corrupt or truncated data). */
+  readonly decompressSync?: ((bytes: Uint8Array) => Uint8Array) | undefined
+}
+
+/**
+ * Runs a fresh or pooled {@link SyncCodec} over one whole input and returns its whole output: the codec without
+ * any `Stream` around it (for bodies already in memory). Throws what the codec throws.
+ *
+ * @internal
+ */
+export const runWhole = (codec: SyncCodec, bytes: Uint8Array): Uint8Array => {
+  const out: Array<Uint8Array> = []
+  try {
+    for (let it = codec.push(bytes), next = it.next(); next.done !== true; next = it.next()) out.push(next.value)
+    for (let it = codec.finish(), next = it.next(); next.done !== true; next = it.next()) out.push(next.value)
+  } finally {
+    codec.release()
+  }
+  return out.length === 1 ? out[0]! : concatAll(out)
+}
+
+const concatAll = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let length = 0
+  for (const part of parts) length += part.length
+  const joined = new Uint8Array(length)
+  let offset = 0
+  for (const part of parts) {
+    joined.set(part, offset)
+    offset += part.length
+  }
+  return joined
+}
+
+/**
+ * A small free list of native contexts: making a zstd context (and the buffers its first frame allocates) costs
+ * about 3 ms, far more than compressing a small body, so contexts are reset and reused. At most {@link POOL_SIZE}
+ * idle contexts are kept; more concurrent streams make contexts of their own, dropped (to the garbage collector)
+ * when they end.
+ */
+const POOL_SIZE = 8
+
+class Pool<A> {
+  readonly #idle: Array<A> = []
+  readonly #make: () => A
+  constructor(make: () => A) {
+    this.#make = make
+  }
+  take(): A {
+    return this.#idle.pop() ?? this.#make()
+  }
+  give(context: A): void {
+    if (this.#idle.length < POOL_SIZE) this.#idle.push(context)
+  }
 }
 
 /** The level the upstream clients use (the library default). @internal */
@@ -35,6 +90,7 @@ type StreamResult = [remainingOrHint: number, produced: number, consumed: number
 interface NapiCCtx {
   setParameter(param: number, value: number): void
   reset(reset: number): void
+  compress2(dst: Uint8Array, src: Uint8Array): number
   compressStream2(dst: Uint8Array, src: Uint8Array, endOp: number): StreamResult
 }
 
@@ -49,14 +105,20 @@ export interface NapiBinding {
   readonly DCtx: new() => NapiDCtx
   readonly CParameter: { readonly compressionLevel: number }
   readonly EndDirective: { readonly continue: number; readonly end: number }
-  readonly ResetDirective: { readonly sessionAndParameters: number }
+  readonly ResetDirective: { readonly sessionOnly: number; readonly sessionAndParameters: number }
+  readonly compressBound: (size: number) => number
   readonly cStreamOutSize: () => number
   readonly dStreamOutSize: () => number
 }
 
-const napiCompressor = (binding: NapiBinding): SyncCodec => {
-  let cctx: NapiCCtx | undefined = new binding.CCtx()
+const newCCtx = (binding: NapiBinding): NapiCCtx => {
+  const cctx = new binding.CCtx()
   cctx.setParameter(binding.CParameter.compressionLevel, DEFAULT_LEVEL)
+  return cctx
+}
+
+const napiCompressor = (binding: NapiBinding, pool: Pool<NapiCCtx>): SyncCodec => {
+  let cctx: NapiCCtx | undefined = pool.take()
   const scratch = new Uint8Array(binding.cStreamOutSize())
   const context = () => {
     if (cctx === undefined) throw new Error("the zstd context was released")
@@ -79,15 +141,18 @@ const napiCompressor = (binding: NapiBinding): SyncCodec => {
       }
     },
     release() {
-      // zstd-napi frees the native context in its finalizer; resetting drops the frame state and buffers now.
-      cctx?.reset(binding.ResetDirective.sessionAndParameters)
+      // Back to the pool without the frame it was in (the level stays set).
+      if (cctx === undefined) return
+      const released = cctx
       cctx = undefined
+      released.reset(binding.ResetDirective.sessionOnly)
+      pool.give(released)
     }
   }
 }
 
-const napiDecompressor = (binding: NapiBinding): SyncCodec => {
-  let dctx: NapiDCtx | undefined = new binding.DCtx()
+const napiDecompressor = (binding: NapiBinding, pool: Pool<NapiDCtx>): SyncCodec => {
+  let dctx: NapiDCtx | undefined = pool.take()
   const scratch = new Uint8Array(binding.dStreamOutSize())
   let inFrame = false
   const context = () => {
@@ -113,8 +178,11 @@ const napiDecompressor = (binding: NapiBinding): SyncCodec => {
       if (inFrame) throw new Error("truncated input: the data ended in the middle of a zstd frame")
     },
     release() {
-      dctx?.reset(binding.ResetDirective.sessionAndParameters)
+      if (dctx === undefined) return
+      const released = dctx
       dctx = undefined
+      released.reset(binding.ResetDirective.sessionOnly)
+      pool.give(released)
     }
   }
 }
@@ -138,10 +206,29 @@ const errorSummary = (cause: unknown): string =>
   cause instanceof Error ? (cause as Error & { code?: string }).code ?? cause.message.split("\n")[0]! : "load failed"
 
 /** @internal */
-export const napiBackend = (binding: NapiBinding): Backend => ({
-  compress: (self) => transformSync(self, "compress", () => napiCompressor(binding)),
-  decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding))
-})
+export const napiBackend = (binding: NapiBinding): Backend => {
+  const compressors = new Pool(() => newCCtx(binding))
+  const decompressors = new Pool(() => new binding.DCtx())
+  return {
+    compress: (self) => transformSync(self, "compress", () => napiCompressor(binding, compressors)),
+    decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding, decompressors)),
+    compressSync: (bytes) => {
+      // `ZSTD_compress2`: one frame with the content size in its header, into a buffer that always fits it.
+      const cctx = compressors.take()
+      try {
+        const out = new Uint8Array(binding.compressBound(bytes.length))
+        const written = cctx.compress2(out, bytes)
+        return written === out.length ? out : out.slice(0, written)
+      } finally {
+        cctx.reset(binding.ResetDirective.sessionOnly)
+        compressors.give(cctx)
+      }
+    },
+    // The streaming decoder, run once over the whole input: it handles concatenated frames, frames without a
+    // content size, and reports truncation.
+    decompressSync: (bytes) => runWhole(napiDecompressor(binding, decompressors), bytes)
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // fzstd (pure JavaScript; decompression only)
@@ -218,7 +305,8 @@ export const fzstdBackend: Backend = {
     transformSync(self, "compress", () => {
       throw new Error(NO_ENCODER)
     }),
-  decompress: (self) => transformSync(self, "decompress", fzstdDecompressor)
+  decompress: (self) => transformSync(self, "decompress", fzstdDecompressor),
+  decompressSync: (bytes) => runWhole(fzstdDecompressor(), bytes)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -229,6 +317,10 @@ export const fzstdBackend: Backend = {
 export interface ZlibZstd {
   readonly createZstdCompress: (options?: { params?: Record<number, number> }) => Duplex
   readonly createZstdDecompress: () => Duplex
+  /** One-shot compression (Node.js >= 22.15). */
+  readonly zstdCompressSync?:
+    | ((bytes: Uint8Array, options?: { params?: Record<number, number> }) => Uint8Array)
+    | undefined
   readonly constants: { readonly ZSTD_c_compressionLevel?: number }
 }
 
@@ -254,14 +346,13 @@ export const loadZlib: Effect.Effect<ZlibZstd, CompressionError> = Effect.tryPro
 /** @internal */
 export const zlibBackend = (zlib: ZlibZstd): Backend => {
   const level = zlib.constants.ZSTD_c_compressionLevel
+  const options = level === undefined ? {} : { params: { [level]: DEFAULT_LEVEL } }
+  const compressSync = zlib.zstdCompressSync
   return {
-    compress: (self) =>
-      transformNode(
-        self,
-        "compress",
-        () => zlib.createZstdCompress(level === undefined ? {} : { params: { [level]: DEFAULT_LEVEL } })
-      ),
+    compress: (self) => transformNode(self, "compress", () => zlib.createZstdCompress(options)),
     // One transform per frame: Node.js 22's stops after the first frame and accepts a truncated one.
-    decompress: (self) => transformNodeFrames(self, () => zlib.createZstdDecompress())
+    decompress: (self) => transformNodeFrames(self, () => zlib.createZstdDecompress()),
+    // Its one-shot decoder has the same limits as the transform: small bodies are decoded as a stream.
+    compressSync: typeof compressSync === "function" ? (bytes) => compressSync(bytes, options) : undefined
   }
 }
