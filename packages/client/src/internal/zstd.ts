@@ -117,9 +117,18 @@ const newCCtx = (binding: NapiBinding): NapiCCtx => {
   return cctx
 }
 
-const napiCompressor = (binding: NapiBinding, pool: Pool<NapiCCtx>): SyncCodec => {
+/**
+ * The output buffers of one backend, shared by all its codecs: a codec call writes into it and its output is copied
+ * out before the call returns, so no two uses overlap. (A 128 KiB buffer per body cost more than compressing it.)
+ */
+interface Scratch {
+  readonly compress: Uint8Array
+  readonly decompress: Uint8Array
+}
+
+const napiCompressor = (binding: NapiBinding, pool: Pool<NapiCCtx>, buffers: Scratch): SyncCodec => {
   let cctx: NapiCCtx | undefined = pool.take()
-  const scratch = new Uint8Array(binding.cStreamOutSize())
+  const scratch = buffers.compress
   const context = () => {
     if (cctx === undefined) throw new Error("the zstd context was released")
     return cctx
@@ -151,9 +160,9 @@ const napiCompressor = (binding: NapiBinding, pool: Pool<NapiCCtx>): SyncCodec =
   }
 }
 
-const napiDecompressor = (binding: NapiBinding, pool: Pool<NapiDCtx>): SyncCodec => {
+const napiDecompressor = (binding: NapiBinding, pool: Pool<NapiDCtx>, buffers: Scratch): SyncCodec => {
   let dctx: NapiDCtx | undefined = pool.take()
-  const scratch = new Uint8Array(binding.dStreamOutSize())
+  const scratch = buffers.decompress
   let inFrame = false
   const context = () => {
     if (dctx === undefined) throw new Error("the zstd context was released")
@@ -209,9 +218,13 @@ const errorSummary = (cause: unknown): string =>
 export const napiBackend = (binding: NapiBinding): Backend => {
   const compressors = new Pool(() => newCCtx(binding))
   const decompressors = new Pool(() => new binding.DCtx())
+  const scratch: Scratch = {
+    compress: new Uint8Array(binding.cStreamOutSize()),
+    decompress: new Uint8Array(binding.dStreamOutSize())
+  }
   return {
-    compress: (self) => transformSync(self, "compress", () => napiCompressor(binding, compressors)),
-    decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding, decompressors)),
+    compress: (self) => transformSync(self, "compress", () => napiCompressor(binding, compressors, scratch)),
+    decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding, decompressors, scratch)),
     compressSync: (bytes) => {
       // `ZSTD_compress2`: one frame with the content size in its header, into a buffer that always fits it.
       const cctx = compressors.take()
@@ -226,7 +239,7 @@ export const napiBackend = (binding: NapiBinding): Backend => {
     },
     // The streaming decoder, run once over the whole input: it handles concatenated frames, frames without a
     // content size, and reports truncation.
-    decompressSync: (bytes) => runWhole(napiDecompressor(binding, decompressors), bytes)
+    decompressSync: (bytes) => runWhole(napiDecompressor(binding, decompressors, scratch), bytes)
   }
 }
 
