@@ -33,6 +33,7 @@ import { InvalidInputError } from "../ObjectstoreError.js"
 import type { CompressionError, NetworkError } from "../ObjectstoreError.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
+import { importBuiltin } from "./builtin.js"
 import * as Errors from "./errors.js"
 import type * as Http from "./http.js"
 import * as HttpInternal from "./http.js"
@@ -95,7 +96,7 @@ const FLUSH_SIZE = 256 * 1024
 type NodeFs = typeof NodeFsModule
 
 const loadFs: Effect.Effect<NodeFs, InvalidInputError> = Effect.tryPromise({
-  try: () => import("node:fs"),
+  try: () => importBuiltin<NodeFs>("node:fs"),
   catch: () => invalid("path", "file puts need node:fs, which this runtime does not have")
 })
 

@@ -40,7 +40,6 @@ import * as MultipartUpload from "./multipartUpload.js"
 import * as PresignInternal from "./presign.js"
 import * as RangeInternal from "./range.js"
 import * as ResumableInternal from "./resumable.js"
-import * as UndiciClient from "./undiciClient.js"
 import * as UrlsInternal from "./urls.js"
 import * as Watchdog from "./watchdog.js"
 
@@ -309,8 +308,10 @@ const makeSession = (
           const clock = yield* Effect.clock
           // The download deadline runs while the caller waits for a chunk that has not arrived.
           const dog = new Watchdog.Watchdog(clock)
-          const undici = context.cancelsBodies === true
-          if (undici) dog.onFire = (fired) => UndiciClient.cancel(response, new Watchdog.DeadlineError(fired))
+          const transport = context.transport
+          if (transport !== undefined) {
+            dog.onFire = (fired) => transport.cancel(response, new Watchdog.DeadlineError(fired))
+          }
           const timedOut = (fired: Watchdog.Fired) =>
             Errors.withRetries(Errors.timeout(target, fired).error, attempts, "BodyStreamed")
           const mapError = (error: HttpClientError.ResponseError) =>
@@ -341,7 +342,7 @@ const makeSession = (
             })
             : network
           // Another transport's body cannot be destroyed from outside: the deadline ends the stream instead.
-          const stream = (undici ? body : Stream.interruptWhen(
+          const stream = (transport !== undefined ? body : Stream.interruptWhen(
             body,
             Effect.async<never, NetworkError>((resume) => {
               if (dog.fired !== undefined) return resume(Effect.fail(timedOut(dog.fired)))

@@ -9,6 +9,7 @@ import type * as Stream from "effect/Stream"
 import { Decompress } from "fzstd"
 import type { Duplex } from "node:stream"
 import type { CompressionError } from "../ObjectstoreError.js"
+import { importBuiltin } from "./builtin.js"
 import { codecError, type SyncCodec, transformNode, transformNodeFrames, transformSync } from "./codec.js"
 
 /** @internal */
@@ -343,7 +344,7 @@ export interface ZlibZstd {
  * @internal
  */
 export const loadZlib: Effect.Effect<ZlibZstd, CompressionError> = Effect.tryPromise({
-  try: () => import("node:zlib"),
+  try: () => importBuiltin<object>("node:zlib"),
   catch: () => codecError("compress", "node:zlib is not available in this runtime")
 }).pipe(
   Effect.flatMap((zlib) => {
