@@ -185,6 +185,13 @@ export const layerHttpClient = (
   Layer.scoped(
     HttpClient.HttpClient,
     Effect.gen(function*() {
+      if (typeof Undici.Dispatcher.prototype.request !== "function") {
+        // Bun's `undici` is a shim over its fetch, without the dispatcher API this transport is built on.
+        return yield* new InvalidInputError({
+          field: "runtime",
+          reason: "this runtime's undici has no dispatcher API (Bun): use FetchClient.layer instead of NodeClient.layer"
+        })
+      }
       const connectTimeout = yield* millis("connectTimeout", options.connectTimeout, DEFAULT_CONNECT_TIMEOUT)
       const keepAlive = yield* millis("keepAliveTimeout", options.keepAliveTimeout, DEFAULT_KEEP_ALIVE_TIMEOUT)
       const clock = yield* Effect.clock
