@@ -9,6 +9,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, layer } from "@effect/vitest"
 import { Auth, Batch, Compression, Metrics, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+import * as FetchClient from "@objectstore/client/FetchClient"
 import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -20,7 +21,8 @@ const data = new Uint8Array(crypto.randomBytes(11 * MiB))
 
 const transports = [
   ["FetchHttpClient.layer", FetchHttpClient.layer],
-  ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici]
+  ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
+  ["FetchClient.layerHttpClient()", FetchClient.layerHttpClient()]
 ] as const
 
 describe("other transports", () => {
