@@ -126,6 +126,11 @@ const rootDoc: Help.RootDoc = {
     { label: "OBJECTSTORE_USECASE", text: "the usecase" },
     { label: "OBJECTSTORE_SCOPE", text: "the scope, names and values in order: \"org=42 project=1337\"" },
     {
+      label: "OBJECTSTORE_TIMEOUT",
+      text: "how long a request waits for its answer (default 30s); OBJECTSTORE_IDLE_TIMEOUT the longest pause in " +
+        "a transfer (30s), OBJECTSTORE_CONNECT_TIMEOUT connecting (10s)"
+    },
+    {
       label: "OBJECTSTORE_CONFIG",
       text: "a JSON file with these settings (default ~/.config/objectstore/config.json)"
     },

@@ -12,16 +12,22 @@
  * | usecase | `--usecase`, `-u` | `OBJECTSTORE_USECASE` | `usecase` |
  * | scope (`org=42 project=1337`) | `--scope`, `-s` | `OBJECTSTORE_SCOPE` | `scope` |
  * | config file | `--config` | `OBJECTSTORE_CONFIG` | — (default `~/.config/objectstore/config.json`, optional) |
+ * | response deadline per attempt (`30s`) | — | `OBJECTSTORE_TIMEOUT` | `timeout` |
+ * | longest pause in a transfer (`30s`) | — | `OBJECTSTORE_IDLE_TIMEOUT` | `idleTimeout` |
+ * | connect deadline (`10s`) | — | `OBJECTSTORE_CONNECT_TIMEOUT` | `connectTimeout` |
  *
  * The credentials come as a unit from the first source that names any (a secret key before a token within one
- * source). Paths in the config file are relative to the file. Environment variables are read through Effect's
+ * source). Paths in the config file are relative to the file. Durations are humantime (`500ms`, `2m 30s`); each
+ * deadline is the client's option of the same name (`ObjectstoreClient.Options`, `NodeClient.Options`). Environment variables are read through Effect's
  * `Config`, so tests use a `ConfigProvider`. Secrets stay `Redacted`.
  *
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Humantime from "@objectstore/protocol/Humantime"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -37,6 +43,30 @@ import * as Format from "./internal/format.js"
  * @category constants
  */
 export const DEFAULT_URL = "http://127.0.0.1:8888"
+
+/**
+ * The default connect deadline of the command (the client's own default, 100 ms, suits a service next to its
+ * server; a command may run anywhere).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_CONNECT_TIMEOUT: Duration.Duration = Duration.seconds(10)
+
+/**
+ * The request deadlines (each `undefined` for the client's default).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Deadlines {
+  /** How long an attempt waits for the response headers (`ObjectstoreClient.Options.timeout`). */
+  readonly timeout: Duration.Duration | undefined
+  /** The longest pause in an upload or download (`ObjectstoreClient.Options.idleTimeout`). */
+  readonly idleTimeout: Duration.Duration | undefined
+  /** How long connecting may take (`NodeClient.Options.connectTimeout`; default {@link DEFAULT_CONNECT_TIMEOUT}). */
+  readonly connectTimeout: Duration.Duration
+}
 
 /**
  * How requests are authenticated.
@@ -60,6 +90,7 @@ export interface Settings {
   readonly credentials: Credentials
   readonly usecase: string | undefined
   readonly scope: ProtocolScope.Components
+  readonly deadlines: Deadlines
 }
 
 /**
@@ -87,6 +118,9 @@ interface Source {
   readonly keyId?: string | undefined
   readonly usecase?: string | undefined
   readonly scope?: ReadonlyArray<string> | undefined
+  readonly timeout?: string | undefined
+  readonly idleTimeout?: string | undefined
+  readonly connectTimeout?: string | undefined
 }
 
 const env = (name: string) => Config.option(Config.string(name)).pipe(Config.map(Option.filter((s) => s !== "")))
@@ -100,6 +134,9 @@ const environment = Config.all({
   usecase: env("OBJECTSTORE_USECASE"),
   scope: env("OBJECTSTORE_SCOPE"),
   config: env("OBJECTSTORE_CONFIG"),
+  timeout: env("OBJECTSTORE_TIMEOUT"),
+  idleTimeout: env("OBJECTSTORE_IDLE_TIMEOUT"),
+  connectTimeout: env("OBJECTSTORE_CONNECT_TIMEOUT"),
   home: env("HOME")
 })
 
@@ -159,7 +196,10 @@ const readConfigFile = (
       keyFile: relative(yield* get("keyFile")),
       keyId: yield* get("keyId"),
       usecase: yield* get("usecase"),
-      scope: scopeTexts
+      scope: scopeTexts,
+      timeout: yield* get("timeout"),
+      idleTimeout: yield* get("idleTimeout"),
+      connectTimeout: yield* get("connectTimeout")
     }
   })
 
@@ -218,7 +258,10 @@ export const resolve = (
         keyFile: Option.getOrUndefined(vars.keyFile),
         keyId: Option.getOrUndefined(vars.keyId),
         usecase: Option.getOrUndefined(vars.usecase),
-        scope: Option.match(vars.scope, { onNone: () => undefined, onSome: (s) => [s] })
+        scope: Option.match(vars.scope, { onNone: () => undefined, onSome: (s) => [s] }),
+        timeout: Option.getOrUndefined(vars.timeout),
+        idleTimeout: Option.getOrUndefined(vars.idleTimeout),
+        connectTimeout: Option.getOrUndefined(vars.connectTimeout)
       },
       ...(file === undefined ? [] : [file])
     ]
@@ -251,10 +294,29 @@ export const resolve = (
         token: yield* readSecret(auth.tokenFile, "token file", "check --token-file or OBJECTSTORE_TOKEN_FILE")
       }
     }
+    const deadline = (key: "timeout" | "idleTimeout" | "connectTimeout", variable: string) => {
+      const source = sources.find((s) => s[key] !== undefined)
+      if (source === undefined) return Effect.succeed<Duration.Duration | undefined>(undefined)
+      const text = source[key]!
+      const name = source.name === "environment" ? variable : `"${key}" in ${source.name}`
+      return Either.match(Humantime.parse(text), {
+        onLeft: (reason) =>
+          Effect.fail(CliError.usage(`${name}: ${reason}`, "give a positive duration such as 30s, 500ms or 2m")),
+        onRight: (duration) =>
+          Duration.toMillis(duration) > 0
+            ? Effect.succeed(duration)
+            : Effect.fail(CliError.usage(`${name} must be positive, got "${text}"`, "give a duration such as 30s"))
+      })
+    }
     return {
       url: first(sources, "url") ?? DEFAULT_URL,
       credentials,
       usecase: first(sources, "usecase"),
-      scope
+      scope,
+      deadlines: {
+        timeout: yield* deadline("timeout", "OBJECTSTORE_TIMEOUT"),
+        idleTimeout: yield* deadline("idleTimeout", "OBJECTSTORE_IDLE_TIMEOUT"),
+        connectTimeout: (yield* deadline("connectTimeout", "OBJECTSTORE_CONNECT_TIMEOUT")) ?? DEFAULT_CONNECT_TIMEOUT
+      }
     }
   })

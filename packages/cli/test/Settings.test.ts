@@ -5,6 +5,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as Settings from "@objectstore/cli/Settings"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -107,5 +108,35 @@ describe("Settings.resolve", () => {
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
       )
       assert.deepStrictEqual(wildcard.scope, [["org", "*"]])
+    }))
+
+  it.effect("deadlines: environment over config file, humantime, the connect default, bad values name their source", () =>
+    Effect.gen(function*() {
+      const ms = (d: Duration.Duration | undefined) => d === undefined ? undefined : Duration.toMillis(d)
+      const none = yield* resolve({}, {})
+      assert.deepStrictEqual(
+        [ms(none.deadlines.timeout), ms(none.deadlines.idleTimeout), ms(none.deadlines.connectTimeout)],
+        [undefined, undefined, Duration.toMillis(Settings.DEFAULT_CONNECT_TIMEOUT)]
+      )
+      const dir = tempDir("settings-deadlines")
+      const config = path.join(dir, "config.json")
+      fs.writeFileSync(config, JSON.stringify({ timeout: "2m 30s", idleTimeout: "45s", connectTimeout: "250ms" }))
+      const fromFile = yield* resolve({}, { OBJECTSTORE_CONFIG: config })
+      assert.deepStrictEqual(
+        [ms(fromFile.deadlines.timeout), ms(fromFile.deadlines.idleTimeout), ms(fromFile.deadlines.connectTimeout)],
+        [150_000, 45_000, 250]
+      )
+      const fromEnv = yield* resolve({}, { OBJECTSTORE_CONFIG: config, OBJECTSTORE_IDLE_TIMEOUT: "500ms" })
+      assert.strictEqual(ms(fromEnv.deadlines.idleTimeout), 500)
+      assert.strictEqual(ms(fromEnv.deadlines.timeout), 150_000, "each deadline from the first source that sets it")
+
+      const bad = yield* Effect.flip(resolve({}, { OBJECTSTORE_TIMEOUT: "soon" }))
+      assert.strictEqual(bad.exitCode, 2)
+      assert.include(bad.detail, "OBJECTSTORE_TIMEOUT")
+      const zero = yield* Effect.flip(resolve({}, { OBJECTSTORE_CONNECT_TIMEOUT: "0" }))
+      assert.include(zero.detail, "OBJECTSTORE_CONNECT_TIMEOUT must be positive")
+      fs.writeFileSync(config, JSON.stringify({ idleTimeout: "1 fortnight" }))
+      const badFile = yield* Effect.flip(resolve({}, { OBJECTSTORE_CONFIG: config }))
+      assert.include(badFile.detail, `"idleTimeout" in config file ${config}`)
     }))
 })

@@ -1,5 +1,5 @@
 /**
- * The Objectstore client: where the server is and how requests behave (timeout, retries, trace propagation).
+ * The Objectstore client: where the server is and how requests behave (deadlines, retries, trace propagation).
  * Sessions for a usecase and scope are made from it.
  *
  * The client needs an `HttpClient` plus the `Compression`, `Auth` and `Metrics` services; `NodeClient.layer`
@@ -34,6 +34,7 @@ import { Auth } from "./Auth.js"
 import { Compression } from "./Compression.js"
 import * as SessionInternal from "./internal/session.js"
 import * as UndiciClient from "./internal/undiciClient.js"
+import * as Watchdog from "./internal/watchdog.js"
 import { Metrics } from "./Metrics.js"
 import { InvalidInputError } from "./ObjectstoreError.js"
 import type * as Scope from "./Scope.js"
@@ -70,8 +71,20 @@ export interface Options {
    * credentials.
    */
   readonly baseUrl: string
-  /** Deadline of each request attempt until the response headers arrive. Default: none. */
+  /**
+   * How long each request attempt waits for the response headers once the request is sent (its body written in
+   * full; for a request without a streamed body, from the start of the attempt). Past it the attempt fails with
+   * `NetworkError` `Timeout` (retried like a transport failure). Default 30 seconds; `Duration.infinity` waits
+   * forever. A long upload is governed by `idleTimeout`, not by this deadline.
+   */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * The longest pause in a transfer: between two chunks of a request body taken by the connection, and between two
+   * chunks of a response body arriving, while it is being read (a caller reading a `get` stream slowly does not
+   * count). Past it the transfer fails with `NetworkError` `Timeout`. A transfer that keeps moving is never cut,
+   * however long it takes. Default 30 seconds; `Duration.infinity` turns it off.
+   */
+  readonly idleTimeout?: Duration.DurationInput | undefined
   /** Retries of transient failures; `false` disables them. Default: 3 retries, exponential from 100 ms. */
   readonly retry?: RetryOptions | false | undefined
   /** Send `traceparent`/`b3` headers of the current span (default `false`). */
@@ -114,6 +127,22 @@ export class ObjectstoreClient extends Context.Tag("@objectstore/client/Objectst
  * @category constants
  */
 export const DEFAULT_USER_AGENT = "objectstore-client-ts/0.1.0"
+
+/**
+ * The default `timeout`: how long an attempt waits for the response headers once the request is sent.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_TIMEOUT: Duration.Duration = Duration.seconds(30)
+
+/**
+ * The default `idleTimeout`: the longest pause between two chunks of an upload or a download.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_IDLE_TIMEOUT: Duration.Duration = Duration.seconds(30)
 
 /**
  * The default retry schedule: exponential from 100 ms with jitter, at most 3 retries.
@@ -166,13 +195,13 @@ export const make = (
 ): Effect.Effect<Service, InvalidInputError, HttpClient.HttpClient | Compression | Auth | Metrics> =>
   Effect.gen(function*() {
     const { basePath, origin } = yield* parseBaseUrl(options.baseUrl)
-    let timeout: Duration.Duration | undefined
-    if (options.timeout !== undefined) {
-      const decoded = Duration.decodeUnknown(options.timeout)
-      if (decoded._tag === "None" || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
-        return yield* new InvalidInputError({ field: "timeout", reason: "must be a positive, finite duration" })
-      }
-      timeout = decoded.value
+    const headers = Watchdog.toMillis(options.timeout, DEFAULT_TIMEOUT)
+    if (headers === undefined) {
+      return yield* new InvalidInputError({ field: "timeout", reason: "must be a positive duration (or infinity)" })
+    }
+    const idle = Watchdog.toMillis(options.idleTimeout, DEFAULT_IDLE_TIMEOUT)
+    if (idle === undefined) {
+      return yield* new InvalidInputError({ field: "idleTimeout", reason: "must be a positive duration (or infinity)" })
     }
     if (
       options.retry !== undefined && options.retry !== false && options.retry.times !== undefined &&
@@ -194,7 +223,7 @@ export const make = (
       propagateTraces: propagate && !httpSpans,
       origin,
       basePath,
-      timeout,
+      limits: { headers, idle },
       schedule: retrySchedule(options.retry),
       userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
       auth: yield* Auth,

@@ -95,9 +95,11 @@ export class AuthError extends Schema.TaggedError<AuthError>("@objectstore/clien
 /**
  * Why the exchange with the server broke down.
  *
- * - `Transport`: the connection could not be made, was reset, or the request body could not be sent.
- * - `Timeout`: the connect or request timeout elapsed.
- * - `Decode`: the response could not be read or did not have the shape the protocol specifies.
+ * - `Transport`: the connection could not be made, was reset or closed early (a response body cut short), or the
+ *   request body could not be sent.
+ * - `Timeout`: a deadline passed: the connection was not made within `connectTimeout`, the response headers did not
+ *   arrive within `timeout` of the request being sent, or an upload or download made no progress for `idleTimeout`.
+ * - `Decode`: the response did not have the shape the protocol specifies.
  *
  * @since 0.1.0
  * @category models
@@ -111,11 +113,62 @@ export const NetworkErrorReason = Schema.Literal("Transport", "Timeout", "Decode
 export type NetworkErrorReason = typeof NetworkErrorReason.Type
 
 /**
+ * What the client's own retries did about a failed request, on the {@link NetworkError} or {@link ResponseError}
+ * that reaches the caller (with `attempts`, the number of requests made).
+ *
+ * - `Exhausted`: the failure was transient and the request was retried until the retry schedule gave up.
+ * - `Disabled`: the failure was transient, but retries are off (`retry: false`).
+ * - `NotTransient`: the failure is not one a retry can fix (`retryable: false`), so it was not retried.
+ * - `SingleUseBody`: the request body was a single-use stream, consumed by the attempt that failed; send it again
+ *   yourself, or pass a byte array or `Body.replayable` so the client can.
+ * - `NotIdempotent`: the request failed after the server may have processed it, and processing it twice is not
+ *   harmless: an insert with a server-generated key (a second object) or the initiation of a multipart upload (a
+ *   second upload). Failures the server certainly did not process (connection refused or timed out, 429, 503) are
+ *   retried even for these.
+ * - `BodyStreamed`: the response body was being streamed to the caller (`get`) when it failed; the bytes already
+ *   delivered cannot be taken back, so the client does not retry. Whole-body reads (`getBytes`, `getText`) are
+ *   retried instead.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RetriesOutcome = Schema.Literal(
+  "Exhausted",
+  "Disabled",
+  "NotTransient",
+  "SingleUseBody",
+  "NotIdempotent",
+  "BodyStreamed"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RetriesOutcome = typeof RetriesOutcome.Type
+
+const retriesText: Record<RetriesOutcome, string> = {
+  Exhausted: "retries exhausted",
+  Disabled: "retries disabled",
+  NotTransient: "not retried: not transient",
+  SingleUseBody: "not retried: single-use request body",
+  NotIdempotent: "not retried: the server may have processed it",
+  BodyStreamed: "not retried: the body was being streamed to the caller"
+}
+
+const retryNote = (attempts: number | undefined, retries: RetriesOutcome | undefined): string => {
+  if (attempts === undefined && retries === undefined) return ""
+  const count = attempts === undefined ? [] : [`${attempts} attempt${attempts === 1 ? "" : "s"}`]
+  return ` (${[...count, ...(retries === undefined ? [] : [retriesText[retries]])].join(", ")})`
+}
+
+/**
  * The request did not complete: no connection, a reset, a timeout, or an unreadable response.
  *
  * `retryable` says whether repeating the request may succeed (transport failures and timeouts are, a malformed
- * response is not). The client already retries retryable failures of replayable requests according to its
- * retry schedule; an error that reaches the caller has exhausted those retries.
+ * response is not). The client already retries retryable failures of replayable requests according to its retry
+ * schedule: `attempts` says how many requests were made and `retries` whether they were exhausted or why none
+ * were attempted (see {@link RetriesOutcome}). Both are set on every error that comes from a request.
  *
  * @since 0.1.0
  * @category errors
@@ -128,12 +181,18 @@ export class NetworkError extends Schema.TaggedError<NetworkError>("@objectstore
     method: Schema.optional(Schema.String),
     /** The request path, without query string (a query may carry a token). */
     path: Schema.optional(Schema.String),
-    detail: Schema.optional(Schema.String)
+    detail: Schema.optional(Schema.String),
+    /** How many requests were made (1 when the failure was not retried). */
+    attempts: Schema.optional(Schema.Number),
+    /** What the client's retries did about the failure. */
+    retries: Schema.optional(RetriesOutcome)
   }
 ) {
   override get message(): string {
     const target = this.method === undefined ? "" : ` ${this.method} ${this.path ?? ""}`
-    return `network error (${this.reason})${target}${this.detail === undefined ? "" : `: ${this.detail}`}`
+    return `network error (${this.reason})${target}${this.detail === undefined ? "" : `: ${this.detail}`}${
+      retryNote(this.attempts, this.retries)
+    }`
   }
 }
 
@@ -168,8 +227,12 @@ export type ResponseErrorReason = typeof ResponseErrorReason.Type
 /**
  * The server answered with a status the operation does not treat as success, other than the auth statuses and
  * not-found. Carries the server's JSON error detail (`detail`, `causes`) when it sent one, else its text body.
+ * The server's answer is the outcome even when it came before the request body was sent in full (an early
+ * 413, 429, 500 or 503 to a streamed upload).
  *
- * `retryable` is true for 429, 502, 503 and 504.
+ * `retryable` is true for 429, 502, 503 and 504. As on {@link NetworkError}, `attempts` and `retries` say how many
+ * requests were made and what the client's retries did; they are absent on the per-operation answers inside a
+ * `many` batch, which are never retried on their own.
  *
  * @since 0.1.0
  * @category errors
@@ -181,11 +244,17 @@ export class ResponseError extends Schema.TaggedError<ResponseError>("@objectsto
     status: Schema.Number,
     retryable: Schema.Boolean,
     detail: Schema.optional(Schema.String),
-    causes: Schema.optional(Schema.Array(Schema.String))
+    causes: Schema.optional(Schema.Array(Schema.String)),
+    /** How many requests were made (1 when the failure was not retried). */
+    attempts: Schema.optional(Schema.Number),
+    /** What the client's retries did about the failure. */
+    retries: Schema.optional(RetriesOutcome)
   }
 ) {
   override get message(): string {
-    return `server answered ${this.status} (${this.reason})${this.detail === undefined ? "" : `: ${this.detail}`}`
+    return `server answered ${this.status} (${this.reason})${this.detail === undefined ? "" : `: ${this.detail}`}${
+      retryNote(this.attempts, this.retries)
+    }`
   }
 }
 

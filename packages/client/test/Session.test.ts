@@ -581,19 +581,36 @@ describe("Session (mock HttpClient)", () => {
   describe("short bodies", () => {
     const short = () => text(200, "only five", { "content-length": "100" })
 
-    it.effect("a body shorter than its Content-Length fails getBytes and the get stream with a Decode NetworkError", () =>
+    it.effect("a body shorter than its Content-Length is a broken transfer: getBytes retries it, a get stream cannot", () =>
       Effect.gen(function*() {
         const { a: whole } = yield* withSession(short, (session) => Effect.flip(session.getBytes("k")))
         assert.strictEqual(whole._tag, "NetworkError")
         if (whole._tag === "NetworkError") {
-          assert.strictEqual(whole.reason, "Decode")
+          assert.strictEqual(whole.reason, "Transport")
+          assert.isTrue(whole.retryable)
           assert.include(whole.detail, "9 of its 100 bytes")
+          assert.deepStrictEqual([whole.attempts, whole.retries], [1, "Disabled"])
         }
-        const { a: streamed } = yield* withSession(
+        const { a: retried, http } = yield* withSession(
           short,
-          (session) => Effect.flip(Effect.scoped(Effect.flatMap(session.get("k"), (r) => Stream.runDrain(r.stream))))
+          (session) => Effect.flip(session.getBytes("k")),
+          fastRetry
         )
-        assert.strictEqual(streamed._tag, "NetworkError")
+        assert.strictEqual(http.seen.length, 4)
+        assert.deepStrictEqual(
+          retried._tag === "NetworkError" && [retried.reason, retried.attempts, retried.retries],
+          ["Transport", 4, "Exhausted"]
+        )
+        const { a: streamed, http: once } = yield* withSession(
+          short,
+          (session) => Effect.flip(Effect.scoped(Effect.flatMap(session.get("k"), (r) => Stream.runDrain(r.stream)))),
+          fastRetry
+        )
+        assert.strictEqual(once.seen.length, 1)
+        assert.deepStrictEqual(
+          streamed._tag === "NetworkError" && [streamed.reason, streamed.attempts, streamed.retries],
+          ["Transport", 1, "BodyStreamed"]
+        )
       }))
 
     it.effect("a body as long as its Content-Length, or without one, is read whole", () =>

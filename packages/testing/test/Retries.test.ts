@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Body from "@objectstore/client/Body"
 import * as ObjectstoreClient from "@objectstore/client/ObjectstoreClient"
 import * as Scope from "@objectstore/client/Scope"
+import * as Session from "@objectstore/client/Session"
 import * as Usecase from "@objectstore/client/Usecase"
 import * as Faults from "@objectstore/testing/Faults"
 import * as ObjectstoreTest from "@objectstore/testing/ObjectstoreTest"
@@ -160,15 +161,24 @@ describe("retries with injected faults (TestClock)", () => {
       assert.strictEqual(gets[0]!.durationMillis, 2000)
     }).pipe(Effect.provide(ObjectstoreTest.layer({ client: { retry: spaced, timeout: "2 seconds" } }))))
 
-  it.effect("a reset during a get body is not retried (the body already started streaming to the caller)", () =>
+  it.effect("a reset during the body: getText retries it (nothing reached the caller yet), a get stream does not", () =>
     Effect.gen(function*() {
       const s = yield* session
       yield* s.put("payload", { key: "k" })
       const faults = yield* Faults.Faults
+      const gets = Effect.map(requests, (log) => log.filter((entry) => entry.operation === "get").length)
       yield* faults.set([{ operation: "get", times: 1, fault: Faults.resetDuringBody() }])
-      const error = yield* Effect.flip(s.getText("k"))
-      assert.strictEqual(error._tag === "NetworkError" && error.reason, "Transport")
-      assert.strictEqual((yield* requests).filter((entry) => entry.operation === "get").length, 1)
+      const fiber = yield* Effect.fork(s.getText("k"))
+      yield* ObjectstoreTest.advance("1 second")
+      assert.strictEqual(yield* Fiber.join(fiber), "payload")
+      assert.strictEqual(yield* gets, 2)
+      yield* faults.set([{ operation: "get", times: 1, fault: Faults.resetDuringBody() }])
+      const error = yield* Effect.flip(Effect.scoped(Effect.flatMap(s.get("k"), Session.collectText)))
+      assert.deepStrictEqual(
+        error._tag === "NetworkError" && [error.reason, error.attempts, error.retries],
+        ["Transport", 1, "BodyStreamed"]
+      )
+      assert.strictEqual(yield* gets, 3)
       assert.strictEqual(yield* s.getText("k"), "payload") // healed
     }).pipe(Effect.provide(ObjectstoreTest.layer({ client: { retry: spaced } }))))
 

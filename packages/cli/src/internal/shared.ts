@@ -155,21 +155,28 @@ export const clientLayer = (settings: Settings.Settings): Layer.Layer<
   | Embedded.EmbeddedUrlError
   | ServerAuth.AuthConfigError
   | Storage.StorageError
-> =>
-  Embedded.isEmbeddedUrl(settings.url)
-    ? ObjectstoreClient.layer({ baseUrl: Embedded.INTERNAL_BASE_URL }).pipe(
+> => {
+  // the request deadlines are the client's own, so they apply to the embedded server too
+  const deadlines = {
+    ...(settings.deadlines.timeout === undefined ? {} : { timeout: settings.deadlines.timeout }),
+    ...(settings.deadlines.idleTimeout === undefined ? {} : { idleTimeout: settings.deadlines.idleTimeout })
+  }
+  return Embedded.isEmbeddedUrl(settings.url)
+    ? ObjectstoreClient.layer({ baseUrl: Embedded.INTERNAL_BASE_URL, ...deadlines }).pipe(
       Layer.provide(Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop)),
       Layer.provide(Embedded.layerHttpClient(settings.url))
     )
     : NodeClient.layer({
       baseUrl: settings.url,
-      connectTimeout: "10 seconds",
+      connectTimeout: settings.deadlines.connectTimeout,
+      ...deadlines,
       metrics: false,
       ...(settings.credentials._tag === "Token" ? { token: settings.credentials.token } : {}),
       ...(settings.credentials._tag === "SecretKey"
         ? { secretKey: { kid: settings.credentials.kid, privateKey: settings.credentials.privateKey } }
         : {})
     })
+}
 
 /** Runs `use` with a session for the connection flags (closed afterwards). @internal */
 export const withSession = <A, E, R>(

@@ -8,7 +8,9 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as ApiError from "@objectstore/protocol/ApiError"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import type { RetriesOutcome } from "../ObjectstoreError.js"
 import { AuthError, NetworkError, ResponseError } from "../ObjectstoreError.js"
+import type * as Watchdog from "./watchdog.js"
 
 /** Longest server text kept in an error (bytes of text, roughly). @internal */
 export const MAX_DETAIL = 4096
@@ -186,22 +188,88 @@ export const fromHttpClientError = (
   return failure(make("Decode", false))
 }
 
+const phaseText: Record<Watchdog.Phase, string> = {
+  connect: "no connection",
+  upload: "the upload made no progress",
+  response: "no response headers",
+  download: "the response body made no progress"
+}
+
 /**
- * A timeout of the client's per-request deadline.
+ * A deadline of the client's watchdog passed (see `watchdog.ts`).
  *
  * @internal
  */
-export const timeout = (target: { readonly method: string; readonly path: string }, after: Duration.Duration) =>
+export const timeout = (
+  target: { readonly method: string; readonly path: string },
+  fired: Watchdog.Fired
+): Failure<NetworkError> =>
   failure(
     new NetworkError({
       reason: "Timeout",
       retryable: true,
       method: target.method,
       path: target.path,
-      detail: `no response within ${Duration.format(after)}`
+      detail: `${phaseText[fired.phase]} within ${Duration.format(Duration.millis(fired.limit))}${
+        fired.phase === "response" ? " of the request being sent" : ""
+      }`
     }),
     "idempotent"
   )
+
+/**
+ * The response body ended before the bytes its `Content-Length` promised: a transfer broken off, which an
+ * idempotent request may repeat.
+ *
+ * @internal
+ */
+export const shortBody = (
+  target: { readonly method: string; readonly path: string },
+  received: number,
+  expected: number
+): Failure<NetworkError> =>
+  failure(
+    new NetworkError({
+      reason: "Transport",
+      retryable: true,
+      method: target.method,
+      path: target.path,
+      detail: `the response body has ${received} of its ${expected} bytes`
+    }),
+    "idempotent"
+  )
+
+/**
+ * The error with the number of requests made and what the retries did, for the errors that carry them
+ * (`NetworkError`, `ResponseError`); any other error is returned as it is.
+ *
+ * @internal
+ */
+export const withRetries = <E>(error: E, attempts: number, retries: RetriesOutcome): E => {
+  if (error instanceof NetworkError) {
+    return new NetworkError({
+      reason: error.reason,
+      retryable: error.retryable,
+      ...(error.method === undefined ? {} : { method: error.method }),
+      ...(error.path === undefined ? {} : { path: error.path }),
+      ...(error.detail === undefined ? {} : { detail: error.detail }),
+      attempts,
+      retries
+    }) as E
+  }
+  if (error instanceof ResponseError) {
+    return new ResponseError({
+      reason: error.reason,
+      status: error.status,
+      retryable: error.retryable,
+      ...(error.detail === undefined ? {} : { detail: error.detail }),
+      ...(error.causes === undefined ? {} : { causes: error.causes }),
+      attempts,
+      retries
+    }) as E
+  }
+  return error
+}
 
 /**
  * The response did not have the shape the protocol specifies.

@@ -1,12 +1,17 @@
 /**
  * The request machinery shared by every Session operation: URL building, auth header, header redaction,
- * per-request timeout, retries (with `Retry-After`) and the mapping of transport failures.
+ * per-attempt deadlines (see `watchdog.ts`), retries (with `Retry-After`) and the mapping of transport failures.
+ *
+ * The token never reaches a span, an error or a log: it is redacted in the transport's span attributes
+ * (`Headers.currentRedactedNames`), NodeClient's transport hands out the request without it, and the request's
+ * headers serialise (`JSON.stringify`, `util.inspect`, Effect's `Inspectable`) with `x-os-auth` redacted wherever
+ * they end up, for transports that keep the request as it was given.
  *
  * @since 0.1.0
  * @internal
  */
 import * as Headers from "@effect/platform/Headers"
-import type * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -15,18 +20,23 @@ import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Arr from "effect/Array"
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as Auth from "../Auth.js"
 import type * as Metrics from "../Metrics.js"
-import type { AuthError, NetworkError, ResponseError } from "../ObjectstoreError.js"
+import type { AuthError, NetworkError, ResponseError, RetriesOutcome } from "../ObjectstoreError.js"
 import * as Errors from "./errors.js"
 import * as UndiciClient from "./undiciClient.js"
+import * as Watchdog from "./watchdog.js"
 
 /**
  * What every request needs from the client.
@@ -50,7 +60,8 @@ export interface ClientContext {
   readonly origin: string
   /** The base URL's path prefix, decoded, without trailing `/` (empty for none). */
   readonly basePath: string
-  readonly timeout: Duration.Duration | undefined
+  /** The deadlines of every attempt (and of a `get` body read by the caller). */
+  readonly limits: Watchdog.Limits
   /** `undefined` when retries are disabled. */
   readonly schedule: Schedule.Schedule<unknown, unknown> | undefined
   readonly userAgent: string
@@ -172,7 +183,10 @@ const scoped = (client: HttpClient.HttpClient): ScopedClient => {
 export const execute = <A, E>(
   context: ClientContext,
   spec: RequestSpec,
-  handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, AttemptError<E>, Scope.Scope>
+  handle: (
+    response: HttpClientResponse.HttpClientResponse,
+    attempt: number
+  ) => Effect.Effect<A, AttemptError<E>, Scope.Scope>
 ): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope> => run(context, spec, handle)
 
 /**
@@ -184,7 +198,7 @@ export const execute = <A, E>(
 export const executeWhole = <A, E>(
   context: ClientContext,
   spec: Omit<RequestSpec, "bodyInScope">,
-  handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, AttemptError<E>>
+  handle: (response: HttpClientResponse.HttpClientResponse, attempt: number) => Effect.Effect<A, AttemptError<E>>
 ): Effect.Effect<A, E | AuthError | NetworkError | ResponseError> =>
   // Without `bodyInScope`, `run` never touches the Scope: the requirement is only in its type.
   run(context, { ...spec, bodyInScope: false }, handle) as Effect.Effect<
@@ -192,90 +206,241 @@ export const executeWhole = <A, E>(
     E | AuthError | NetworkError | ResponseError
   >
 
+/** Request bodies larger than this are sent as a stream of slices this large, so their progress can be watched. */
+const SLICE = 256 * 1024
+
+/**
+ * `self` as a request body under `dog`, one piece of at most {@link SLICE} bytes at a time. Until the transport first
+ * asks for a piece (it connects first), the response deadline of the attempt's start runs; then the upload deadline
+ * runs from each piece handed to the transport until the transport asks for the next one (the time the caller's
+ * stream takes to produce a chunk does not count); once the body has ended, the response deadline runs again.
+ *
+ * One piece at a time: a transport takes whole chunks (a chunk of many arrays, or one large array, would be handed
+ * over at once), so progress is only visible, and the response deadline only starts once the last piece is taken,
+ * if they are small.
+ */
+const watchUpload = <E, R>(
+  self: Stream.Stream<Uint8Array, E, R>,
+  dog: Watchdog.Watchdog,
+  limits: Watchdog.Limits
+): Stream.Stream<Uint8Array, E, R> => {
+  type Loop = Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E, E, void, unknown>
+  const emit = (pieces: ReadonlyArray<Uint8Array>, index: number, offset: number): Loop => {
+    if (index >= pieces.length) return loop
+    const piece = pieces[index]!
+    const end = Math.min(piece.length, offset + SLICE)
+    dog.arm("upload", limits.idle)
+    return Channel.flatMap(Channel.write(Chunk.of(piece.subarray(offset, end))), () => {
+      dog.disarm()
+      return end >= piece.length ? emit(pieces, index + 1, 0) : emit(pieces, index, end)
+    })
+  }
+  const loop: Loop = Channel.readWithCause({
+    onInput: (chunk: Chunk.Chunk<Uint8Array>) => Channel.suspend(() => emit(Chunk.toReadonlyArray(chunk), 0, 0)),
+    onFailure: Channel.failCause,
+    onDone: () => {
+      dog.arm("response", limits.headers)
+      return Channel.void
+    }
+  })
+  return Stream.pipeThroughChannel(
+    self,
+    Channel.suspend(() => {
+      dog.disarm()
+      return loop
+    })
+  )
+}
+
+/** The body of one attempt, watched by `dog` when it is a stream (a large byte array becomes one). */
+const watchedBody = (
+  body: HttpBody.HttpBody,
+  dog: Watchdog.Watchdog,
+  limits: Watchdog.Limits
+): HttpBody.HttpBody | undefined => {
+  if (body._tag === "Stream") {
+    return HttpBody.stream(watchUpload(body.stream, dog, limits), body.contentType, body.contentLength)
+  }
+  if (body._tag === "Uint8Array" && body.body.length > SLICE) {
+    return HttpBody.stream(watchUpload(Stream.succeed(body.body), dog, limits), body.contentType, body.body.length)
+  }
+  return undefined
+}
+
+const ProtectedHeaders = Object.create(Object.getPrototypeOf(Headers.empty), {
+  toJSON: {
+    value(this: Headers.Headers) {
+      return Inspectable.toJSON(Headers.redact(this, [...secretHeaders]))
+    }
+  },
+  [Inspectable.NodeInspectSymbol]: {
+    value(this: Headers.Headers) {
+      return Inspectable.toJSON(Headers.redact(this, [...secretHeaders]))
+    }
+  },
+  [Inspectable.symbolRedactable]: {
+    value(this: Headers.Headers) {
+      return Headers.redact(this, [...secretHeaders])
+    }
+  }
+})
+
+/** The headers every serialisation of a request the client made redacts, whatever fiber serialises it. */
+const secretHeaders = ["x-os-auth", "authorization", "cookie", "set-cookie", "x-api-key"] as const
+
+/** `request` whose headers serialise with the secret ones redacted (see the module documentation). */
+const protect = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest =>
+  Object.assign(Object.create(Object.getPrototypeOf(request)), request, {
+    headers: Object.assign(Object.create(ProtectedHeaders), request.headers)
+  })
+
+/** What the retries did about a failure they did not retry (`schedule` says whether retries are on). */
+const notRetried = (
+  failure: Errors.Failure<unknown>,
+  spec: RequestSpec,
+  retriesOn: boolean
+): RetriesOutcome =>
+  failure.retry === "never"
+    ? "NotTransient"
+    : !retriesOn
+    ? "Disabled"
+    : !spec.replayable
+    ? "SingleUseBody"
+    : "NotIdempotent"
+
 const run = <A, E>(
   context: ClientContext,
   spec: RequestSpec,
-  handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, AttemptError<E>, Scope.Scope>
+  handle: (
+    response: HttpClientResponse.HttpClientResponse,
+    attempt: number
+  ) => Effect.Effect<A, AttemptError<E>, Scope.Scope>
 ): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope> => {
   const target = { method: spec.method, path: spec.path }
   const url = context.origin + spec.path
   const inScope = spec.bodyInScope !== false
   const client = !inScope || context.cancelsBodies === true ? context.httpClient : scoped(context.httpClient)
-  const sent: Effect.Effect<A, AttemptError<E>, Scope.Scope> = Effect.gen(function*() {
-    const token = yield* Effect.mapError(
-      context.auth.token({ usecase: spec.usecase, scope: spec.scope }),
-      (error) => Errors.failure(error)
-    )
-    let request = HttpClientRequest.make(spec.method)(url)
-    let failed: Effect.Effect<Option.Option<unknown>> = Effect.succeedNone
-    if (spec.body !== undefined) {
-      const prepared = yield* spec.body
-      request = HttpClientRequest.setBody(request, prepared.body)
-      failed = prepared.failed
-    }
-    request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
-    if (Option.isSome(token)) {
-      request = HttpClientRequest.setHeader(request, "x-os-auth", `Bearer ${Redacted.value(token.value)}`)
-    }
-    if (context.propagateTraces === true) {
-      const span = yield* Effect.option(Effect.currentSpan)
-      if (Option.isSome(span)) request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span.value))
-    }
-    if (context.ownSpans === true) yield* Effect.annotateCurrentSpan(spanAttributes(spec.method, url))
-    const response = yield* client.execute(request).pipe(
-      Effect.catchAll((error): Effect.Effect<never, AttemptError<E>> =>
-        Effect.flatMap(failed, (own): Effect.Effect<never, AttemptError<E>> =>
-          Option.isSome(own)
-            ? Effect.fail(Errors.failure(own.value as E))
-            : Effect.fail(Errors.fromHttpClientError(error, target)))
+  const undici = context.cancelsBodies === true
+  const { limits } = context
+  const timedOut = (fired: Watchdog.Fired): AttemptError<E> => Errors.timeout(target, fired)
+  const attempt = (clock: Clock.Clock, number: number): Effect.Effect<A, AttemptError<E>, Scope.Scope> => {
+    const dog = new Watchdog.Watchdog(clock)
+    const sent: Effect.Effect<A, AttemptError<E>, Scope.Scope> = Effect.gen(function*() {
+      const token = yield* Effect.mapError(
+        context.auth.token({ usecase: spec.usecase, scope: spec.scope }),
+        (error) => Errors.failure(error)
       )
-    )
-    if (inScope && context.cancelsBodies === true) {
-      yield* Effect.addFinalizer(() => Effect.sync(() => UndiciClient.cancel(response)))
-    }
-    if (context.ownSpans === true) yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
-    yield* context.metrics.recordResponse(spec.operation, spec.usecase, response.status)
-    // A server may answer before it notices the body broke off (an in-process server answers 400): the caller's
-    // own failure is still what happened, not the server's complaint about the truncated body.
-    const own = yield* failed
-    if (Option.isSome(own)) {
-      yield* drain(response)
-      return yield* Effect.fail(Errors.failure(own.value as E))
-    }
-    return yield* handle(response)
-  })
-  // Request headers reach spans only through the transport's own spans: redact the token there.
-  const attempt = context.ownSpans === true
-    ? sent
-    : Effect.locallyWith(sent, Headers.currentRedactedNames, Arr.append("x-os-auth"))
-  const timed = context.timeout === undefined
-    ? attempt
-    : Effect.timeoutFail(attempt, {
-      duration: context.timeout,
-      onTimeout: () => Errors.timeout(target, context.timeout!)
+      let request = HttpClientRequest.make(spec.method)(url)
+      let failed: Effect.Effect<Option.Option<unknown>> = Effect.succeedNone
+      if (spec.body !== undefined) {
+        const prepared = yield* spec.body
+        const watched = watchedBody(prepared.body, dog, limits)
+        request = HttpClientRequest.setBody(request, watched ?? prepared.body)
+        failed = prepared.failed
+      }
+      request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
+      if (Option.isSome(token)) {
+        request = HttpClientRequest.setHeader(request, "x-os-auth", `Bearer ${Redacted.value(token.value)}`)
+      }
+      if (context.propagateTraces === true) {
+        const span = yield* Effect.option(Effect.currentSpan)
+        if (Option.isSome(span)) request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span.value))
+      }
+      if (context.ownSpans === true) yield* Effect.annotateCurrentSpan(spanAttributes(spec.method, url))
+      if (undici) {
+        const controller = new AbortController()
+        UndiciClient.abortWith(request, controller)
+        dog.onFire = (fired) => controller.abort(new Watchdog.DeadlineError(fired))
+      } else {
+        request = protect(request)
+      }
+      // Until the transport takes the first chunk of a streamed body, or for a request without one until the
+      // answer, the response deadline runs from now.
+      dog.arm("response", limits.headers)
+      const response = yield* client.execute(request).pipe(
+        Effect.catchAll((error): Effect.Effect<never, AttemptError<E>> =>
+          Effect.flatMap(failed, (own): Effect.Effect<never, AttemptError<E>> =>
+            Option.isSome(own)
+              ? Effect.fail(Errors.failure(own.value as E))
+              : Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : Errors.fromHttpClientError(error, target)))
+        )
+      )
+      // Reads of the body within the attempt (`handle`) have the download deadline; a body handed on to the caller
+      // (a `get` stream) gets deadlines of its own once the attempt is over.
+      dog.arm("download", limits.idle)
+      if (undici) {
+        UndiciClient.watchBody(response, () => dog.progress())
+        if (inScope) yield* Effect.addFinalizer(() => Effect.sync(() => UndiciClient.cancel(response)))
+      }
+      if (context.ownSpans === true) yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
+      yield* context.metrics.recordResponse(spec.operation, spec.usecase, response.status)
+      // A server may answer before it notices the body broke off (an in-process server answers 400): the caller's
+      // own failure is still what happened, not the server's complaint about the truncated body.
+      const own = yield* failed
+      if (Option.isSome(own)) {
+        yield* drain(response)
+        return yield* Effect.fail(Errors.failure(own.value as E))
+      }
+      return yield* Effect.catchAll(
+        handle(response, number),
+        (failure) => Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : failure)
+      )
     })
+    const watched = Effect.ensuring(sent, Effect.sync(() => dog.stop()))
+    // Request headers reach spans only through the transport's own spans: redact the token there.
+    const redacted = context.ownSpans === true
+      ? watched
+      : Effect.locallyWith(watched, Headers.currentRedactedNames, Arr.append("x-os-auth"))
+    if (undici) return redacted
+    // Another transport cannot be aborted from outside: the deadline interrupts the attempt instead.
+    return Effect.raceFirst(
+      redacted,
+      Effect.async<never, AttemptError<E>>((resume) => {
+        if (dog.fired !== undefined) return resume(Effect.fail(timedOut(dog.fired)))
+        dog.onFire = (fired) => resume(Effect.fail(timedOut(fired)))
+      })
+    )
+  }
   const schedule = context.schedule
-  if (schedule === undefined) return Effect.mapError(timed, (failure) => failure.error)
   const retryable = (failure: AttemptError<E>): boolean =>
     spec.replayable && (failure.retry === "safe" || (failure.retry === "idempotent" && spec.idempotent))
-  const again = Effect.zipRight(context.metrics.recordRetry(spec.operation, spec.usecase), timed)
   type Outcome = Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope>
-  // As `Effect.retry({ schedule, while: retryable })`, but the schedule's driver is only made once a first attempt
-  // has failed in a retryable way: most requests succeed at once, and `Effect.retry` builds the driver (and wraps
-  // every attempt) up front, a cost every request paid.
-  const retryFrom = (
-    driver: Schedule.ScheduleDriver<unknown, AttemptError<E>>,
-    failure: AttemptError<E>
-  ): Outcome =>
-    Effect.matchEffect(driver.next(failure), {
-      onFailure: () => Effect.fail(failure.error),
-      onSuccess: () => Effect.catchAll(again, (next) => retryFrom(driver, next))
-    })
-  return Effect.catchAll(timed, (failure): Outcome =>
-    retryable(failure)
-      ? Effect.flatMap(
-        Schedule.driver(Schedule.whileInput(retrySchedule(schedule), retryable)),
-        (driver) => retryFrom(driver, failure)
-      )
-      : Effect.fail(failure.error))
+  return Effect.clockWith((clock): Outcome => {
+    let attempts = 1
+    const give = (failure: AttemptError<E>, retries: RetriesOutcome): Outcome =>
+      Effect.fail(Errors.withRetries(failure.error, attempts, retries))
+    const first = attempt(clock, 1)
+    if (schedule === undefined) {
+      return Effect.catchAll(first, (failure) => give(failure, notRetried(failure, spec, false)))
+    }
+    const again = Effect.zipRight(
+      context.metrics.recordRetry(spec.operation, spec.usecase),
+      Effect.suspend(() => {
+        attempts++
+        return attempt(clock, attempts)
+      })
+    )
+    // As `Effect.retry({ schedule, while: retryable })`, but the schedule's driver is only made once a first attempt
+    // has failed in a retryable way: most requests succeed at once, and `Effect.retry` builds the driver (and wraps
+    // every attempt) up front, a cost every request paid.
+    const retryFrom = (
+      driver: Schedule.ScheduleDriver<unknown, AttemptError<E>>,
+      failure: AttemptError<E>
+    ): Outcome =>
+      Effect.matchEffect(driver.next(failure), {
+        onFailure: () => give(failure, "Exhausted"),
+        onSuccess: () =>
+          Effect.catchAll(
+            again,
+            (next) => retryable(next) ? retryFrom(driver, next) : give(next, notRetried(next, spec, true))
+          )
+      })
+    return Effect.catchAll(first, (failure): Outcome =>
+      retryable(failure)
+        ? Effect.flatMap(
+          Schedule.driver(Schedule.whileInput(retrySchedule(schedule), retryable)),
+          (driver) => retryFrom(driver, failure)
+        )
+        : give(failure, notRetried(failure, spec, true)))
+  })
 }

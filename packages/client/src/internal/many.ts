@@ -388,18 +388,25 @@ export const make = (deps: Deps) =>
       // a keyless insert would store a second object
       idempotent: items.every((item) => item.kind !== "put" || item.key !== undefined)
     }
-    return Effect.scoped(Effect.gen(function*() {
-      const response = yield* HttpInternal.execute(
-        context,
-        spec,
-        (response) => response.status === 200 ? Effect.succeed(response) : HttpInternal.failStatus(response)
-      )
-      const responseBoundary = Multipart.boundaryOf(response.headers["content-type"])
-      if (Option.isNone(responseBoundary)) {
-        return yield* Errors.decode(target, "batch response is not multipart/form-data with a boundary")
+    // The answer is read within the attempt: outcomes are only handed on once all of it has arrived, so a response
+    // broken off is retried like any failed attempt (when the batch may be repeated).
+    return HttpInternal.executeWhole(
+      context,
+      spec,
+      (response): Effect.Effect<Array<Batch.Outcome>, Http.AttemptError<never>> => {
+        if (response.status !== 200) return HttpInternal.failStatus(response)
+        const responseBoundary = Multipart.boundaryOf(response.headers["content-type"])
+        if (Option.isNone(responseBoundary)) {
+          return Effect.zipRight(
+            HttpInternal.drain(response),
+            Effect.fail(
+              Errors.failure(Errors.decode(target, "batch response is not multipart/form-data with a boundary"))
+            )
+          )
+        }
+        return readResponse(items, response.stream, responseBoundary.value)
       }
-      return yield* readResponse(items, response.stream, responseBoundary.value)
-    })).pipe(
+    ).pipe(
       Effect.catchAll((error: Batch.ManyError) => Effect.succeed(failAll(items, error))),
       (effect) => metrics.track("many", usecase.name, effect),
       Effect.withSpan("Session.many.batch", {
@@ -416,7 +423,7 @@ export const make = (deps: Deps) =>
     items: ReadonlyArray<BatchItem>,
     body: Stream.Stream<Uint8Array, HttpClientError.ResponseError>,
     boundary: string
-  ): Effect.Effect<Array<Batch.Outcome>, NetworkError> =>
+  ): Effect.Effect<Array<Batch.Outcome>, Errors.Failure<NetworkError>> =>
     Effect.gen(function*() {
       const results: Array<Effect.Effect<Batch.Outcome> | undefined> = new Array(items.length)
       const malformed: Array<string | undefined> = new Array(items.length)
@@ -425,8 +432,8 @@ export const make = (deps: Deps) =>
       const groups = Multipart.partGroups(body, boundary, { maxBody: Infinity }).pipe(
         Stream.mapError((error) =>
           error instanceof Multipart.FramingError
-            ? Errors.decode(target, `malformed batch response: ${error.reason}`)
-            : Errors.fromHttpClientError(error, target).error
+            ? Errors.failure(Errors.decode(target, `malformed batch response: ${error.reason}`))
+            : Errors.fromHttpClientError(error, target)
         )
       )
       yield* Stream.runForEachWhile(groups, (group) =>

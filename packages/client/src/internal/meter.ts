@@ -14,6 +14,8 @@ import * as Stream from "effect/Stream"
 
 /** @internal */
 export interface Options<E, E1, E2> {
+  /** Called before each read of the next chunk from the stream (when the downstream asks for more). */
+  readonly onPull?: (() => void) | undefined
   /** Called with the byte length of every chunk, before it is passed on. */
   readonly onBytes: (bytes: number) => void
   /** Maps the stream's own failures (default: unchanged). */
@@ -33,8 +35,8 @@ export const meter = <E, R, E1 = E, E2 = never>(
   self: Stream.Stream<Uint8Array, E, R>,
   options: Options<E, E1, E2>
 ): Stream.Stream<Uint8Array, E1 | E2, R> => {
-  const { mapError, onBytes, onEnd, onError } = options
-  const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E1 | E2, E, void, unknown> = Channel
+  const { mapError, onBytes, onEnd, onError, onPull } = options
+  const read: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, E1 | E2, E, void, unknown> = Channel
     .readWithCause({
       onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
         for (const bytes of chunk) onBytes(bytes.length)
@@ -48,5 +50,9 @@ export const meter = <E, R, E1 = E, E2 = never>(
       },
       onDone: () => onEnd ?? Channel.void
     })
+  const loop = onPull === undefined ? read : Channel.suspend(() => {
+    onPull()
+    return read
+  })
   return Stream.pipeThroughChannel(self, loop)
 }

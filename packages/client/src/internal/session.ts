@@ -41,7 +41,9 @@ import * as MultipartUpload from "./multipartUpload.js"
 import * as PresignInternal from "./presign.js"
 import * as RangeInternal from "./range.js"
 import * as ResumableInternal from "./resumable.js"
+import * as UndiciClient from "./undiciClient.js"
 import * as UrlsInternal from "./urls.js"
+import * as Watchdog from "./watchdog.js"
 
 const validateKey = (key: string): Effect.Effect<string, InvalidInputError> =>
   Either.match(Identifiers.validateKey(key), {
@@ -171,15 +173,21 @@ const makeSession = (
       )
     )
 
-  // The request half of get and getBytes: sends the request and decides how the body is to be read.
+  // The request half of get and getBytes: sends the request and decides how the body is to be read. With `whole`, the
+  // body is read within the attempt (`bytes`), so a transfer broken off is retried like any failed attempt: no byte
+  // has reached the caller yet.
   const open = <R>(
     key: string,
     options: Session.GetOptions | undefined,
     send: <A, E>(
       context: Http.ClientContext,
       spec: Http.RequestSpec,
-      handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, Http.AttemptError<E>>
-    ) => Effect.Effect<A, E | AuthError | NetworkError | ResponseError, R>
+      handle: (
+        response: HttpClientResponse.HttpClientResponse,
+        attempt: number
+      ) => Effect.Effect<A, Http.AttemptError<E>>
+    ) => Effect.Effect<A, E | AuthError | NetworkError | ResponseError, R>,
+    whole: boolean
   ) =>
     Effect.gen(function*() {
       yield* annotate(key)
@@ -190,12 +198,31 @@ const makeSession = (
         ...(rangeHeader === undefined ? {} : { headers: { range: rangeHeader } })
       }
       const target = { method: request.method, path: request.path }
-      const response = yield* send(context, request, (response): Effect.Effect<
-        HttpClientResponse.HttpClientResponse,
+      // The bytes the response promised (`Content-Length`, of the whole object or of the range): a body that ends
+      // short is a failure, whatever the transport (undici checks on a socket; an in-process client may not).
+      const expectedOf = (response: HttpClientResponse.HttpClientResponse) => {
+        const length = response.headers["content-length"]
+        return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
+      }
+      let attempts = 1
+      let start = yield* Clock.currentTimeMillis
+      const { bytes, response } = yield* send(context, request, (response, attempt): Effect.Effect<
+        { readonly response: HttpClientResponse.HttpClientResponse; readonly bytes: Uint8Array | undefined },
         Http.AttemptError<NotFoundError | RangeNotSatisfiableError>
       > => {
+        attempts = attempt
         if (response.status === 200 || (response.status === 206 && rangeHeader !== undefined)) {
-          return Effect.succeed(response)
+          if (!whole) return Effect.succeed({ response, bytes: undefined })
+          return Effect.flatMap(
+            Effect.mapError(response.arrayBuffer, (error) => Errors.fromHttpClientError(error, target)),
+            (body) => {
+              const bytes = new Uint8Array(body)
+              const expected = expectedOf(response)
+              return expected === undefined || bytes.length === expected
+                ? Effect.succeed({ response, bytes })
+                : Effect.fail(Errors.shortBody(target, bytes.length, expected))
+            }
+          )
         }
         if (response.status === 404) {
           return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(notFound(key))))
@@ -242,14 +269,15 @@ const makeSession = (
         : response.status === 200 && length !== undefined && /^\d+$/.test(length)
         ? Number(length)
         : undefined
-      // The bytes the response promised (`Content-Length`, of the whole object or of the range): a body that ends
-      // short is a failure, whatever the transport (undici checks on a socket; an in-process client may not).
-      const expected = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
+      const expected = expectedOf(response)
+      // A `get` body read by the caller: the failure is the caller's to retry (`BodyStreamed`).
       const checkLength = (received: number): Effect.Effect<void, NetworkError> =>
         expected === undefined || received === expected
           ? Effect.void
-          : Effect.fail(Errors.decode(target, `the response body has ${received} of its ${expected} bytes`))
-      const start = yield* Clock.currentTimeMillis
+          : Effect.fail(
+            Errors.withRetries(Errors.shortBody(target, received, expected).error, attempts, "BodyStreamed")
+          )
+      if (!whole) start = yield* Clock.currentTimeMillis
       const recordSize = (received: number, delivered: number) =>
         Effect.flatMap(Clock.currentTimeMillis, (end) =>
           metrics.recordSize("get", usecase.name, {
@@ -258,7 +286,7 @@ const makeSession = (
             uncompressedBytes: decompress ? delivered : undefined,
             elapsed: Duration.millis(end - start)
           }))
-      return { response, target, stored, ranged, decompress, size, recordSize, checkLength }
+      return { response, bytes, target, stored, ranged, decompress, size, recordSize, checkLength, attempts }
     })
 
   const get = (key: string, options: Session.GetOptions | undefined) =>
@@ -268,32 +296,54 @@ const makeSession = (
         "get",
         usecase.name,
         Effect.gen(function*() {
-          const { checkLength, decompress, ranged, recordSize, response, size, stored, target } = yield* open(
+          const { attempts, checkLength, decompress, ranged, recordSize, response, size, stored, target } = yield* open(
             key,
             options,
-            Http.execute
+            Http.execute,
+            false
           )
+          const clock = yield* Effect.clock
+          // The download deadline runs while the caller waits for a chunk that has not arrived.
+          const dog = new Watchdog.Watchdog(clock)
+          const undici = context.cancelsBodies === true
+          if (undici) dog.onFire = (fired) => UndiciClient.cancel(response, new Watchdog.DeadlineError(fired))
+          const timedOut = (fired: Watchdog.Fired) =>
+            Errors.withRetries(Errors.timeout(target, fired).error, attempts, "BodyStreamed")
+          const mapError = (error: HttpClientError.ResponseError) =>
+            dog.fired !== undefined
+              ? timedOut(dog.fired)
+              : Errors.withRetries(Errors.fromHttpClientError(error, target).error, attempts, "BodyStreamed")
+          const idle = context.limits.idle
           let received = 0
           let delivered = 0
-          const mapError = (error: HttpClientError.ResponseError) => Errors.fromHttpClientError(error, target).error
-          const stream: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
-            ? Meter.meter(
-              compression.decompress(Meter.meter(response.stream, {
-                onBytes: (bytes) => (received += bytes),
-                mapError,
-                onEnd: Effect.suspend(() => checkLength(received))
-              })),
-              {
-                onBytes: (bytes) => (delivered += bytes),
-                mapError: (error: NetworkError | CompressionError) => error,
-                onEnd: Effect.suspend(() => recordSize(received, delivered))
-              }
+          const network = Meter.meter(response.stream, {
+            onPull: () => dog.arm("download", idle),
+            onBytes: (bytes) => {
+              dog.disarm()
+              received += bytes
+            },
+            mapError,
+            onEnd: Effect.suspend(() =>
+              decompress
+                ? checkLength(received)
+                : Effect.zipRight(checkLength(received), recordSize(received, received))
             )
-            : Meter.meter(response.stream, {
-              onBytes: (bytes) => (received += bytes),
-              mapError,
-              onEnd: Effect.suspend(() => Effect.zipRight(checkLength(received), recordSize(received, received)))
+          })
+          const body: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
+            ? Meter.meter(compression.decompress(network), {
+              onBytes: (bytes) => (delivered += bytes),
+              mapError: (error: NetworkError | CompressionError) => error,
+              onEnd: Effect.suspend(() => recordSize(received, delivered))
             })
+            : network
+          // Another transport's body cannot be destroyed from outside: the deadline ends the stream instead.
+          const stream = (undici ? body : Stream.interruptWhen(
+            body,
+            Effect.async<never, NetworkError>((resume) => {
+              if (dog.fired !== undefined) return resume(Effect.fail(timedOut(dog.fired)))
+              dog.onFire = (fired) => resume(Effect.fail(timedOut(fired)))
+            })
+          )).pipe(Stream.ensuring(Effect.sync(() => dog.stop())))
           return {
             key,
             metadata: decompress ? { ...stored, compression: "none" as const } : stored,
@@ -305,7 +355,8 @@ const makeSession = (
       )
     )
 
-  // The whole body in one read, without a Stream pipeline when there is nothing to decompress.
+  // The whole body in one read (within the attempt, so it is retried), without a Stream pipeline when there is
+  // nothing to decompress.
   const getBytes = (key: string, options: Session.GetOptions | undefined) =>
     Http.traced(
       "Session.getBytes",
@@ -313,15 +364,10 @@ const makeSession = (
         "get",
         usecase.name,
         Effect.gen(function*() {
-          const { checkLength, decompress, recordSize, response, target } = yield* open(key, options, Http.executeWhole)
-          const body = yield* Effect.mapError(
-            response.arrayBuffer,
-            (error) => Errors.fromHttpClientError(error, target).error
-          )
-          const bytes = new Uint8Array(body)
-          yield* checkLength(bytes.length)
-          const decoded = decompress ? yield* Bytes.collect(compression.decompress(Stream.succeed(bytes))) : bytes
-          yield* recordSize(bytes.length, decoded.length)
+          const { bytes, decompress, recordSize } = yield* open(key, options, Http.executeWhole, true)
+          const raw = bytes!
+          const decoded = decompress ? yield* Bytes.collect(compression.decompress(Stream.succeed(raw))) : raw
+          yield* recordSize(raw.length, decoded.length)
           return decoded
         })
       )

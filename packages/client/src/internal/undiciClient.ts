@@ -14,7 +14,13 @@
  * - a response dropped unread frees its connection when it is garbage-collected.
  *
  * It adds {@link cancel}: the session's own scope handling destroys an unread body without an `AbortController`
- * (whose `abort()` builds a `DOMException`, the costliest step of `withScope`).
+ * (whose `abort()` builds a `DOMException`, the costliest step of `withScope`); {@link abortWith}, so the session's
+ * deadlines abort a request without interrupting a fiber; and {@link watchBody}, which reports the bytes of a body
+ * as they arrive, however it is read.
+ *
+ * Responses and errors carry the request with its secret headers (those of `Headers.currentRedactedNames` when it
+ * was sent) replaced by `<redacted>`: a span's exit, an error or a response can be logged, inspected or serialised
+ * without the token.
  *
  * @internal
  */
@@ -48,6 +54,19 @@ const scopedRequests = globalValue(
   () => new WeakMap<HttpClientRequest.HttpClientRequest, AbortController>()
 )
 
+/** The controllers {@link abortWith} registered, by request. */
+const controllers = new WeakMap<HttpClientRequest.HttpClientRequest, AbortController>()
+
+/**
+ * Sends `request` with `controller`'s signal (on a client made by {@link make}): aborting it aborts the request, or
+ * destroys its body with the abort reason once the response has arrived.
+ *
+ * @internal
+ */
+export const abortWith = (request: HttpClientRequest.HttpClientRequest, controller: AbortController): void => {
+  controllers.set(request, controller)
+}
+
 /** Destroys the bodies of responses that were dropped unread. */
 const unread = globalValue(
   "@objectstore/client/undiciClient/unread",
@@ -74,8 +93,50 @@ export const isUndiciClient = (client: HttpClient.HttpClient): boolean => client
  *
  * @internal
  */
-export const cancel = (response: HttpClientResponse.HttpClientResponse): void => {
-  if (response instanceof UndiciResponse) response.cancel()
+export const cancel = (response: HttpClientResponse.HttpClientResponse, reason?: Error): void => {
+  if (response instanceof UndiciResponse) response.cancel(reason)
+}
+
+/**
+ * Calls `onBytes` with the length of every chunk of the response body as it arrives from the connection, however
+ * the body is read (whole or as a stream); `false` for responses of other clients.
+ *
+ * @internal
+ */
+export const watchBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  onBytes: (bytes: number) => void
+): boolean => {
+  if (!(response instanceof UndiciResponse)) return false
+  response.watch(onBytes)
+  return true
+}
+
+/**
+ * `request` with the values of its secret headers (`names`, as in `Headers.redact`) replaced by `<redacted>`; the
+ * same request when it has none.
+ *
+ * @internal
+ */
+export const redactRequest = (
+  request: HttpClientRequest.HttpClientRequest,
+  names: ReadonlyArray<string | RegExp>
+): HttpClientRequest.HttpClientRequest => {
+  const source = request.headers
+  let headers: Record<string, string> | undefined
+  const hide = (name: string) => {
+    ;(headers ??= { ...source })[name] = "<redacted>"
+  }
+  for (const key of names) {
+    if (typeof key === "string") {
+      const name = key.toLowerCase()
+      if (name in source) hide(name)
+    } else {
+      for (const name in source) if (key.test(name)) hide(name)
+    }
+  }
+  if (headers === undefined) return request
+  return Object.assign(Object.create(Object.getPrototypeOf(request)), request, { headers: Headers.fromInput(headers) })
 }
 
 /** The `Content-Type` (with the boundary) of a form encoded by {@link sendBody}. */
@@ -111,6 +172,7 @@ const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unk
 const send = (
   dispatcher: Undici.Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
+  shown: HttpClientRequest.HttpClientRequest,
   url: URL,
   controller: AbortController | undefined,
   scoped: boolean
@@ -132,13 +194,13 @@ const send = (
           path: url.pathname + url.search + url.hash,
           body,
           signal: abort.signal,
-          // Timeouts are left to Effect (the session's per-attempt timeout), as the platform client does.
+          // Timeouts are left to Effect (the session's watchdog, through `abortWith`), as the platform client does.
           headersTimeout: 60 * 60 * 1000,
           bodyTimeout: 0
         }, (cause, data) => {
           done = true
-          if (cause !== null) return resume(Effect.fail(transportError(request, cause)))
-          const response = new UndiciResponse(request, data)
+          if (cause !== null) return resume(Effect.fail(transportError(shown, cause)))
+          const response = new UndiciResponse(shown, data)
           if (!scoped) unread.register(response, data.body, response)
           resume(Effect.succeed(response))
         })
@@ -206,24 +268,28 @@ const build = (dispatcher: Undici.Dispatcher, spans: boolean): HttpClient.HttpCl
         effect,
         (request) =>
           Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
+            const redacted = fiber.getFiberRef(Headers.currentRedactedNames)
+            const shown = redactRequest(request, redacted)
             const made = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
             if (made._tag === "Left") {
-              return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: made.left }))
+              return Effect.fail(
+                new HttpClientError.RequestError({ request: shown, reason: "InvalidUrl", cause: made.left })
+              )
             }
             const url = made.right
             const controller = scopedRequests.get(request)
             const scoped = controller !== undefined
+            const signal = controller ?? controllers.get(request)
             const tracerOff = !spans || !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
               fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
-            if (tracerOff) return send(dispatcher, request, url, controller, scoped)
+            if (tracerOff) return send(dispatcher, request, shown, url, signal, scoped)
             const name = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)(request)
             return Effect.useSpan(name, { kind: "client", captureStackTrace: false }, (span) => {
-              const redacted = fiber.getFiberRef(Headers.currentRedactedNames)
               traced(span, request, url, redacted)
               const sent = fiber.getFiberRef(HttpClient.currentTracerPropagation)
                 ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
                 : request
-              return send(dispatcher, sent, url, controller, scoped).pipe(
+              return send(dispatcher, sent, shown, url, signal, scoped).pipe(
                 Effect.withParentSpan(span),
                 Effect.tap((response) => tracedResponse(span, response, redacted))
               )
@@ -276,10 +342,20 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
     return Option.none()
   }
 
-  /** Destroys the body unless it has been read to the end. */
-  cancel(): void {
+  /** Destroys the body unless it has been read to the end (with `reason`, readers fail with it). */
+  cancel(reason?: Error): void {
     const body = this.#source.body
-    if (!body.readableEnded && !body.destroyed) body.destroy()
+    if (!body.readableEnded && !body.destroyed) body.destroy(reason)
+  }
+
+  /** Reports the length of every chunk the connection delivers to the body from now on. */
+  watch(onBytes: (bytes: number) => void): void {
+    const body = this.#source.body
+    const push = body.push
+    body.push = function(this: typeof body, chunk: unknown, encoding?: BufferEncoding) {
+      if (chunk !== null && chunk !== undefined) onBytes((chunk as Uint8Array).length)
+      return push.call(this, chunk, encoding)
+    }
   }
 
   #decodeError(cause: unknown) {
