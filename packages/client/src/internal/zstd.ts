@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
 import { Decompress } from "fzstd"
@@ -38,19 +39,7 @@ export const runWhole = (codec: SyncCodec, bytes: Uint8Array): Uint8Array => {
   } finally {
     codec.release()
   }
-  return out.length === 1 ? out[0]! : concatAll(out)
-}
-
-const concatAll = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let length = 0
-  for (const part of parts) length += part.length
-  const joined = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    joined.set(part, offset)
-    offset += part.length
-  }
-  return joined
+  return Bytes.concat(out)
 }
 
 /**
