@@ -46,6 +46,11 @@ export const live = ObjectstoreClient.layer({ baseUrl: "https://objectstore.exam
 )
 `
 
+const fetchApp = `
+import * as FetchClient from "@objectstore/client/FetchClient"
+export const live = FetchClient.layer({ baseUrl: "https://objectstore.example" })
+`
+
 describe("the root entry in a browser bundle", () => {
   it.live(
     "ObjectstoreClient.layer + FetchHttpClient.layer builds for the browser, without node: modules",
@@ -61,6 +66,14 @@ describe("the root entry in a browser bundle", () => {
       }),
     30_000
   )
+
+  it.live("FetchClient.layer builds for the browser, without node: modules", () =>
+    Effect.gen(function*() {
+      const built = yield* bundle(fetchApp, "browser")
+      assert.isTrue(built.ok, built.ok ? "" : built.error.errors.map((error) => error.text).join("\n"))
+      if (!built.ok) return
+      assert.deepStrictEqual(nodeImports(built.result.metafile), [])
+    }), 30_000)
 
   it.live("the check sees Node.js modules: NodeClient, bundled for Node, imports them", () =>
     Effect.gen(function*() {
