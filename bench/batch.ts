@@ -4,9 +4,11 @@
  * same total concurrency (batch + individual windows of `many`: 3 + 5 = 8), in one run. Target: `many` at least
  * 5x faster (ops/s ratio).
  *
- * The server runs in its own process (`Server.layer`, memory storage, loopback). Uploads use compression "none"
- * (1 KiB bodies; zstd is measured in `compression.ts`). Each repetition is timed end to end: all puts, then all
- * gets, every outcome checked. With `--million` a Stream of 1,000,000 head operations of missing keys is also run
+ * The server runs in its own process (`Server.layer`, memory storage, loopback). The first row uploads with
+ * compression "none"; the "default options" rows use the usecase's default zstd (the bodies are compressed on put
+ * and decompressed on get): `many` with zstd against `many` with "none" (issue 14, target 1: >= 0.8x), and against
+ * individual calls with zstd (>= 5x). Each repetition is timed end to end: all puts, then all gets, every outcome
+ * checked. With `--million` a Stream of 1,000,000 head operations of missing keys is also run
  * through `many` and the client's peak heap growth reported (constant memory).
  *
  *   node --import tsx bench/batch.ts [--quick] [--million]
@@ -35,13 +37,18 @@ const check = (condition: boolean, message: string) => {
   if (!condition) throw new Error(message)
 }
 
+/** "default": the usecase's default (zstd), as a new user gets it. */
+type Compression = "none" | "default"
+
+const options = (compression: Compression) => compression === "none" ? { compression: "none" as const } : {}
+
 /** Puts then gets `COUNT` objects through `many`; returns operations per second (puts + gets). */
-const viaMany = (sdk: Sdk, round: number) => async (): Promise<number> => {
+const viaMany = (sdk: Sdk, round: number, compression: Compression = "none") => async (): Promise<number> => {
   const start = performance.now()
   await sdk.run(Effect.gen(function*() {
     const puts = yield* Batch.collectErrors(sdk.session.many(
       Stream.range(0, COUNT - 1).pipe(
-        Stream.map((i) => Batch.put(PAYLOAD, { key: keyOf(round, i), compression: "none" }))
+        Stream.map((i) => Batch.put(PAYLOAD, { key: keyOf(round, i), ...options(compression) }))
       )
     ))
     check(puts.length === 0, `many put failed: ${puts[0]?.error.message}`)
@@ -62,12 +69,12 @@ const viaMany = (sdk: Sdk, round: number) => async (): Promise<number> => {
 }
 
 /** The same through individual calls, `CONCURRENCY` in flight. */
-const viaSingle = (sdk: Sdk, round: number) => async (): Promise<number> => {
+const viaSingle = (sdk: Sdk, round: number, compression: Compression = "none") => async (): Promise<number> => {
   const start = performance.now()
   await sdk.run(Effect.gen(function*() {
     yield* Effect.forEach(
       Array.from({ length: COUNT }, (_, i) => i),
-      (i) => sdk.session.put(PAYLOAD, { key: keyOf(round, i), compression: "none" }),
+      (i) => sdk.session.put(PAYLOAD, { key: keyOf(round, i), ...options(compression) }),
       { concurrency: CONCURRENCY, discard: true }
     )
     yield* Effect.forEach(
@@ -115,7 +122,8 @@ const constantMemory = async (sdk: Sdk, n: number) => {
 
 const main = async () => {
   const server = await startServer()
-  const sdk = await makeSdk(server.url, { compression: "none" })
+  // The usecase's default compression is zstd; the "none" rows ask for "none" on every put.
+  const sdk = await makeSdk(server.url)
   const results: Array<Result> = []
   const notes: Array<string> = [
     `${COUNT} objects of 1 KiB: put then get; many (batches of <= 1000, 3 batch + 5 individual in flight) vs ` +
@@ -134,6 +142,36 @@ const main = async () => {
     results.push(result)
     notes.push(`ratio many/individual = ${result.ratio!.toFixed(2)} (target >= 5)`)
     progress(`many ${median(samples.sdk).toFixed(0)} ops/s, individual ${median(samples.baseline).toFixed(0)} ops/s`)
+    progress(`default options (zstd): many vs many with "none", ${COUNT} x 1 KiB`)
+    const zstdSamples = await interleave(
+      { repetitions, warmup: 1 },
+      () => viaMany(sdk, round++, "default")(),
+      () => viaMany(sdk, round++, "none")()
+    )
+    const zstdResult = compareHigher(
+      `put+get ${COUNT} x 1 KiB: many, default options (zstd) vs many with compression "none"`,
+      "ops/s",
+      zstdSamples,
+      0.8
+    )
+    results.push(zstdResult)
+    progress(
+      `many zstd ${median(zstdSamples.sdk).toFixed(0)} ops/s, many none ${
+        median(zstdSamples.baseline).toFixed(0)
+      } ops/s`
+    )
+    progress(`default options (zstd): many vs individual, ${COUNT} x 1 KiB`)
+    const zstdIndividual = await interleave(
+      { repetitions, warmup: 1 },
+      () => viaMany(sdk, round++, "default")(),
+      () => viaSingle(sdk, round++, "default")()
+    )
+    results.push(compareHigher(
+      `put+get ${COUNT} x 1 KiB, default options (zstd): many vs individual`,
+      "ops/s",
+      zstdIndividual,
+      5
+    ))
     if (million) {
       const n = 1_000_000
       progress(`constant memory: a Stream of ${n} heads of missing keys`)

@@ -2,35 +2,55 @@
  * Small objects: 1 KiB put, get and head at concurrency 1 and 16, the SDK against raw undici requests with the
  * same headers and bodies. Target: the SDK at 80% or more of raw undici's requests per second.
  *
- * Uploads use compression "none" (a 1 KiB body is dominated by request overhead, and zstd is measured on its own in
- * `compression.ts`); the SDK runs with its defaults otherwise (metrics on, retries on).
+ * Two kinds of rows:
+ * - the original rows: uploads with compression "none" and an object stored uncompressed, SDK defaults otherwise
+ *   (metrics on, retries on);
+ * - "default options" rows: the SDK exactly as a new user gets it (the usecase's default zstd, metrics, retries):
+ *   puts compress the 1 KiB body, gets read an object stored with zstd. Their baseline is raw undici plus zstd-napi's
+ *   one-shot `compress`/`decompress` (its shared context), the least a native client does for the same request.
+ * - "zstd vs none" rows: the SDK's client CPU per put with default zstd over the same put with compression "none",
+ *   in one interleaved run (issue 14, target 1: <= 1.3).
  *
  *   node --import tsx bench/small.ts [--quick]
  */
 import * as Effect from "effect/Effect"
 import { performance } from "node:perf_hooks"
 import type { Pool } from "undici"
+import * as zstd from "zstd-napi"
 import { makePool, makeSdk, objectPath, putHeaders, readHeaders, type Sdk } from "./lib/clients.js"
 import { semiCompressible } from "./lib/data.js"
-import { compareHigher, emit, interleave, KiB, progress, quick, type Result } from "./lib/harness.js"
+import { compareHigher, emit, interleave, KiB, median, progress, quick, type Result } from "./lib/harness.js"
 import { startServer } from "./lib/server.js"
 
-type Operation = "put" | "get" | "head"
+type Operation = "put" | "put-zstd" | "get" | "get-zstd" | "head"
 
 const PAYLOAD = semiCompressible(KiB, 11)
 const GET_KEY = "small-get"
+const GET_ZSTD_KEY = "small-get-zstd"
 const putKey = (i: number) => `small-put-${i % 64}`
 
 const repetitions = quick ? 3 : 7
 const warmup = 1
 const countFor = (concurrency: number) => quick ? (concurrency === 1 ? 200 : 600) : concurrency === 1 ? 1000 : 3000
 
+const label: Record<Operation, string> = {
+  put: "put",
+  "put-zstd": "put (default options: zstd)",
+  get: "get",
+  "get-zstd": "get of a zstd object (default options)",
+  head: "head"
+}
+
 const sdkOperation = (sdk: Sdk, operation: Operation) => (i: number): Effect.Effect<unknown, unknown> => {
   switch (operation) {
     case "put":
       return sdk.session.put(PAYLOAD, { key: putKey(i), compression: "none" })
+    case "put-zstd":
+      return sdk.session.put(PAYLOAD, { key: putKey(i) })
     case "get":
       return sdk.session.getBytes(GET_KEY)
+    case "get-zstd":
+      return sdk.session.getBytes(GET_ZSTD_KEY)
     case "head":
       return sdk.session.head(GET_KEY)
   }
@@ -38,13 +58,15 @@ const sdkOperation = (sdk: Sdk, operation: Operation) => (i: number): Effect.Eff
 
 const rawOperation = (agent: Pool, origin: string, operation: Operation) => async (i: number): Promise<void> => {
   switch (operation) {
-    case "put": {
+    case "put":
+    case "put-zstd": {
+      const zstdBody = operation === "put-zstd"
       const response = await agent.request({
         origin,
         path: objectPath(putKey(i)),
         method: "PUT",
-        headers: putHeaders("none"),
-        body: PAYLOAD
+        headers: putHeaders(zstdBody ? "zstd" : "none"),
+        body: zstdBody ? zstd.compress(PAYLOAD) : PAYLOAD
       })
       const json = (await response.body.json()) as { key?: string }
       if (response.statusCode !== 200 && response.statusCode !== 201 || typeof json.key !== "string") {
@@ -52,9 +74,12 @@ const rawOperation = (agent: Pool, origin: string, operation: Operation) => asyn
       }
       return
     }
-    case "get": {
-      const response = await agent.request({ origin, path: objectPath(GET_KEY), method: "GET", headers: readHeaders })
-      const bytes = new Uint8Array(await response.body.arrayBuffer())
+    case "get":
+    case "get-zstd": {
+      const key = operation === "get" ? GET_KEY : GET_ZSTD_KEY
+      const response = await agent.request({ origin, path: objectPath(key), method: "GET", headers: readHeaders })
+      const stored = new Uint8Array(await response.body.arrayBuffer())
+      const bytes = response.headers["content-encoding"] === "zstd" ? zstd.decompress(stored) : stored
       if (response.statusCode !== 200 || bytes.length !== PAYLOAD.length) throw new Error("get failed")
       return
     }
@@ -73,77 +98,123 @@ const rawOperation = (agent: Pool, origin: string, operation: Operation) => asyn
   }
 }
 
-/** Client CPU time per request of each side, summed over the measured repetitions of the current case. */
-const cpu = { sdk: { micros: 0, requests: 0 }, raw: { micros: 0, requests: 0 } }
+interface Side {
+  micros: number
+  requests: number
+  /** Client CPU per request of each repetition (warm-up included, dropped before the median). */
+  readonly perRepetition: Array<number>
+}
 
-const withCpu = async (side: "sdk" | "raw", count: number, body: () => Promise<unknown>): Promise<number> => {
+const newSide = (): Side => ({ micros: 0, requests: 0, perRepetition: [] })
+
+/** Runs `count` requests and returns requests per second; adds the client CPU time to `side`. */
+const withCpu = async (side: Side, count: number, body: () => Promise<unknown>): Promise<number> => {
   const before = process.cpuUsage()
   const start = performance.now()
   await body()
   const elapsed = performance.now() - start
   const used = process.cpuUsage(before)
-  cpu[side].micros += used.user + used.system
-  cpu[side].requests += count
+  side.micros += used.user + used.system
+  side.requests += count
+  side.perRepetition.push((used.user + used.system) / count)
   return count / (elapsed / 1000)
 }
 
 /** Requests per second of `count` calls of `op` with `concurrency` in flight. */
-const rawRate = (op: (i: number) => Promise<void>, count: number, concurrency: number): Promise<number> => {
+const rawRate = (side: Side, op: (i: number) => Promise<void>, count: number, concurrency: number): Promise<number> => {
   let next = 0
-  return withCpu("raw", count, () =>
+  return withCpu(side, count, () =>
     Promise.all(Array.from({ length: concurrency }, async () => {
       while (next < count) await op(next++)
     })))
 }
 
 const sdkRate = async (
+  side: Side,
   sdk: Sdk,
   op: (i: number) => Effect.Effect<unknown, unknown>,
   count: number,
   concurrency: number
 ): Promise<number> => {
   const indices = Array.from({ length: count }, (_, i) => i)
-  return withCpu("sdk", count, () => sdk.run(Effect.forEach(indices, op, { concurrency, discard: true })))
+  return withCpu(side, count, () => sdk.run(Effect.forEach(indices, op, { concurrency, discard: true })))
 }
+
+const perRequest = (side: Side) => (side.micros / side.requests).toFixed(0)
 
 const main = async () => {
   const server = await startServer()
-  const sdk = await makeSdk(server.url, { compression: "none" })
+  // The SDK as a new user gets it: the usecase's default compression (zstd), metrics, retries.
+  const sdk = await makeSdk(server.url)
   const agent = makePool(server.url)
   const origin = server.url
   const results: Array<Result> = []
   const notes: Array<string> = []
   try {
-    await sdk.run(sdk.session.put(PAYLOAD, { key: GET_KEY }))
-    for (const operation of ["put", "get", "head"] as const) {
+    await sdk.run(sdk.session.put(PAYLOAD, { key: GET_KEY, compression: "none" }))
+    await sdk.run(sdk.session.put(PAYLOAD, { key: GET_ZSTD_KEY }))
+    for (const operation of ["put", "put-zstd", "get", "get-zstd", "head"] as const) {
       for (const concurrency of [1, 16]) {
         const count = countFor(concurrency)
         const sdkOp = sdkOperation(sdk, operation)
         const rawOp = rawOperation(agent, origin, operation)
-        for (const side of [cpu.sdk, cpu.raw]) {
-          side.micros = 0
-          side.requests = 0
-        }
+        const sdkSide = newSide()
+        const rawSide = newSide()
         const cpuBefore = server.cpuMillis()
         const wallBefore = performance.now()
         const samples = await interleave(
           { repetitions, warmup },
-          () => sdkRate(sdk, sdkOp, count, concurrency),
-          () => rawRate(rawOp, count, concurrency)
+          () => sdkRate(sdkSide, sdk, sdkOp, count, concurrency),
+          () => rawRate(rawSide, rawOp, count, concurrency)
         )
         const serverBusy = (server.cpuMillis() - cpuBefore) / (performance.now() - wallBefore)
-        const result = compareHigher(`1 KiB ${operation} c${concurrency}`, "req/s", samples, 0.8)
+        const result = compareHigher(`1 KiB ${label[operation]} c${concurrency}`, "req/s", samples, 0.8)
         results.push(result)
         progress(
           `${result.name}: sdk ${result.median.toFixed(0)} req/s, undici ${result.baseline!.toFixed(0)} req/s, ` +
-            `ratio ${result.ratio!.toFixed(2)}; server process busy ${(serverBusy * 100).toFixed(0)}% of one core`
+            `ratio ${result.ratio!.toFixed(2)}; client CPU ${perRequest(sdkSide)} vs ${perRequest(rawSide)} us; ` +
+            `server process busy ${(serverBusy * 100).toFixed(0)}% of one core`
         )
         notes.push(
-          `${result.name}: client CPU per request ${(cpu.sdk.micros / cpu.sdk.requests).toFixed(0)} us (SDK) vs ${
-            (cpu.raw.micros / cpu.raw.requests).toFixed(0)
-          } us (undici); server process ${(serverBusy * 100).toFixed(0)}% of a core`
+          `${result.name}: client CPU per request ${perRequest(sdkSide)} us (SDK) vs ${
+            perRequest(rawSide)
+          } us (undici); median of repetitions ${median(sdkSide.perRepetition.slice(warmup)).toFixed(0)} vs ${
+            median(rawSide.perRepetition.slice(warmup)).toFixed(0)
+          } us, ratio ${
+            (median(sdkSide.perRepetition.slice(warmup)) / median(rawSide.perRepetition.slice(warmup))).toFixed(2)
+          }; server process ${(serverBusy * 100).toFixed(0)}% of a core`
         )
       }
+    }
+    // Target 1: the SDK's CPU per put with its default zstd over the same put with compression "none".
+    for (const concurrency of [1, 16]) {
+      const count = countFor(concurrency)
+      const zstdSide = newSide()
+      const noneSide = newSide()
+      await interleave(
+        { repetitions, warmup },
+        () => sdkRate(zstdSide, sdk, sdkOperation(sdk, "put-zstd"), count, concurrency),
+        () => sdkRate(noneSide, sdk, sdkOperation(sdk, "put"), count, concurrency)
+      )
+      const zstdCpu = median(zstdSide.perRepetition.slice(warmup))
+      const noneCpu = median(noneSide.perRepetition.slice(warmup))
+      const ratio = zstdCpu / noneCpu
+      results.push({
+        name: `1 KiB put c${concurrency}: SDK client CPU, default zstd vs compression "none"`,
+        median: zstdCpu,
+        unit: "us/req",
+        baseline: noneCpu,
+        ratio,
+        target: "<= 1.30 x baseline",
+        pass: ratio <= 1.3,
+        samples: zstdSide.perRepetition,
+        baselineSamples: noneSide.perRepetition
+      })
+      progress(
+        `put c${concurrency} CPU: zstd ${zstdCpu.toFixed(0)} us, none ${noneCpu.toFixed(0)} us, ratio ${
+          ratio.toFixed(2)
+        }`
+      )
     }
   } finally {
     await sdk.dispose()
@@ -152,7 +223,8 @@ const main = async () => {
   }
   notes.unshift(
     `${repetitions} interleaved repetitions after ${warmup} warm-up; ${countFor(1)} requests per repetition at c1, ` +
-      `${countFor(16)} at c16; uploads with compression "none", SDK defaults otherwise (metrics, retries)`
+      `${countFor(16)} at c16; "default options" rows: the usecase's zstd, metrics, retries (baseline: undici + ` +
+      `zstd-napi one-shot); other rows: uploads with compression "none", SDK defaults otherwise`
   )
   emit("small", results, notes)
 }

@@ -20,6 +20,7 @@ import * as UndiciClient from "../../packages/client/src/internal/undiciClient.j
 import * as Metrics from "../../packages/client/src/Metrics.js"
 import * as ObjectstoreClient from "../../packages/client/src/ObjectstoreClient.js"
 import * as Scope from "../../packages/client/src/Scope.js"
+import * as Transport from "../../packages/client/src/Transport.js"
 import * as Usecase from "../../packages/client/src/Usecase.js"
 import { median } from "../lib/harness.js"
 
@@ -67,11 +68,13 @@ const dispatcher = {
 }
 
 const main = async () => {
+  const { httpClient, transport } = UndiciClient.make(dispatcher as never)
   const make = (metrics: boolean, extra: Partial<ObjectstoreClient.Options> = {}) =>
     ManagedRuntime.make(
       ObjectstoreClient.layer({ baseUrl: "http://127.0.0.1:1", ...extra }).pipe(
         Layer.provide(Layer.mergeAll(
-          Layer.succeed(HttpClient.HttpClient, UndiciClient.make(dispatcher as never)),
+          Layer.succeed(HttpClient.HttpClient, httpClient),
+          Layer.succeed(Transport.Transport, transport),
           Compression.layer,
           Auth.layerNone,
           metrics ? Metrics.layer : Metrics.layerNoop

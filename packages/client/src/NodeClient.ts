@@ -40,6 +40,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Humantime from "@objectstore/protocol/Humantime"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -54,6 +55,7 @@ import * as Metrics from "./Metrics.js"
 import * as ObjectstoreClient from "./ObjectstoreClient.js"
 import type { AuthError } from "./ObjectstoreError.js"
 import { InvalidInputError } from "./ObjectstoreError.js"
+import * as Transport from "./Transport.js"
 
 /**
  * @since 0.1.0
@@ -176,14 +178,17 @@ class OriginPools extends Undici.Dispatcher {
  * unread responses releasing their connection when garbage-collected. It costs about a third of the platform
  * client's CPU per small request (BENCHMARKS.md). Every `HttpClient` combinator works on it.
  *
+ * The layer also provides the `Transport` of this client (see that module): with it, `ObjectstoreClient`'s deadlines
+ * abort one request and destroy unread bodies directly. The `HttpClient` may be wrapped by `HttpClient` combinators
+ * before `ObjectstoreClient` uses it; the `Transport` still applies.
+ *
  * @since 0.1.0
  * @category layers
  */
 export const layerHttpClient = (
   options: Pick<Options, "connectTimeout" | "keepAliveTimeout"> = {}
-): Layer.Layer<HttpClient.HttpClient, InvalidInputError> =>
-  Layer.scoped(
-    HttpClient.HttpClient,
+): Layer.Layer<HttpClient.HttpClient | Transport.Transport, InvalidInputError> =>
+  Layer.scopedContext(
     Effect.gen(function*() {
       if (typeof Undici.Dispatcher.prototype.request !== "function") {
         // Bun's `undici` is a shim over its fetch, without the dispatcher API this transport is built on.
@@ -201,7 +206,8 @@ export const layerHttpClient = (
         ),
         (dispatcher) => Effect.promise(() => dispatcher.destroy())
       )
-      return UndiciClient.make(dispatcher)
+      const { httpClient, transport } = UndiciClient.make(dispatcher)
+      return Context.make(HttpClient.HttpClient, httpClient).pipe(Context.add(Transport.Transport, transport))
     })
   )
 

@@ -3,7 +3,8 @@
  * Sessions for a usecase and scope are made from it.
  *
  * The client needs an `HttpClient` plus the `Compression`, `Auth` and `Metrics` services; `NodeClient.layer`
- * provides all of them for Node in one line.
+ * provides all of them for Node in one line. Any `HttpClient` layer works (`FetchHttpClient.layer` in a browser);
+ * a `Transport` in context (`NodeClient` provides one) gives the client finer control of its requests.
  *
  * @example
  * ```ts
@@ -29,16 +30,17 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { Auth } from "./Auth.js"
 import { Compression } from "./Compression.js"
 import * as SessionInternal from "./internal/session.js"
-import * as UndiciClient from "./internal/undiciClient.js"
 import * as Watchdog from "./internal/watchdog.js"
 import { Metrics } from "./Metrics.js"
 import { InvalidInputError } from "./ObjectstoreError.js"
 import type * as Scope from "./Scope.js"
 import type * as Session from "./Session.js"
+import { Transport } from "./Transport.js"
 import type * as Usecase from "./Usecase.js"
 
 /**
@@ -210,14 +212,16 @@ export const make = (
       return yield* new InvalidInputError({ field: "retry.times", reason: "must be a non-negative integer" })
     }
     const given = yield* HttpClient.HttpClient
+    // The native transport behind the HttpClient, when one is declared (see `Transport`).
+    const transport = Option.getOrUndefined(yield* Effect.serviceOption(Transport))
     const httpSpans = options.httpSpans ?? false
     const propagate = options.propagateTraces ?? false
     const httpClient = httpSpans
       ? HttpClient.withTracerPropagation(given, propagate)
-      : UndiciClient.withoutSpans(given) ?? HttpClient.withTracerDisabledWhen(given, () => true)
+      : HttpClient.withTracerDisabledWhen(given, () => true)
     const context = {
       httpClient,
-      cancelsBodies: UndiciClient.isUndiciClient(given),
+      transport,
       // With the transport's spans off, the session annotates its own span and sends the trace headers itself.
       ownSpans: !httpSpans,
       propagateTraces: propagate && !httpSpans,

@@ -87,3 +87,8 @@ export * as Batch from "./Batch.js"
  * @since 0.1.0
  */
 export * as Resumable from "./Resumable.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Transport from "./Transport.js"

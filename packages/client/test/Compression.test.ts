@@ -102,6 +102,65 @@ for (const codec of codecs) {
         }))
     }
 
+    it.effect("compressBytes / decompressBytes: whole bodies in one call, same bytes as the streams", () =>
+      Effect.gen(function*() {
+        const service = yield* codec.service
+        const encoder = yield* codec.encoder
+        assert.strictEqual(service.decompressBytes !== undefined, codec.name !== "node:zlib")
+        for (const [name, payload] of payloads) {
+          const compressed = yield* Compression.compressBytes(encoder, payload)
+          // One frame with its content size: the `zstd` tool and the streaming decoder read it.
+          const streamed = yield* collect(service.decompress(chunked(compressed, 1000)))
+          assert.isTrue(streamed.equals(payload), `${name}: streamed`)
+          const restored = yield* Compression.decompressBytes(service, compressed)
+          assert.isTrue(Buffer.from(restored).equals(payload), `${name}: whole`)
+        }
+        // Frames made by the stream encoder (no content size), concatenated.
+        const parts = [text(70_000), new Uint8Array(0), randomBytes(3000)]
+        const frames = yield* Effect.forEach(parts, (part) => collect(encoder.compress(chunked(part, 4096))))
+        const restored = yield* Compression.decompressBytes(service, Buffer.concat(frames))
+        assert.isTrue(Buffer.from(restored).equals(Buffer.concat(parts)))
+      }))
+
+    it.effect("decompressBytes fails with CompressionError on corrupt or truncated data, and the next call works", () =>
+      Effect.gen(function*() {
+        const service = yield* codec.service
+        const encoder = yield* codec.encoder
+        const payload = text(200_000)
+        const compressed = yield* Compression.compressBytes(encoder, payload)
+        for (const bad of [text(4096), compressed.subarray(0, 10), compressed.subarray(0, compressed.length - 1)]) {
+          const error = yield* Effect.flip(Compression.decompressBytes(service, bad))
+          assert.instanceOf(error, CompressionError)
+          assert.strictEqual(error.operation, "decompress")
+          // A context pooled after a failure mid-frame starts clean.
+          const restored = yield* Compression.decompressBytes(service, compressed)
+          assert.isTrue(Buffer.from(restored).equals(payload))
+        }
+      }))
+
+    it.effect("pooled contexts: streams and one-shot calls interleaved give the right bytes", () =>
+      Effect.gen(function*() {
+        if (codec.name === "fzstd") return
+        const service = yield* codec.service
+        const inputs = Array.from({ length: 20 }, (_, i) => text(1000 + i * 5000))
+        const results = yield* Effect.forEach(
+          inputs,
+          (input, i) =>
+            i % 2 === 0
+              ? collect(service.compress(chunked(input, 4096)))
+              : Compression.compressBytes(service, input),
+          { concurrency: 8 }
+        )
+        // An abandoned stream returns its context mid-frame: the next user must not continue that frame.
+        yield* Stream.runHead(service.compress(Stream.make(randomBytes(512 * 1024), randomBytes(512 * 1024))))
+        for (const [i, result] of results.entries()) {
+          const restored = yield* collect(service.decompress(Stream.make(result)))
+          assert.isTrue(restored.equals(inputs[i]!), `input ${i}`)
+        }
+        const again = yield* Compression.compressBytes(service, inputs[3]!)
+        assert.isTrue((yield* collect(service.decompress(Stream.make(again)))).equals(inputs[3]!))
+      }))
+
     it.effect("decompresses several concatenated frames (and an empty frame among them)", () =>
       Effect.gen(function*() {
         const service = yield* codec.service

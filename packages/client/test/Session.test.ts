@@ -222,7 +222,7 @@ describe("Session (mock HttpClient)", () => {
       assert.strictEqual(http.seen[0].headers["content-type"], "application/octet-stream")
     }))
 
-  it.effect("zstd compression is streamed (chunked, content-encoding) and sizes are counted", () =>
+  it.effect("a small zstd body is compressed whole and sent with its length; sizes are counted", () =>
     Effect.gen(function*() {
       const { http, layer, metrics } = sessionWith(
         () => json(200, { key: "k" }),
@@ -230,6 +230,26 @@ describe("Session (mock HttpClient)", () => {
         Usecase.make("attachments")
       )
       yield* Effect.provide(Effect.flatMap(Session.Session, (s) => s.put("abc", { key: "k" })), layer)
+      const [request] = http.seen
+      assert.strictEqual(request.headers["content-encoding"], "zstd")
+      assert.strictEqual(request.headers["content-length"], "5")
+      assert.strictEqual(new TextDecoder().decode(request.body), "Z:abc")
+      assert.deepStrictEqual(metrics.calls.sizes.map((s) => [s.bytes, s.compression, s.uncompressedBytes]), [[
+        5,
+        "zstd",
+        3
+      ]])
+    }))
+
+  it.effect("a zstd stream body is compressed as a stream (chunked, content-encoding); sizes are counted", () =>
+    Effect.gen(function*() {
+      const { http, layer, metrics } = sessionWith(
+        () => json(200, { key: "k" }),
+        noRetry,
+        Usecase.make("attachments")
+      )
+      const body = Stream.make(new TextEncoder().encode("ab"), new TextEncoder().encode("c"))
+      yield* Effect.provide(Effect.flatMap(Session.Session, (s) => s.put(body, { key: "k" })), layer)
       const [request] = http.seen
       assert.strictEqual(request.headers["content-encoding"], "zstd")
       assert.strictEqual(request.headers["content-length"], undefined)

@@ -19,6 +19,22 @@ import * as Meter from "./meter.js"
 /** Slice size when a byte array is compressed as a stream. */
 const SLICE = 256 * 1024
 
+/**
+ * The largest body compressed in one call rather than as a stream: larger ones are sliced and streamed, so that
+ * memory stays bounded and the upload deadline sees progress.
+ *
+ * @internal
+ */
+export const ONE_SHOT_LIMIT = SLICE
+
+/**
+ * The bytes of a body already in memory (a string, encoded, or a byte array); `undefined` for streams.
+ *
+ * @internal
+ */
+export const inMemory = (input: Body.Input<unknown, unknown>): Uint8Array | undefined =>
+  typeof input === "string" ? new TextEncoder().encode(input) : input instanceof Uint8Array ? input : undefined
+
 /** @internal */
 export interface Counts {
   /** Bytes read from the caller (uncompressed). */
@@ -51,11 +67,7 @@ export const prepare = <E, R>(
     readonly contentType: string
   }
 ): Upload => {
-  const bytes = typeof input === "string"
-    ? new TextEncoder().encode(input)
-    : input instanceof Uint8Array
-    ? input
-    : undefined
+  const bytes = inMemory(input as Body.Input<unknown, unknown>)
   if (bytes !== undefined && options.compression === "none") {
     const counts = { raw: bytes.length, sent: bytes.length }
     return {

@@ -34,8 +34,8 @@ import * as Stream from "effect/Stream"
 import type * as Auth from "../Auth.js"
 import type * as Metrics from "../Metrics.js"
 import type { AuthError, NetworkError, ResponseError, RetriesOutcome } from "../ObjectstoreError.js"
+import type * as Transport from "../Transport.js"
 import * as Errors from "./errors.js"
-import * as UndiciClient from "./undiciClient.js"
 import * as Watchdog from "./watchdog.js"
 
 /**
@@ -46,10 +46,10 @@ import * as Watchdog from "./watchdog.js"
 export interface ClientContext {
   readonly httpClient: HttpClient.HttpClient
   /**
-   * Whether the responses of `httpClient` can be cancelled with `UndiciClient.cancel` (the `NodeClient` transport).
-   * Scoped bodies are then cancelled by a finalizer of their own instead of `HttpClient.withScope`.
+   * The native transport `httpClient` comes from, when one was provided (`Transport`): deadlines then abort its
+   * requests, and scoped bodies are cancelled by a finalizer of their own instead of `HttpClient.withScope`.
    */
-  readonly cancelsBodies?: boolean | undefined
+  readonly transport?: Transport.Service | undefined
   /**
    * Whether the transport's `http.client` spans are off: the operation's span then gets the HTTP attributes
    * (method, URL, status).
@@ -325,8 +325,8 @@ const run = <A, E>(
   const target = { method: spec.method, path: spec.path }
   const url = context.origin + spec.path
   const inScope = spec.bodyInScope !== false
-  const client = !inScope || context.cancelsBodies === true ? context.httpClient : scoped(context.httpClient)
-  const undici = context.cancelsBodies === true
+  const transport = context.transport
+  const client = !inScope || transport !== undefined ? context.httpClient : scoped(context.httpClient)
   const { limits } = context
   const timedOut = (fired: Watchdog.Fired): AttemptError<E> => Errors.timeout(target, fired)
   const attempt = (clock: Clock.Clock, number: number): Effect.Effect<A, AttemptError<E>, Scope.Scope> => {
@@ -340,7 +340,7 @@ const run = <A, E>(
       let failed: Effect.Effect<Option.Option<unknown>> = Effect.succeedNone
       if (spec.body !== undefined) {
         const prepared = yield* spec.body
-        const watched = watchedBody(prepared.body, dog, limits, undici)
+        const watched = watchedBody(prepared.body, dog, limits, transport !== undefined)
         request = HttpClientRequest.setBody(request, watched ?? prepared.body)
         failed = prepared.failed
       }
@@ -353,17 +353,21 @@ const run = <A, E>(
         if (Option.isSome(span)) request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span.value))
       }
       if (context.ownSpans === true) yield* Effect.annotateCurrentSpan(spanAttributes(spec.method, url))
-      if (undici) {
-        const controller = new AbortController()
-        UndiciClient.abortWith(request, controller)
-        dog.onFire = (fired) => controller.abort(new Watchdog.DeadlineError(fired))
+      let controller: AbortController | undefined
+      if (transport !== undefined) {
+        const aborts = new AbortController()
+        controller = aborts
+        dog.onFire = (fired) => aborts.abort(new Watchdog.DeadlineError(fired))
       } else {
         request = protect(request)
       }
+      const executed = controller === undefined
+        ? client.execute(request)
+        : transport!.abortWith(client.execute(request), controller)
       // Until the transport takes the first chunk of a streamed body, or for a request without one until the
       // answer, the response deadline runs from now.
       dog.arm("response", limits.headers)
-      const response = yield* client.execute(request).pipe(
+      const response = yield* executed.pipe(
         Effect.catchAll((error): Effect.Effect<never, AttemptError<E>> =>
           Effect.flatMap(failed, (own): Effect.Effect<never, AttemptError<E>> =>
             Option.isSome(own)
@@ -374,9 +378,9 @@ const run = <A, E>(
       // Reads of the body within the attempt (`handle`) have the download deadline; a body handed on to the caller
       // (a `get` stream) gets deadlines of its own once the attempt is over.
       dog.arm("download", limits.idle)
-      if (undici) {
-        UndiciClient.watchBody(response, () => dog.progress())
-        if (inScope) yield* Effect.addFinalizer(() => Effect.sync(() => UndiciClient.cancel(response)))
+      if (transport !== undefined) {
+        transport.watchBody(response, () => dog.progress())
+        if (inScope) yield* Effect.addFinalizer(() => Effect.sync(() => transport.cancel(response)))
       }
       if (context.ownSpans === true) yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
       yield* context.metrics.recordResponse(spec.operation, spec.usecase, response.status)
@@ -397,7 +401,7 @@ const run = <A, E>(
     const redacted = context.ownSpans === true
       ? watched
       : Effect.locallyWith(watched, Headers.currentRedactedNames, Arr.append("x-os-auth"))
-    if (undici) return redacted
+    if (transport !== undefined) return redacted
     // Another transport cannot be aborted from outside: the deadline interrupts the attempt instead. Both sides are
     // interruptible even where the caller is not (a request made while acquiring a resource, such as the initiation
     // of a multipart upload): the race interrupts its loser, and an uninterruptible loser would never end.

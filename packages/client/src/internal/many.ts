@@ -28,11 +28,12 @@ import * as Stream from "effect/Stream"
 import type * as NodeFsModule from "node:fs"
 import type * as Batch from "../Batch.js"
 import * as Body from "../Body.js"
-import type * as Compression from "../Compression.js"
+import * as Compression from "../Compression.js"
 import { InvalidInputError } from "../ObjectstoreError.js"
 import type { CompressionError, NetworkError } from "../ObjectstoreError.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
+import { importBuiltin } from "./builtin.js"
 import * as Errors from "./errors.js"
 import type * as Http from "./http.js"
 import * as HttpInternal from "./http.js"
@@ -95,7 +96,7 @@ const FLUSH_SIZE = 256 * 1024
 type NodeFs = typeof NodeFsModule
 
 const loadFs: Effect.Effect<NodeFs, InvalidInputError> = Effect.tryPromise({
-  try: () => import("node:fs"),
+  try: () => importBuiltin<NodeFs>("node:fs"),
   catch: () => invalid("path", "file puts need node:fs, which this runtime does not have")
 })
 
@@ -200,8 +201,9 @@ export const make = (deps: Deps) =>
     ...(key === undefined ? [] : [["x-sn-batch-operation-key", Path.encodeBatchKey(key)] as const])
   ]
 
+  // One call per body, on a pooled context: a zstd stream per body cost about 3 ms of CPU each.
   const compressBytes = (bytes: Uint8Array): Effect.Effect<Uint8Array, CompressionError> =>
-    Bytes.collect(compression.compress(Stream.make(bytes)))
+    Compression.compressBytes(compression, bytes)
 
   const classifyPut = (
     index: number,
@@ -521,7 +523,7 @@ export const make = (deps: Deps) =>
           _tag: "Outcome",
           index: position,
           outcome: Effect.map(
-            Effect.either(Bytes.collect(compression.decompress(Stream.make(part.body)))),
+            Effect.either(Compression.decompressBytes(compression, part.body)),
             (result) =>
               outcome(
                 item.kind,

@@ -19,6 +19,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import type * as NodeCrypto from "node:crypto"
 import type * as FsPromises from "node:fs/promises"
 import * as Body from "../Body.js"
 import type * as Compression from "../Compression.js"
@@ -28,6 +29,7 @@ import type { CompressionError, NetworkError, ResponseError } from "../Objectsto
 import * as Resumable from "../Resumable.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
+import { importBuiltin } from "./builtin.js"
 
 /** @internal */
 export interface Deps {
@@ -53,7 +55,7 @@ const invalid = (field: string, reason: string) => new InvalidInputError({ field
 
 let fsModule: Promise<Fs | undefined> | undefined
 const loadFs: Effect.Effect<Fs, InvalidInputError> = Effect.flatMap(
-  Effect.promise(() => (fsModule ??= import("node:fs/promises").catch(() => undefined))),
+  Effect.promise(() => (fsModule ??= importBuiltin<Fs>("node:fs/promises").catch(() => undefined))),
   (fs) =>
     fs === undefined
       ? Effect.fail(invalid("path", "file sources and state files need node:fs (Node.js, Bun or Deno)"))
@@ -62,7 +64,7 @@ const loadFs: Effect.Effect<Fs, InvalidInputError> = Effect.flatMap(
 
 let md5Module: Promise<Md5 | undefined> | undefined
 const loadMd5: Effect.Effect<Md5 | undefined> = Effect.promise(() =>
-  md5Module ??= import("node:crypto").then(
+  md5Module ??= importBuiltin<typeof NodeCrypto>("node:crypto").then(
     (crypto): Md5 => (bytes) => new Uint8Array(crypto.createHash("md5").update(bytes).digest()),
     () => undefined
   )

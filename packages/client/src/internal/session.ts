@@ -7,7 +7,6 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
-import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Path from "@objectstore/protocol/Path"
@@ -21,7 +20,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Body from "../Body.js"
-import type * as Compression from "../Compression.js"
+import * as Compression from "../Compression.js"
 import * as Encoding from "../Encoding.js"
 import { InvalidInputError, NotFoundError, RangeNotSatisfiableError } from "../ObjectstoreError.js"
 import type { AuthError, CompressionError, NetworkError, ResponseError } from "../ObjectstoreError.js"
@@ -41,7 +40,6 @@ import * as MultipartUpload from "./multipartUpload.js"
 import * as PresignInternal from "./presign.js"
 import * as RangeInternal from "./range.js"
 import * as ResumableInternal from "./resumable.js"
-import * as UndiciClient from "./undiciClient.js"
 import * as UrlsInternal from "./urls.js"
 import * as Watchdog from "./watchdog.js"
 
@@ -132,9 +130,14 @@ const makeSession = (
             encoding: options?.encoding
           })
           const headers = yield* Insert.headers(usecase, options, resolved)
+          // A small body already in memory is compressed here, once, in one call (a zstd stream per body costs more
+          // than the request); it is then sent, and replayed, as bytes with a length.
+          const inMemory = resolved.compress ? BodyInternal.inMemory(resolved.body) : undefined
+          const oneShot = inMemory !== undefined && inMemory.length <= BodyInternal.ONE_SHOT_LIMIT
+          const payload = oneShot ? yield* Compression.compressBytes(compression, inMemory) : resolved.body
           const callerContext = yield* Effect.context<unknown>()
-          const upload = BodyInternal.prepare(resolved.body, {
-            compression: resolved.compress ? "zstd" : "none",
+          const upload = BodyInternal.prepare(payload, {
+            compression: resolved.compress && !oneShot ? "zstd" : "none",
             compress: compression.compress,
             context: callerContext as Context.Context<unknown>,
             contentType: headers[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
@@ -165,7 +168,7 @@ const makeSession = (
           yield* metrics.recordSize("put", usecase.name, {
             bytes: sent,
             compression: resolved.compression,
-            uncompressedBytes: resolved.compress ? raw : undefined,
+            uncompressedBytes: oneShot ? inMemory.length : resolved.compress ? raw : undefined,
             elapsed: Duration.millis(end - start)
           })
           return key
@@ -305,8 +308,10 @@ const makeSession = (
           const clock = yield* Effect.clock
           // The download deadline runs while the caller waits for a chunk that has not arrived.
           const dog = new Watchdog.Watchdog(clock)
-          const undici = context.cancelsBodies === true
-          if (undici) dog.onFire = (fired) => UndiciClient.cancel(response, new Watchdog.DeadlineError(fired))
+          const transport = context.transport
+          if (transport !== undefined) {
+            dog.onFire = (fired) => transport.cancel(response, new Watchdog.DeadlineError(fired))
+          }
           const timedOut = (fired: Watchdog.Fired) =>
             Errors.withRetries(Errors.timeout(target, fired).error, attempts, "BodyStreamed")
           const mapError = (error: HttpClientError.ResponseError) =>
@@ -337,7 +342,7 @@ const makeSession = (
             })
             : network
           // Another transport's body cannot be destroyed from outside: the deadline ends the stream instead.
-          const stream = (undici ? body : Stream.interruptWhen(
+          const stream = (transport !== undefined ? body : Stream.interruptWhen(
             body,
             Effect.async<never, NetworkError>((resume) => {
               if (dog.fired !== undefined) return resume(Effect.fail(timedOut(dog.fired)))
@@ -366,7 +371,7 @@ const makeSession = (
         Effect.gen(function*() {
           const { bytes, decompress, recordSize } = yield* open(key, options, Http.executeWhole, true)
           const raw = bytes!
-          const decoded = decompress ? yield* Bytes.collect(compression.decompress(Stream.succeed(raw))) : raw
+          const decoded = decompress ? yield* Compression.decompressBytes(compression, raw) : raw
           yield* recordSize(raw.length, decoded.length)
           return decoded
         })

@@ -13,7 +13,7 @@
  * - `HttpClient.withScope` cancels an unread body when the scope closes;
  * - a response dropped unread frees its connection when it is garbage-collected.
  *
- * It adds {@link cancel}: the session's own scope handling destroys an unread body without an `AbortController`
+ * It is offered as a `Transport` (see that module). It adds {@link cancel}: the session's own scope handling destroys an unread body without an `AbortController`
  * (whose `abort()` builds a `DOMException`, the costliest step of `withScope`); {@link abortWith}, so the session's
  * deadlines abort a request without interrupting a fiber; and {@link watchBody}, which reports the bytes of a body
  * as they arrive, however it is read.
@@ -44,6 +44,7 @@ import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import { Readable } from "node:stream"
+import type * as Transport from "../Transport.js"
 
 /**
  * The requests `HttpClient.withScope` has registered, with the controller its scope aborts. This is the platform's
@@ -54,18 +55,26 @@ const scopedRequests = globalValue(
   () => new WeakMap<HttpClientRequest.HttpClientRequest, AbortController>()
 )
 
-/** The controllers {@link abortWith} registered, by request. */
-const controllers = new WeakMap<HttpClientRequest.HttpClientRequest, AbortController>()
+/**
+ * The controller whose signal the requests sent by the current fiber carry (see {@link abortWith}). A fiber's value,
+ * not a property of the request: requests mapped by `HttpClient` combinators (a new request object) keep it.
+ */
+const currentController = globalValue(
+  "@objectstore/client/undiciClient/currentController",
+  () => FiberRef.unsafeMake<AbortController | undefined>(undefined)
+)
 
 /**
- * Sends `request` with `controller`'s signal (on a client made by {@link make}): aborting it aborts the request, or
- * destroys its body with the abort reason once the response has arrived.
+ * Runs `effect` so that the requests it sends through a client made by {@link make} (directly or through
+ * `HttpClient` combinators) carry `controller`'s signal: aborting it aborts the request, or destroys its body with
+ * the abort reason once the response has arrived.
  *
  * @internal
  */
-export const abortWith = (request: HttpClientRequest.HttpClientRequest, controller: AbortController): void => {
-  controllers.set(request, controller)
-}
+export const abortWith = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  controller: AbortController
+): Effect.Effect<A, E, R> => Effect.locally(effect, currentController, controller)
 
 /** Destroys the bodies of responses that were dropped unread. */
 const unread = globalValue(
@@ -77,15 +86,6 @@ const unread = globalValue(
 )
 
 const noop = () => {}
-
-const clients = new WeakSet<object>()
-
-/**
- * Whether `client` is one made by {@link make} (not wrapped by a combinator).
- *
- * @internal
- */
-export const isUndiciClient = (client: HttpClient.HttpClient): boolean => clients.has(client)
 
 /**
  * Destroys the response's body unless it was read to the end; a no-op for responses of other clients and for bodies
@@ -241,27 +241,19 @@ const tracedResponse = (
 }
 
 /**
- * An `HttpClient` sending every request through `dispatcher`.
+ * An `HttpClient` sending every request through `dispatcher`, and the `Transport` that controls its requests and
+ * responses.
  *
  * @internal
  */
-export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
-  const client = build(dispatcher, true)
-  spanless.set(client, build(dispatcher, false))
-  return client
-}
+export const make = (
+  dispatcher: Undici.Dispatcher
+): { httpClient: HttpClient.HttpClient; transport: Transport.Service } => ({
+  httpClient: build(dispatcher),
+  transport: { abortWith, cancel, watchBody }
+})
 
-const spanless = new WeakMap<HttpClient.HttpClient, HttpClient.HttpClient>()
-
-/**
- * The same client (same dispatcher) without its `http.client` spans, as `HttpClient.withTracerDisabledWhen(client,
- * () => true)` but without a `FiberRef` change per request; `undefined` for clients not made by {@link make}.
- *
- * @internal
- */
-export const withoutSpans = (client: HttpClient.HttpClient): HttpClient.HttpClient | undefined => spanless.get(client)
-
-const build = (dispatcher: Undici.Dispatcher, spans: boolean): HttpClient.HttpClient => {
+const build = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
   const client = HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
     (effect) =>
       Effect.flatMap(
@@ -279,8 +271,8 @@ const build = (dispatcher: Undici.Dispatcher, spans: boolean): HttpClient.HttpCl
             const url = made.right
             const controller = scopedRequests.get(request)
             const scoped = controller !== undefined
-            const signal = controller ?? controllers.get(request)
-            const tracerOff = !spans || !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+            const signal = controller ?? fiber.getFiberRef(currentController)
+            const tracerOff = !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
               fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
             if (tracerOff) return send(dispatcher, request, shown, url, signal, scoped)
             const name = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)(request)
@@ -298,7 +290,6 @@ const build = (dispatcher: Undici.Dispatcher, spans: boolean): HttpClient.HttpCl
       ),
     Effect.succeed
   )
-  clients.add(client)
   return client
 }
 

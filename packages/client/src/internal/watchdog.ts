@@ -52,6 +52,11 @@ let liveClock: Clock.Clock | undefined
 /** Whether `clock` is Effect's default clock (not a `TestClock`). */
 const isLive = (clock: Clock.Clock): boolean => clock === (liveClock ??= Effect.runSync(Effect.clock))
 
+/** `setImmediate` where the runtime has it (Node.js, Bun, Deno); a zero timeout in browsers. */
+const afterIo: (f: () => void) => void = typeof globalThis.setImmediate === "function"
+  ? (f) => globalThis.setImmediate(f)
+  : (f) => globalThis.setTimeout(f, 0)
+
 /**
  * Runs `f` once `millis` have passed on `clock` (and, on the live clock, pending I/O has been handled); returns the
  * cancellation.
@@ -62,11 +67,12 @@ export const schedule = (clock: Clock.Clock, millis: number, f: () => void): () 
   if (isLive(clock)) {
     let cancelled = false
     const timer = setTimeout(() => {
-      setImmediate(() => {
+      afterIo(() => {
         if (!cancelled) Effect.runFork(Effect.zipRight(Effect.yieldNow(), Effect.sync(() => cancelled || f())))
       })
     }, Math.max(0, millis))
-    timer.unref()
+    // Node.js timers can be unref'd (a deadline must not keep the process alive); browser timers are numbers.
+    if (typeof timer === "object" && typeof timer.unref === "function") timer.unref()
     return () => {
       cancelled = true
       clearTimeout(timer)

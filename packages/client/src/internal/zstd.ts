@@ -4,11 +4,13 @@
  *
  * @internal
  */
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
 import { Decompress } from "fzstd"
 import type { Duplex } from "node:stream"
 import type { CompressionError } from "../ObjectstoreError.js"
+import { importBuiltin } from "./builtin.js"
 import { codecError, type SyncCodec, transformNode, transformNodeFrames, transformSync } from "./codec.js"
 
 /** @internal */
@@ -17,6 +19,49 @@ export interface Backend {
   readonly decompress: <E, R>(
     self: Stream.Stream<Uint8Array, E, R>
   ) => Stream.Stream<Uint8Array, E | CompressionError, R>
+  /** One frame of `bytes`, in one synchronous call (throws on codec failure). */
+  readonly compressSync?: ((bytes: Uint8Array) => Uint8Array) | undefined
+  /** The content of the frames in `bytes`, in one synchronous call (throws on corrupt or truncated data). */
+  readonly decompressSync?: ((bytes: Uint8Array) => Uint8Array) | undefined
+}
+
+/**
+ * Runs a fresh or pooled {@link SyncCodec} over one whole input and returns its whole output: the codec without
+ * any `Stream` around it (for bodies already in memory). Throws what the codec throws.
+ *
+ * @internal
+ */
+export const runWhole = (codec: SyncCodec, bytes: Uint8Array): Uint8Array => {
+  const out: Array<Uint8Array> = []
+  try {
+    for (let it = codec.push(bytes), next = it.next(); next.done !== true; next = it.next()) out.push(next.value)
+    for (let it = codec.finish(), next = it.next(); next.done !== true; next = it.next()) out.push(next.value)
+  } finally {
+    codec.release()
+  }
+  return Bytes.concat(out)
+}
+
+/**
+ * A small free list of native contexts: making a zstd context (and the buffers its first frame allocates) costs
+ * about 3 ms, far more than compressing a small body, so contexts are reset and reused. At most {@link POOL_SIZE}
+ * idle contexts are kept; more concurrent streams make contexts of their own, dropped (to the garbage collector)
+ * when they end.
+ */
+const POOL_SIZE = 8
+
+class Pool<A> {
+  readonly #idle: Array<A> = []
+  readonly #make: () => A
+  constructor(make: () => A) {
+    this.#make = make
+  }
+  take(): A {
+    return this.#idle.pop() ?? this.#make()
+  }
+  give(context: A): void {
+    if (this.#idle.length < POOL_SIZE) this.#idle.push(context)
+  }
 }
 
 /** The level the upstream clients use (the library default). @internal */
@@ -35,6 +80,7 @@ type StreamResult = [remainingOrHint: number, produced: number, consumed: number
 interface NapiCCtx {
   setParameter(param: number, value: number): void
   reset(reset: number): void
+  compress2(dst: Uint8Array, src: Uint8Array): number
   compressStream2(dst: Uint8Array, src: Uint8Array, endOp: number): StreamResult
 }
 
@@ -49,15 +95,30 @@ export interface NapiBinding {
   readonly DCtx: new() => NapiDCtx
   readonly CParameter: { readonly compressionLevel: number }
   readonly EndDirective: { readonly continue: number; readonly end: number }
-  readonly ResetDirective: { readonly sessionAndParameters: number }
+  readonly ResetDirective: { readonly sessionOnly: number; readonly sessionAndParameters: number }
+  readonly compressBound: (size: number) => number
   readonly cStreamOutSize: () => number
   readonly dStreamOutSize: () => number
 }
 
-const napiCompressor = (binding: NapiBinding): SyncCodec => {
-  let cctx: NapiCCtx | undefined = new binding.CCtx()
+const newCCtx = (binding: NapiBinding): NapiCCtx => {
+  const cctx = new binding.CCtx()
   cctx.setParameter(binding.CParameter.compressionLevel, DEFAULT_LEVEL)
-  const scratch = new Uint8Array(binding.cStreamOutSize())
+  return cctx
+}
+
+/**
+ * The output buffers of one backend, shared by all its codecs: a codec call writes into it and its output is copied
+ * out before the call returns, so no two uses overlap. (A 128 KiB buffer per body cost more than compressing it.)
+ */
+interface Scratch {
+  readonly compress: Uint8Array
+  readonly decompress: Uint8Array
+}
+
+const napiCompressor = (binding: NapiBinding, pool: Pool<NapiCCtx>, buffers: Scratch): SyncCodec => {
+  let cctx: NapiCCtx | undefined = pool.take()
+  const scratch = buffers.compress
   const context = () => {
     if (cctx === undefined) throw new Error("the zstd context was released")
     return cctx
@@ -79,16 +140,19 @@ const napiCompressor = (binding: NapiBinding): SyncCodec => {
       }
     },
     release() {
-      // zstd-napi frees the native context in its finalizer; resetting drops the frame state and buffers now.
-      cctx?.reset(binding.ResetDirective.sessionAndParameters)
+      // Back to the pool without the frame it was in (the level stays set).
+      if (cctx === undefined) return
+      const released = cctx
       cctx = undefined
+      released.reset(binding.ResetDirective.sessionOnly)
+      pool.give(released)
     }
   }
 }
 
-const napiDecompressor = (binding: NapiBinding): SyncCodec => {
-  let dctx: NapiDCtx | undefined = new binding.DCtx()
-  const scratch = new Uint8Array(binding.dStreamOutSize())
+const napiDecompressor = (binding: NapiBinding, pool: Pool<NapiDCtx>, buffers: Scratch): SyncCodec => {
+  let dctx: NapiDCtx | undefined = pool.take()
+  const scratch = buffers.decompress
   let inFrame = false
   const context = () => {
     if (dctx === undefined) throw new Error("the zstd context was released")
@@ -113,8 +177,11 @@ const napiDecompressor = (binding: NapiBinding): SyncCodec => {
       if (inFrame) throw new Error("truncated input: the data ended in the middle of a zstd frame")
     },
     release() {
-      dctx?.reset(binding.ResetDirective.sessionAndParameters)
+      if (dctx === undefined) return
+      const released = dctx
       dctx = undefined
+      released.reset(binding.ResetDirective.sessionOnly)
+      pool.give(released)
     }
   }
 }
@@ -138,10 +205,33 @@ const errorSummary = (cause: unknown): string =>
   cause instanceof Error ? (cause as Error & { code?: string }).code ?? cause.message.split("\n")[0]! : "load failed"
 
 /** @internal */
-export const napiBackend = (binding: NapiBinding): Backend => ({
-  compress: (self) => transformSync(self, "compress", () => napiCompressor(binding)),
-  decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding))
-})
+export const napiBackend = (binding: NapiBinding): Backend => {
+  const compressors = new Pool(() => newCCtx(binding))
+  const decompressors = new Pool(() => new binding.DCtx())
+  const scratch: Scratch = {
+    compress: new Uint8Array(binding.cStreamOutSize()),
+    decompress: new Uint8Array(binding.dStreamOutSize())
+  }
+  return {
+    compress: (self) => transformSync(self, "compress", () => napiCompressor(binding, compressors, scratch)),
+    decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding, decompressors, scratch)),
+    compressSync: (bytes) => {
+      // `ZSTD_compress2`: one frame with the content size in its header, into a buffer that always fits it.
+      const cctx = compressors.take()
+      try {
+        const out = new Uint8Array(binding.compressBound(bytes.length))
+        const written = cctx.compress2(out, bytes)
+        return written === out.length ? out : out.slice(0, written)
+      } finally {
+        cctx.reset(binding.ResetDirective.sessionOnly)
+        compressors.give(cctx)
+      }
+    },
+    // The streaming decoder, run once over the whole input: it handles concatenated frames, frames without a
+    // content size, and reports truncation.
+    decompressSync: (bytes) => runWhole(napiDecompressor(binding, decompressors, scratch), bytes)
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // fzstd (pure JavaScript; decompression only)
@@ -218,7 +308,8 @@ export const fzstdBackend: Backend = {
     transformSync(self, "compress", () => {
       throw new Error(NO_ENCODER)
     }),
-  decompress: (self) => transformSync(self, "decompress", fzstdDecompressor)
+  decompress: (self) => transformSync(self, "decompress", fzstdDecompressor),
+  decompressSync: (bytes) => runWhole(fzstdDecompressor(), bytes)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -229,6 +320,10 @@ export const fzstdBackend: Backend = {
 export interface ZlibZstd {
   readonly createZstdCompress: (options?: { params?: Record<number, number> }) => Duplex
   readonly createZstdDecompress: () => Duplex
+  /** One-shot compression (Node.js >= 22.15). */
+  readonly zstdCompressSync?:
+    | ((bytes: Uint8Array, options?: { params?: Record<number, number> }) => Uint8Array)
+    | undefined
   readonly constants: { readonly ZSTD_c_compressionLevel?: number }
 }
 
@@ -238,7 +333,7 @@ export interface ZlibZstd {
  * @internal
  */
 export const loadZlib: Effect.Effect<ZlibZstd, CompressionError> = Effect.tryPromise({
-  try: () => import("node:zlib"),
+  try: () => importBuiltin<object>("node:zlib"),
   catch: () => codecError("compress", "node:zlib is not available in this runtime")
 }).pipe(
   Effect.flatMap((zlib) => {
@@ -254,14 +349,13 @@ export const loadZlib: Effect.Effect<ZlibZstd, CompressionError> = Effect.tryPro
 /** @internal */
 export const zlibBackend = (zlib: ZlibZstd): Backend => {
   const level = zlib.constants.ZSTD_c_compressionLevel
+  const options = level === undefined ? {} : { params: { [level]: DEFAULT_LEVEL } }
+  const compressSync = zlib.zstdCompressSync
   return {
-    compress: (self) =>
-      transformNode(
-        self,
-        "compress",
-        () => zlib.createZstdCompress(level === undefined ? {} : { params: { [level]: DEFAULT_LEVEL } })
-      ),
+    compress: (self) => transformNode(self, "compress", () => zlib.createZstdCompress(options)),
     // One transform per frame: Node.js 22's stops after the first frame and accepts a truncated one.
-    decompress: (self) => transformNodeFrames(self, () => zlib.createZstdDecompress())
+    decompress: (self) => transformNodeFrames(self, () => zlib.createZstdDecompress()),
+    // Its one-shot decoder has the same limits as the transform: small bodies are decoded as a stream.
+    compressSync: typeof compressSync === "function" ? (bytes) => compressSync(bytes, options) : undefined
   }
 }

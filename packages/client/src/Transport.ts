@@ -1,0 +1,52 @@
+/**
+ * The native transport behind the `HttpClient`: an optional service that lets `ObjectstoreClient` control the
+ * requests its `HttpClient` sends beyond what the `HttpClient` interface offers.
+ *
+ * Any `HttpClient` layer works with `ObjectstoreClient` (`FetchHttpClient.layer`, `NodeHttpClient.layerUndici`, the
+ * local server's in-process client...). Without a `Transport`, a request deadline interrupts the attempt, and a body
+ * the caller stops reading is left to the `HttpClient`'s scope handling. A `Transport` in context declares that the
+ * `HttpClient` in context sends through it, and then the client can do better: a deadline aborts the one exchange
+ * (without interrupting a fiber), an unread response body is destroyed at once, and the bytes of a response body
+ * are reported as they arrive (the download deadline sees progress however the body is read).
+ *
+ * `NodeClient.layerHttpClient` (and so `NodeClient.layer`) provides both, over one undici dispatcher. Its
+ * `HttpClient` may be wrapped by `HttpClient` combinators (`mapRequest`, `tap`, ...): the transport's controls follow
+ * the fiber, not the request object. Provide a `Transport` only with an `HttpClient` that sends through it: the
+ * deadlines of requests sent by another client could not be enforced.
+ *
+ * This module imports nothing from Node.js: the client's root entry stays usable in browsers.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Runs `effect` so that the requests it sends through the transport's `HttpClient` carry `controller`'s signal:
+   * aborting it aborts the request, or destroys the response body with the abort reason once the response has
+   * arrived.
+   */
+  readonly abortWith: <A, E, R>(effect: Effect.Effect<A, E, R>, controller: AbortController) => Effect.Effect<A, E, R>
+  /**
+   * Destroys `response`'s body unless it was read to the end (readers then fail with `reason`); a no-op for bodies
+   * already consumed and for responses of other clients.
+   */
+  readonly cancel: (response: HttpClientResponse.HttpClientResponse, reason?: Error) => void
+  /**
+   * Calls `onBytes` with the length of every chunk of `response`'s body as it arrives from the connection, however
+   * the body is read; returns `false` (and does nothing) for responses of other clients.
+   */
+  readonly watchBody: (response: HttpClientResponse.HttpClientResponse, onBytes: (bytes: number) => void) => boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class Transport extends Context.Tag("@objectstore/client/Transport")<Transport, Service>() {}
