@@ -53,9 +53,58 @@ export interface ReaderOptions {
   readonly maxTotal?: number | undefined
 }
 
-const CRLF = Buffer.from("\r\n")
-const HEADER_END = Buffer.from("\r\n\r\n")
-const EMPTY = Buffer.alloc(0)
+// Bytes: Node's `Buffer` where there is one (its native search and latin1 codec), plain `Uint8Array` elsewhere
+// (browsers), with the same results.
+const NodeBuffer: typeof Buffer | undefined = (globalThis as { readonly Buffer?: typeof Buffer }).Buffer
+
+const latin1 = (text: string): Uint8Array => {
+  if (NodeBuffer !== undefined) return NodeBuffer.from(text, "latin1")
+  const out = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff
+  return out
+}
+
+const fromLatin1 = (bytes: Uint8Array, start: number, end: number): string => {
+  if (NodeBuffer !== undefined) {
+    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", start, end)
+  }
+  let text = ""
+  for (let i = start; i < end; i += 8192) {
+    text += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 8192)))
+  }
+  return text
+}
+
+/** `chunk` without a copy (a `Buffer` view on Node, for its native search). */
+const view = (chunk: Uint8Array): Uint8Array =>
+  NodeBuffer !== undefined ? NodeBuffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk
+
+const concat = (list: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (NodeBuffer !== undefined) return NodeBuffer.concat(list)
+  const out = new Uint8Array(list.reduce((n, b) => n + b.length, 0))
+  let at = 0
+  for (const bytes of list) {
+    out.set(bytes, at)
+    at += bytes.length
+  }
+  return out
+}
+
+const indexOf = (haystack: Uint8Array, needle: Uint8Array): number => {
+  if (NodeBuffer !== undefined && haystack instanceof NodeBuffer) return haystack.indexOf(needle)
+  const first = needle[0]!
+  const last = haystack.length - needle.length
+  for (let i = haystack.indexOf(first); i >= 0 && i <= last; i = haystack.indexOf(first, i + 1)) {
+    let j = 1
+    while (j < needle.length && haystack[i + j] === needle[j]) j++
+    if (j === needle.length) return i
+  }
+  return -1
+}
+
+const CRLF = latin1("\r\n")
+const HEADER_END = latin1("\r\n\r\n")
+const EMPTY = new Uint8Array(0)
 
 type State = "preamble" | "boundary" | "headers" | "body" | "done"
 
@@ -64,11 +113,11 @@ type State = "preamble" | "boundary" | "headers" | "body" | "done"
  * @category parsing
  */
 export class Reader {
-  private buffer: Buffer = CRLF // a virtual CRLF lets the first delimiter match at the very start
+  private buffer: Uint8Array = CRLF // a virtual CRLF lets the first delimiter match at the very start
   private state: State = "preamble"
-  private readonly delimiter: Buffer
+  private readonly delimiter: Uint8Array
   private headers: Record<string, string> = {}
-  private chunks: Array<Buffer> = []
+  private chunks: Array<Uint8Array> = []
   private kept = 0
   private size = 0
   private total = 0
@@ -76,7 +125,7 @@ export class Reader {
   private readonly maxTotal: number
 
   constructor(boundary: string, private readonly options: ReaderOptions) {
-    this.delimiter = Buffer.from(`\r\n--${boundary}`, "latin1")
+    this.delimiter = latin1(`\r\n--${boundary}`)
     this.maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024
     this.maxTotal = options.maxTotal ?? Infinity
   }
@@ -97,8 +146,8 @@ export class Reader {
     if (this.total > this.maxTotal) {
       throw new FramingError(`request body exceeds the limit of ${this.maxTotal} bytes`)
     }
-    const incoming = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    this.buffer = this.buffer.length === 0 ? incoming : Buffer.concat([this.buffer, incoming])
+    const incoming = view(chunk)
+    this.buffer = this.buffer.length === 0 ? incoming : concat([this.buffer, incoming])
     const parts: Array<Part> = []
     while (this.step(parts)) {
       // keep going while progress is made
@@ -125,7 +174,7 @@ export class Reader {
       case "done":
         return false
       case "preamble": {
-        const at = this.buffer.indexOf(this.delimiter)
+        const at = indexOf(this.buffer, this.delimiter)
         if (at < 0) {
           this.buffer = this.tail(this.delimiter.length - 1)
           return false
@@ -141,7 +190,7 @@ export class Reader {
           this.buffer = EMPTY
           return false
         }
-        const eol = this.buffer.indexOf(CRLF)
+        const eol = indexOf(this.buffer, CRLF)
         if (eol < 0) {
           if (this.buffer.length > 256) throw new FramingError("malformed boundary line")
           return false
@@ -162,7 +211,7 @@ export class Reader {
           end = 0
           next = 2
         } else {
-          end = this.buffer.indexOf(HEADER_END)
+          end = indexOf(this.buffer, HEADER_END)
           if (end < 0) {
             if (this.buffer.length > this.maxHeaderBytes) throw new FramingError("part headers too large")
             return false
@@ -170,7 +219,7 @@ export class Reader {
           next = end + 4
         }
         if (end > this.maxHeaderBytes) throw new FramingError("part headers too large")
-        this.headers = parseHeaders(this.buffer.toString("latin1", 0, end))
+        this.headers = parseHeaders(fromLatin1(this.buffer, 0, end))
         this.buffer = this.buffer.subarray(next)
         this.chunks = []
         this.kept = 0
@@ -179,7 +228,7 @@ export class Reader {
         return true
       }
       case "body": {
-        const at = this.buffer.indexOf(this.delimiter)
+        const at = indexOf(this.buffer, this.delimiter)
         if (at < 0) {
           const safe = this.buffer.length - (this.delimiter.length - 1)
           if (safe > 0) {
@@ -198,25 +247,26 @@ export class Reader {
   }
 
   /** @internal */
-  private tail(length: number): Buffer {
+  private tail(length: number): Uint8Array {
     return this.buffer.length <= length ? this.buffer : this.buffer.subarray(this.buffer.length - length)
   }
 
   /** @internal */
-  private append(bytes: Buffer): void {
+  private append(bytes: Uint8Array): void {
     if (bytes.length === 0) return
     this.size += bytes.length
     const room = this.options.maxBody - this.kept
     if (room <= 0) return
     // copy: the input chunk is not ours to keep alive
-    const kept = Buffer.from(bytes.length <= room ? bytes : bytes.subarray(0, room))
+    const kept = new Uint8Array(Math.min(bytes.length, room))
+    kept.set(bytes.length <= room ? bytes : bytes.subarray(0, room))
     this.chunks.push(kept)
     this.kept += kept.length
   }
 
   /** @internal */
   private finishPart(): Part {
-    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+    const body = this.chunks.length === 1 ? this.chunks[0]! : concat(this.chunks)
     const part: Part = {
       headers: this.headers,
       body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
@@ -319,7 +369,7 @@ export const encodePart = (
   let head = `--${boundary}\r\n`
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`
   head += "\r\n"
-  const headBytes = Buffer.from(head, "latin1")
+  const headBytes = latin1(head)
   const out = new Uint8Array(headBytes.length + body.length + 2)
   out.set(headBytes, 0)
   out.set(body, headBytes.length)
@@ -334,4 +384,4 @@ export const encodePart = (
  * @since 0.1.0
  * @category encoding
  */
-export const encodeClose = (boundary: string): Uint8Array => Buffer.from(`--${boundary}--`, "latin1")
+export const encodeClose = (boundary: string): Uint8Array => latin1(`--${boundary}--`)
