@@ -129,22 +129,10 @@ export const make = (deps: Deps) => {
                 )
               }
               if (response.status === 409 || response.status === 422) {
-                return Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) => {
-                  let detail = text.trim()
-                  try {
-                    const json = JSON.parse(detail) as { detail?: unknown }
-                    if (typeof json.detail === "string") detail = json.detail
-                  } catch {
-                    // a plain-text answer
-                  }
-                  return Effect.fail(Errors.failure(
-                    new ExpiryRejectedError({
-                      key,
-                      status: response.status,
-                      ...(detail === "" ? {} : { detail: Errors.truncate(detail) })
-                    })
-                  ))
-                })
+                return Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) =>
+                  Effect.fail(Errors.failure(
+                    new ExpiryRejectedError({ key, status: response.status, ...Errors.serverDetail(text) })
+                  )))
               }
               return Http.failStatus(response)
             }

@@ -6,7 +6,6 @@
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
-import * as ApiError from "@objectstore/protocol/ApiError"
 import * as Path from "@objectstore/protocol/Path"
 import * as ResumableProtocol from "@objectstore/protocol/Resumable"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
@@ -14,7 +13,6 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import {
   NotSupportedError,
@@ -48,14 +46,9 @@ type Target = { readonly method: string; readonly path: string }
 const readJson = (response: HttpClientResponse.HttpClientResponse, target: Target) =>
   Effect.mapError(response.json, (error) => Errors.fromHttpClientError(error, target))
 
-/** A response body's text, for errors (bounded by the server's answers being small). */
+/** A response body's `detail` and `causes`, for errors (bounded by the server's answers being small). */
 const detailOf = (response: HttpClientResponse.HttpClientResponse) =>
-  Effect.map(Effect.orElseSucceed(response.text, () => ""), (text) => {
-    const trimmed = text.trim()
-    const parsed = ApiError.parse(trimmed)
-    if (Option.isSome(parsed) && parsed.value.detail !== undefined) return Errors.truncate(parsed.value.detail)
-    return trimmed === "" ? undefined : Errors.truncate(trimmed)
-  })
+  Effect.map(Effect.orElseSucceed(response.text, () => ""), Errors.serverDetail)
 
 /**
  * The answers every session request shares: 201 (committed), 204 (pending, with `Upload-Offset`), 404/410 (gone),
@@ -104,19 +97,12 @@ const status = (
     }
     case 404:
     case 410:
-      return Effect.flatMap(detailOf(response), (detail) =>
-        Effect.fail(Errors.failure(
-          new ResumableSessionGoneError({
-            key,
-            status: response.status,
-            ...(detail === undefined ? {} : { detail })
-          })
-        )))
+      return Effect.flatMap(detailOf(response), (fields) =>
+        Effect.fail(Errors.failure(new ResumableSessionGoneError({ key, status: response.status, ...fields }))))
     case 501:
       return Effect.flatMap(
         detailOf(response),
-        (detail) =>
-          Effect.fail(Errors.failure(new NotSupportedError({ operation, ...(detail === undefined ? {} : { detail }) })))
+        (fields) => Effect.fail(Errors.failure(new NotSupportedError({ operation, ...fields })))
       )
     default:
       return Http.failStatus(response)
@@ -272,10 +258,8 @@ export const make = (deps: Deps): Resumable.Service => {
           Http.AttemptError<NotSupportedError | NetworkError>
         > => {
           if (response.status === 501) {
-            return Effect.flatMap(detailOf(response), (detail) =>
-              Effect.fail(Errors.failure(
-                new NotSupportedError({ operation: "resumable upload", ...(detail === undefined ? {} : { detail }) })
-              )))
+            return Effect.flatMap(detailOf(response), (fields) =>
+              Effect.fail(Errors.failure(new NotSupportedError({ operation: "resumable upload", ...fields }))))
           }
           if (response.status !== 200 && response.status !== 201) return Http.failStatus(response)
           return Effect.flatMap(
