@@ -36,8 +36,8 @@
 import * as Undici from "@effect/platform-node/Undici"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
-import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Auth from "./Auth.js"
@@ -48,7 +48,7 @@ import * as Validation from "./internal/validation.js"
 import * as Metrics from "./Metrics.js"
 import * as ObjectstoreClient from "./ObjectstoreClient.js"
 import type { AuthError } from "./ObjectstoreError.js"
-import { InvalidInputError } from "./ObjectstoreError.js"
+import type { InvalidInputError } from "./ObjectstoreError.js"
 
 /**
  * @since 0.1.0

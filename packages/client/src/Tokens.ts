@@ -35,7 +35,7 @@ import { Auth } from "./Auth.js"
 import * as UrlsInternal from "./internal/urls.js"
 import * as Validation from "./internal/validation.js"
 import type { AuthError } from "./ObjectstoreError.js"
-import { InvalidInputError } from "./ObjectstoreError.js"
+import type { InvalidInputError } from "./ObjectstoreError.js"
 import * as Scope from "./Scope.js"
 import type * as Usecase from "./Usecase.js"
 

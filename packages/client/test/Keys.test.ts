@@ -102,8 +102,11 @@ const rawNodeGet = (origin: string) => (path: string, token: string) =>
       (response) => {
         const chunks: Array<Buffer> = []
         response.on("data", (chunk: Buffer) => chunks.push(chunk))
-        response.on("end", () =>
-          resume(Effect.succeed({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") })))
+        response.on(
+          "end",
+          () =>
+            resume(Effect.succeed({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }))
+        )
       }
     )
     request.on("error", (error) => resume(Effect.die(error)))
@@ -131,9 +134,7 @@ const inProcess = Layer.unwrapEffect(
         baseUrl: "http://objectstore.test",
         plainGet: (url: string) =>
           http.execute(HttpClientRequest.get(url)).pipe(
-            Effect.flatMap((response) =>
-              Effect.map(response.text, (body) => ({ status: response.status, body }))
-            ),
+            Effect.flatMap((response) => Effect.map(response.text, (body) => ({ status: response.status, body }))),
             Effect.scoped,
             Effect.orDie
           ),
@@ -185,9 +186,15 @@ const everyOperation = (session: Session.Service, key: string) =>
     // many: insert; get and head; delete (operations of one batch may run in any order)
     const batch = (operations: ReadonlyArray<Batch.Operation>) => Batch.collectAll(session.many(operations))
     const inserted = yield* batch([Batch.put(payload, { key })])
-    assert.deepStrictEqual(inserted.map((o) => [o.key, Either.isRight(o.result as Either.Either<unknown, unknown>)]), [[key, true]], at("many put"))
+    assert.deepStrictEqual(inserted.map((o) => [o.key, Either.isRight(o.result as Either.Either<unknown, unknown>)]), [[
+      key,
+      true
+    ]], at("many put"))
     const read = yield* batch([Batch.get(key), Batch.head(key)])
-    assert.deepStrictEqual(read.map((o) => [o.key, Either.isRight(o.result as Either.Either<unknown, unknown>)]), [[key, true], [key, true]], at("many"))
+    assert.deepStrictEqual(read.map((o) => [o.key, Either.isRight(o.result as Either.Either<unknown, unknown>)]), [[
+      key,
+      true
+    ], [key, true]], at("many"))
     const got = read[0]!.result as Either.Either<Option.Option<Batch.GetValue>, unknown>
     assert.strictEqual(
       Either.isRight(got) && Option.isSome(got.right) ? new TextDecoder().decode(got.right.value.bytes) : undefined,
@@ -195,7 +202,10 @@ const everyOperation = (session: Session.Service, key: string) =>
       at("many get")
     )
     const deleted = yield* batch([Batch.delete(key)])
-    assert.deepStrictEqual(deleted.map((o) => [o.key, Either.isRight(o.result as Either.Either<unknown, unknown>)]), [[key, true]], at("many delete"))
+    assert.deepStrictEqual(deleted.map((o) => [o.key, Either.isRight(o.result as Either.Either<unknown, unknown>)]), [[
+      key,
+      true
+    ]], at("many delete"))
     assert.strictEqual((yield* Effect.flip(session.head(key)))._tag, "NotFoundError", at("many delete"))
 
     // manual multipart
@@ -290,7 +300,10 @@ describe("nonPortableKeys", () => {
             assert.include(put.reason, "is not portable (PROTOCOL §4.3)")
           }
           assert.strictEqual((yield* Effect.flip(session.multipart.initiate({ key })))._tag, "InvalidInputError")
-          assert.strictEqual((yield* Effect.flip(session.resumable.create({ key, length: 1 })))._tag, "InvalidInputError")
+          assert.strictEqual(
+            (yield* Effect.flip(session.resumable.create({ key, length: 1 })))._tag,
+            "InvalidInputError"
+          )
           const [batched] = yield* Batch.collectAll(session.many([Batch.put("x", { key })]))
           assert.isTrue(Either.isLeft(batched!.result as Either.Either<unknown, unknown>))
           assert.strictEqual((yield* Effect.flip(session.head(key)))._tag, "NotFoundError")

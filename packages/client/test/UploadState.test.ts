@@ -50,7 +50,7 @@ describe("Multipart.decodeState", () => {
     for (const [input, expected] of cases) {
       const decoded = Multipart.decodeState(input)
       assert.isTrue(Either.isLeft(decoded), JSON.stringify(input))
-      if (Either.isLeft(decoded)) for (const text of expected) assert.include(decoded.left, text)
+      if (Either.isLeft(decoded)) { for (const text of expected) assert.include(decoded.left, text) }
     }
   })
 })

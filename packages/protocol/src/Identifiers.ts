@@ -28,8 +28,7 @@ import { utf8 } from "./internal/bytes.js"
 export const MAX_KEY_BYTES = 512
 
 /** A value in an error message: JSON-quoted, shortened past 80 characters. */
-const quote = (text: string): string =>
-  JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)
+const quote = (text: string): string => JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)
 
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 const controlPattern = /[\u0000-\u001f\u007f]/

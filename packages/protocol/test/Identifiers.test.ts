@@ -5,7 +5,9 @@ import * as Schema from "effect/Schema"
 
 describe("Identifiers", () => {
   it("validateUsecase accepts every one-segment name the server accepts (§4.1)", () => {
-    for (const good of ["attachments", "debug-files", "A_b-9", "my.usecase", "with space", "ü", "café", "a:b", "100%"]) {
+    for (
+      const good of ["attachments", "debug-files", "A_b-9", "my.usecase", "with space", "ü", "café", "a:b", "100%"]
+    ) {
       assert.deepStrictEqual(Identifiers.validateUsecase(good), Either.right(good))
     }
   })
@@ -20,7 +22,9 @@ describe("Identifiers", () => {
       ["del\u007f", "usecase \"del\u007f\" must not contain ASCII control characters (0x00-0x1F, 0x7F)"],
       ["\ud800x", "usecase \"\\ud800x\" is not valid Unicode (lone surrogate)"]
     ]
-    for (const [usecase, reason] of cases) assert.deepStrictEqual(Identifiers.validateUsecase(usecase), Either.left(reason))
+    for (const [usecase, reason] of cases) {
+      assert.deepStrictEqual(Identifiers.validateUsecase(usecase), Either.left(reason))
+    }
   })
 
   it("validateKey accepts every key the server stores and a URL can reach (§4.3)", () => {

@@ -16,8 +16,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Multipart from "../Multipart.js"
-import { InvalidInputError, MultipartCompleteError } from "../ObjectstoreError.js"
-import type { NetworkError } from "../ObjectstoreError.js"
+import { MultipartCompleteError } from "../ObjectstoreError.js"
+import type { InvalidInputError, NetworkError } from "../ObjectstoreError.js"
 import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
@@ -97,7 +97,9 @@ export const parseCompleteBody = (
 ): Either.Either<string, MultipartCompleteError | string> =>
   Either.match(decodeComplete(text), {
     onLeft: (reason) =>
-      Either.left(`the complete answer is not {"key"} or {"error"}: ${reason}; got ${Errors.truncate(text.trim(), 200)}`),
+      Either.left(
+        `the complete answer is not {"key"} or {"error"}: ${reason}; got ${Errors.truncate(text.trim(), 200)}`
+      ),
     onRight: (answer) => {
       if ("key" in answer) return Either.right(answer.key)
       const { code, message } = answer.error

@@ -14,11 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import {
-  NotSupportedError,
-  ResumableOffsetError,
-  ResumableSessionGoneError
-} from "../ObjectstoreError.js"
+import { NotSupportedError, ResumableOffsetError, ResumableSessionGoneError } from "../ObjectstoreError.js"
 import type { NetworkError } from "../ObjectstoreError.js"
 import type * as Resumable from "../Resumable.js"
 import type * as Usecase from "../Usecase.js"
@@ -73,7 +69,8 @@ const status = (
         readJson(response, target),
         (json) =>
           Either.match(Validation.keyAnswer(json), {
-            onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `a committed upload's answer: ${reason}`))),
+            onLeft: (reason) =>
+              Effect.fail(Errors.failure(Errors.decode(target, `a committed upload's answer: ${reason}`))),
             onRight: (key) => Effect.succeed<Resumable.Status>({ _tag: "Complete", key })
           })
       )
@@ -97,8 +94,11 @@ const status = (
     }
     case 404:
     case 410:
-      return Effect.flatMap(detailOf(response), (fields) =>
-        Effect.fail(Errors.failure(new ResumableSessionGoneError({ key, status: response.status, ...fields }))))
+      return Effect.flatMap(
+        detailOf(response),
+        (fields) =>
+          Effect.fail(Errors.failure(new ResumableSessionGoneError({ key, status: response.status, ...fields })))
+      )
     case 501:
       return Effect.flatMap(
         detailOf(response),
@@ -258,8 +258,11 @@ export const make = (deps: Deps): Resumable.Service => {
           Http.AttemptError<NotSupportedError | NetworkError>
         > => {
           if (response.status === 501) {
-            return Effect.flatMap(detailOf(response), (fields) =>
-              Effect.fail(Errors.failure(new NotSupportedError({ operation: "resumable upload", ...fields }))))
+            return Effect.flatMap(
+              detailOf(response),
+              (fields) =>
+                Effect.fail(Errors.failure(new NotSupportedError({ operation: "resumable upload", ...fields })))
+            )
           }
           if (response.status !== 200 && response.status !== 201) return Http.failStatus(response)
           return Effect.flatMap(

@@ -8,7 +8,7 @@
 import * as Path from "@objectstore/protocol/Path"
 import type * as Permission from "@objectstore/protocol/Permission"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -111,7 +111,9 @@ export const mintToken = (
   }
 ): Effect.Effect<Redacted.Redacted<string>, AuthError | InvalidInputError> =>
   Effect.gen(function*() {
-    const expiresIn = grant.expiry === undefined ? undefined : yield* Validation.positiveDuration(grant.expiry, "expiry")
+    const expiresIn = grant.expiry === undefined
+      ? undefined
+      : yield* Validation.positiveDuration(grant.expiry, "expiry")
     const signer = yield* requireSigner(auth, "minting a token")
     return yield* signer.mint({
       usecase: grant.usecase,

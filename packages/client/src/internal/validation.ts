@@ -89,7 +89,9 @@ export const duration = (
   if (!Duration.isFinite(decoded.value)) {
     return options?.infinite === true ? Either.right(decoded.value) : Either.left(`must be ${rule}, got ${shown}`)
   }
-  return Duration.toMillis(decoded.value) > 0 ? Either.right(decoded.value) : Either.left(`must be ${rule}, got ${shown}`)
+  return Duration.toMillis(decoded.value) > 0
+    ? Either.right(decoded.value)
+    : Either.left(`must be ${rule}, got ${shown}`)
 }
 
 /**
