@@ -124,7 +124,7 @@ const filterWith = (validate: (text: string) => Either.Either<string, string>) =
  * A key the client can address ({@link validateKey}), as a `Schema`.
  *
  * @since 0.1.0
- * @category schemas
+ * @category validation
  */
 export const Key: Schema.filter<typeof Schema.String> = Schema.String.pipe(
   Schema.filter(filterWith(validateKey), { identifier: "Key" })
@@ -134,7 +134,7 @@ export const Key: Schema.filter<typeof Schema.String> = Schema.String.pipe(
  * A key within §4.3's recommendations ({@link validatePortableKey}), as a `Schema`.
  *
  * @since 0.1.0
- * @category schemas
+ * @category validation
  */
 export const PortableKey: Schema.filter<typeof Schema.String> = Schema.String.pipe(
   Schema.filter(filterWith(validatePortableKey), { identifier: "PortableKey" })
@@ -144,7 +144,7 @@ export const PortableKey: Schema.filter<typeof Schema.String> = Schema.String.pi
  * A usecase name ({@link validateUsecase}), as a `Schema`.
  *
  * @since 0.1.0
- * @category schemas
+ * @category validation
  */
 export const Usecase: Schema.filter<typeof Schema.String> = Schema.String.pipe(
   Schema.filter(filterWith(validateUsecase), { identifier: "Usecase" })
