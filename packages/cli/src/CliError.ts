@@ -133,6 +133,8 @@ export const fromError = (error: unknown): Report => {
       return { exitCode: ExitCode.auth, message: e.message, hint: authHints[String(e.reason)] }
     case "InvalidInputError":
       return { exitCode: ExitCode.usage, message: invalidInputMessage(e), hint: undefined }
+    case "EmbeddedUrlError":
+      return { exitCode: ExitCode.usage, message: `invalid url: ${e.message}`, hint: undefined }
     case "RangeNotSatisfiableError":
       return { exitCode: ExitCode.usage, message: e.message, hint: undefined }
     case "ResponseError":

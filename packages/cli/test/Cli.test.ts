@@ -3,7 +3,7 @@
  * server over loopback TCP with auth enforced and a usecase whose rules reject every upload.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
-import { assert, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import * as Permission from "@objectstore/protocol/Permission"
 import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
@@ -339,5 +339,27 @@ layer(ServerLive, { excludeTestServices: true })("objectstore (in-process, enfor
       assert.strictEqual(unreachable.code, 1)
       assert.include(unreachable.stderr, "hint: is the server running?")
       for (const r of [missing, badScope, locked, noToken, badToken, unreachable]) noStack(r.stderr)
+    }))
+})
+
+describe("objectstore against the embedded server (--url memory: / file:DIR)", () => {
+  it.effect("file:DIR keeps objects across runs with no server and no credentials; a bad embedded URL is exit 2", () =>
+    Effect.gen(function*() {
+      const dir = tempDir("embedded")
+      const env = { OBJECTSTORE_URL: `file:${dir}`, OBJECTSTORE_USECASE: "files" }
+      const put = yield* cli(["put", "-", "--key", "kept"], { env, stdin: "on disk" })
+      assert.strictEqual(put.code, 0, put.stderr)
+      const get = yield* cli(["get", "kept"], { env })
+      assert.strictEqual(get.code, 0, get.stderr)
+      assert.strictEqual(get.stdout, "on disk")
+      assert.isAbove(fs.readdirSync(dir).length, 0)
+
+      const memory = yield* cli(["put", "-", "--url", "memory:", "--key", "m"], { env, stdin: "x" })
+      assert.strictEqual(memory.code, 0, memory.stderr)
+      assert.strictEqual(memory.stdout, "m\n")
+
+      const bad = yield* cli(["head", "kept", "--url", "file:"], { env })
+      assert.strictEqual(bad.code, 2)
+      assert.strictEqual(bad.stderr, "objectstore: invalid url: file: needs a folder, e.g. file:./data\n")
     }))
 })

@@ -33,13 +33,19 @@
  *
  * @since 0.1.0
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Undici from "@effect/platform-node/Undici"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as Humantime from "@objectstore/protocol/Humantime"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import type * as Redacted from "effect/Redacted"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
 import * as Connector from "./internal/connector.js"
@@ -176,6 +182,13 @@ export const layerHttpClient = (
   Layer.scoped(
     HttpClient.HttpClient,
     Effect.gen(function*() {
+      if (typeof Undici.Dispatcher.prototype.request !== "function") {
+        // Bun's `undici` is a shim over its fetch, without the dispatcher API this transport is built on.
+        return yield* new InvalidInputError({
+          field: "runtime",
+          reason: "this runtime's undici has no dispatcher API (Bun): use FetchClient.layer instead of NodeClient.layer"
+        })
+      }
       const connectTimeout = yield* millis("connectTimeout", options.connectTimeout, DEFAULT_CONNECT_TIMEOUT)
       const keepAlive = yield* millis("keepAliveTimeout", options.keepAliveTimeout, DEFAULT_KEEP_ALIVE_TIMEOUT)
       const clock = yield* Effect.clock
@@ -213,3 +226,121 @@ export const layer = (
       options.metrics === false ? Metrics.layerNoop : Metrics.layer
     ))
   )
+
+const variable = (name: string) =>
+  Config.option(Config.string(name)).pipe(Config.map(Option.filter((text) => text.trim() !== "")))
+
+const deadline = (name: string) =>
+  variable(name).pipe(Config.mapOrFail((text) =>
+    Option.match(text, {
+      onNone: () => Either.right(Option.none<Duration.Duration>()),
+      onSome: (value) =>
+        Either.match(Humantime.parse(value.trim()), {
+          onLeft: (reason) =>
+            Either.left(
+              ConfigError.InvalidData([name], `${reason}; give a positive duration such as 30s, 500ms or 2m`)
+            ),
+          onRight: (duration) =>
+            Duration.toMillis(duration) > 0
+              ? Either.right(Option.some(duration))
+              : Either.left(ConfigError.InvalidData([name], `must be a positive duration, got "${value}"`))
+        })
+    })
+  ))
+
+const environment = Config.all({
+  url: Config.string("OBJECTSTORE_URL"),
+  token: Config.option(Config.redacted("OBJECTSTORE_TOKEN")),
+  tokenFile: variable("OBJECTSTORE_TOKEN_FILE"),
+  keyFile: variable("OBJECTSTORE_KEY_FILE"),
+  keyId: variable("OBJECTSTORE_KEY_ID"),
+  timeout: deadline("OBJECTSTORE_TIMEOUT"),
+  idleTimeout: deadline("OBJECTSTORE_IDLE_TIMEOUT"),
+  connectTimeout: deadline("OBJECTSTORE_CONNECT_TIMEOUT")
+})
+
+/** A secret read from a file (trimmed), or an error naming the variable and the file, never the content. */
+const readSecretFile = (name: string, file: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
+    Effect.map((text) => Redacted.make(text.trim())),
+    Effect.mapError((error) =>
+      new InvalidInputError({
+        field: name,
+        reason: `cannot read ${file}: ${error._tag === "SystemError" ? error.reason : error.message}`
+      })
+    ),
+    Effect.provide(NodeFileSystem.layer)
+  )
+
+/**
+ * The options {@link layerConfig} reads, resolved from the environment through Effect's `Config` (so a
+ * `ConfigProvider` can supply them in tests), with `overrides` on top. The variables are the `objectstore` command's:
+ *
+ * | variable | option |
+ * |---|---|
+ * | `OBJECTSTORE_URL` (required) | `baseUrl` |
+ * | `OBJECTSTORE_KEY_FILE` and `OBJECTSTORE_KEY_ID` | `secretKey`: an Ed25519 private key (PKCS#8 PEM file) and its key id |
+ * | `OBJECTSTORE_TOKEN`, or `OBJECTSTORE_TOKEN_FILE` | `token`: a static token, or a file holding one |
+ * | `OBJECTSTORE_TIMEOUT`, `OBJECTSTORE_IDLE_TIMEOUT`, `OBJECTSTORE_CONNECT_TIMEOUT` | `timeout`, `idleTimeout`, `connectTimeout`, as humantime (`30s`, `500ms`, `2m 30s`) |
+ *
+ * A secret key wins over a token, as in the command. Secrets are `Redacted` from the moment they are read; an error
+ * names the variable and the file, never the content. Fails with `ConfigError` for a missing `OBJECTSTORE_URL` or
+ * an unreadable duration, with `InvalidInputError` for a key file without `OBJECTSTORE_KEY_ID` or a file that cannot
+ * be read.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const optionsFromEnvironment = (
+  overrides: Partial<Options> = {}
+): Effect.Effect<Options, ConfigError.ConfigError | InvalidInputError> =>
+  Effect.gen(function*() {
+    const vars = yield* environment
+    let credentials: Pick<Options, "token" | "secretKey"> = {}
+    if (Option.isSome(vars.keyFile)) {
+      if (Option.isNone(vars.keyId)) {
+        return yield* new InvalidInputError({
+          field: "OBJECTSTORE_KEY_ID",
+          reason: "OBJECTSTORE_KEY_FILE is set: give the key id the server knows its public key by"
+        })
+      }
+      credentials = {
+        secretKey: {
+          kid: vars.keyId.value,
+          privateKey: yield* readSecretFile("OBJECTSTORE_KEY_FILE", vars.keyFile.value)
+        }
+      }
+    } else if (Option.isSome(vars.token)) {
+      credentials = { token: vars.token.value }
+    } else if (Option.isSome(vars.tokenFile)) {
+      credentials = { token: yield* readSecretFile("OBJECTSTORE_TOKEN_FILE", vars.tokenFile.value) }
+    }
+    return {
+      baseUrl: vars.url,
+      ...credentials,
+      ...Option.match(vars.timeout, { onNone: () => ({}), onSome: (timeout) => ({ timeout }) }),
+      ...Option.match(vars.idleTimeout, { onNone: () => ({}), onSome: (idleTimeout) => ({ idleTimeout }) }),
+      ...Option.match(vars.connectTimeout, { onNone: () => ({}), onSome: (connectTimeout) => ({ connectTimeout }) }),
+      ...overrides
+    }
+  })
+
+/**
+ * {@link layer} with its options from the environment (see {@link optionsFromEnvironment} for the variables), with
+ * `overrides` on top: the one-line setup of a service configured like the `objectstore` command.
+ *
+ * ```ts
+ * // OBJECTSTORE_URL=http://objectstore:8888 OBJECTSTORE_KEY_FILE=/run/secrets/key.pem OBJECTSTORE_KEY_ID=my-service
+ * const ClientLive = NodeClient.layerConfig({ propagateTraces: true })
+ * ```
+ *
+ * Fails with `ConfigError` (missing `OBJECTSTORE_URL`, a bad duration), `InvalidInputError` (a key file without its
+ * id, an unreadable file, invalid options) or `AuthError` (a key that is not an Ed25519 private key).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  overrides: Partial<Options> = {}
+): Layer.Layer<ObjectstoreClient.ObjectstoreClient, ConfigError.ConfigError | InvalidInputError | AuthError> =>
+  Layer.unwrapEffect(Effect.map(optionsFromEnvironment(overrides), layer))

@@ -103,10 +103,14 @@ export interface Service {
 }
 
 /**
+ * The request authenticator: verifies a request's token or pre-signed URL against the key directory and says what
+ * it may do (`Service.authenticate`). The HTTP app builds its own with `make`; the tag is for code that wants the
+ * server's verification in its own handlers (`layer`, `layerDisabled`).
+ *
  * @since 0.1.0
  * @category services
  */
-export class ServerAuth extends Context.Tag("@objectstore/server/Auth")<ServerAuth, Service>() {}
+export class Authenticator extends Context.Tag("@objectstore/server/Authenticator")<Authenticator, Service>() {}
 
 /**
  * The key directory could not be loaded, or auth is enforced with no keys (the server refuses to start).
@@ -332,11 +336,11 @@ export const make = (options: Options): Effect.Effect<Service, AuthConfigError> 
       })
     }
     const keys = yield* loadKeys(options.keys)
-    if (!hasKeys) return ServerAuth.of(disabledService)
+    if (!hasKeys) return Authenticator.of(disabledService)
     const authenticate = (request: RequestInfo) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => verify(keys, request, now))
-    if (options.enforce) return ServerAuth.of({ authenticate })
-    return ServerAuth.of({
+    if (options.enforce) return Authenticator.of({ authenticate })
+    return Authenticator.of({
       authenticate: (request) =>
         authenticate(request).pipe(
           Effect.map(lenient),
@@ -349,8 +353,8 @@ export const make = (options: Options): Effect.Effect<Service, AuthConfigError> 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<ServerAuth, AuthConfigError> =>
-  Layer.effect(ServerAuth, make(options))
+export const layer = (options: Options): Layer.Layer<Authenticator, AuthConfigError> =>
+  Layer.effect(Authenticator, make(options))
 
 /**
  * Auth disabled: every request is allowed and tokens are never looked at.
@@ -358,4 +362,4 @@ export const layer = (options: Options): Layer.Layer<ServerAuth, AuthConfigError
  * @since 0.1.0
  * @category layers
  */
-export const layerDisabled: Layer.Layer<ServerAuth> = Layer.succeed(ServerAuth, ServerAuth.of(disabledService))
+export const layerDisabled: Layer.Layer<Authenticator> = Layer.succeed(Authenticator, Authenticator.of(disabledService))

@@ -39,20 +39,19 @@
  * Other variables (`OS__RATE_LIMITS__*`, `OS__LOGGING__*`, `OS__RUNTIME__*`, `OS__SENTRY__*`, `OS__METRICS__*`,
  * backend-specific storage keys, unknown keys) are ignored, as upstream ignores unknown keys.
  *
+ * The variables are decoded with one `Schema` (one property per variable); a value that does not decode fails with
+ * a `ServerConfigError` that names the variable, the value found and what was expected.
+ *
  * @since 0.1.0
  */
-import * as Humantime from "@objectstore/protocol/Humantime"
-import * as Permission from "@objectstore/protocol/Permission"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as crypto from "node:crypto"
-import * as fs from "node:fs/promises"
-import * as net from "node:net"
-import * as path from "node:path"
+import * as Schema from "effect/Schema"
 import type * as Auth from "./Auth.js"
-import * as Literal from "./internal/literal.js"
+import * as Environment from "./internal/environment.js"
+import * as EnvironmentSchema from "./internal/environmentSchema.js"
+import * as KeyFiles from "./internal/keyFiles.js"
 
 /**
  * @since 0.1.0
@@ -176,327 +175,64 @@ export const upstreamDefaults: ServerConfig = {
 }
 
 /**
- * A configuration value is invalid. `variable` names the environment variable (e.g. `OS__AUTH__KEYS`) and
- * `message` starts with it.
+ * A configuration value is invalid, or the configuration as a whole is (auth enforced with no keys). `variable`
+ * names the environment variable (e.g. `OS__AUTH__KEYS`); `message` starts with it (`OS__HTTP_ADDR: expected
+ * ip:port or [ipv6]:port, got "localhost:80"`), except for the whole-configuration check, whose message is
+ * upstream's ("Auth enforcement is enabled but no keys are configured…").
+ *
+ * Named for what it is: Effect's own `ConfigError` (from `effect/ConfigError`) is the failure of `Config`, which
+ * this server does not use to read its environment.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ConfigError extends Data.TaggedError("ConfigError")<{
-  readonly variable: string
-  readonly message: string
-}> {}
+export class ServerConfigError extends Schema.TaggedError<ServerConfigError>("@objectstore/server/ServerConfigError")(
+  "ServerConfigError",
+  { variable: Schema.String, message: Schema.String }
+) {}
 
-const fail = (variable: string, reason: string) => new ConfigError({ variable, message: `${variable}: ${reason}` })
+const fail = (failure: Environment.Failure) =>
+  new ServerConfigError({ variable: failure.variable, message: `${failure.variable}: ${failure.reason}` })
 
-// ---------------------------------------------------------------------------------------------------------------
-// The environment as a tree of `__`-separated, lowercased names
-
-interface EnvNode {
-  readonly variable: string
-  value: string | undefined
-  readonly children: Map<string, EnvNode>
-}
-
-const PREFIX = "OS__"
-
-const envTree = (env: Readonly<Record<string, string | undefined>>): EnvNode => {
-  const root: EnvNode = { variable: "OS", value: undefined, children: new Map() }
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || name.length <= PREFIX.length || name.slice(0, PREFIX.length).toUpperCase() !== PREFIX) {
-      continue
-    }
-    const segments = name.slice(PREFIX.length).toLowerCase().split("__")
-    if (segments.some((segment) => segment === "")) continue
-    let node = root
-    for (const segment of segments) {
-      let child = node.children.get(segment)
-      if (child === undefined) {
-        child = { variable: `${node.variable}__${segment.toUpperCase()}`, value: undefined, children: new Map() }
-        node.children.set(segment, child)
-      }
-      node = child
-    }
-    node.value = value
-  }
-  return root
-}
-
-const lookup = (root: EnvNode, ...keys: ReadonlyArray<string>): EnvNode | undefined => {
-  let node: EnvNode | undefined = root
-  for (const key of keys) node = node?.children.get(key)
-  return node
-}
-
-const variableOf = (...keys: ReadonlyArray<string>) =>
-  [PREFIX.slice(0, 2), ...keys.map((k) => k.toUpperCase())].join("__")
-
-const mergeLiteral = (base: Literal.LiteralValue | undefined, over: Literal.LiteralValue): Literal.LiteralValue => {
-  if (!Literal.isDict(base) || !Literal.isDict(over)) return over
-  const entries = new Map(Object.entries(base))
-  for (const [key, value] of Object.entries(over)) entries.set(key, mergeLiteral(entries.get(key), value))
-  return Object.fromEntries(entries)
-}
-
-/** A structured value: the node's own literal, with nested variables merged over it. */
-const structured = (node: EnvNode): Either.Either<Literal.LiteralValue, ConfigError> => {
-  let value: Literal.LiteralValue | undefined
-  if (node.value !== undefined) {
-    const parsed = Literal.parse(node.value)
-    if (Either.isLeft(parsed)) {
-      return Either.left(fail(node.variable, `invalid value: ${Literal.formatError(parsed.left)}`))
-    }
-    value = parsed.right
-  }
-  if (node.children.size === 0) return Either.right(value ?? {})
-  if (value !== undefined && !Literal.isDict(value)) {
-    return Either.left(fail(node.variable, "expected a dictionary `{…}`, since nested variables extend it"))
-  }
-  const entries = new Map<string, Literal.LiteralValue>()
-  for (const [key, child] of node.children) {
-    const childValue = structured(child)
-    if (Either.isLeft(childValue)) return childValue
-    entries.set(key, childValue.right)
-  }
-  return Either.right(mergeLiteral(value, Object.fromEntries(entries)))
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Scalar values
-
-const describe = (value: Literal.LiteralValue | undefined): string =>
-  value === undefined ? "nothing" : Literal.render(value)
+type Variable = keyof typeof EnvironmentSchema.Environment.fields
 
 /**
- * Parses a boolean setting: `true`/`false` (any case), `1`/`0`.
- *
- * @since 0.1.0
- * @category parsing
+ * The input of a schema of `variables`, read from the tree in their order: each variable's text, or its structured
+ * value. Reading stops at the first structured value whose literal does not parse, with that failure.
  */
-export const parseBoolean = (text: string): Either.Either<boolean, string> => {
-  const lower = text.trim().toLowerCase()
-  if (lower === "true" || lower === "1") return Either.right(true)
-  if (lower === "false" || lower === "0") return Either.right(false)
-  return Either.left(`expected true or false, got ${JSON.stringify(text)}`)
+const read = (
+  root: Environment.Node,
+  variables: ReadonlyArray<Variable>
+): { readonly input: Record<string, unknown>; readonly failure: Environment.Failure | undefined } => {
+  const input: Record<string, unknown> = {}
+  for (const variable of variables) {
+    const node = Environment.lookup(root, variable)
+    if (node === undefined) continue
+    if (EnvironmentSchema.structuredVariables.has(variable)) {
+      const value = Environment.structured(node)
+      if (Either.isLeft(value)) return { input, failure: value.left }
+      input[variable] = value.right
+    } else if (node.value !== undefined) {
+      input[variable] = node.value
+    }
+  }
+  return { input, failure: undefined }
 }
 
 /**
- * Parses a non-negative integer setting (plain decimal digits, at most 2^53 − 1).
- *
- * @since 0.1.0
- * @category parsing
+ * Decodes the variables of `schema` (a pick of `EnvironmentSchema.Environment`) from `env`, failing with the first
+ * bad variable in the schema's order.
  */
-export const parseCount = (text: string): Either.Either<number, string> => {
-  const trimmed = text.trim()
-  const n = Number(trimmed)
-  return /^[0-9]+$/.test(trimmed) && Number.isSafeInteger(n)
-    ? Either.right(n)
-    : Either.left(`expected a non-negative integer, got ${JSON.stringify(text)}`)
+const decode = <A, I>(
+  env: Readonly<Record<string, string | undefined>>,
+  schema: Schema.Schema<A, I> & { readonly fields: Partial<typeof EnvironmentSchema.Environment.fields> }
+): Either.Either<A, ServerConfigError> => {
+  const { failure, input } = read(Environment.tree(env), Object.keys(schema.fields) as Array<Variable>)
+  // With a literal that does not parse, the variables before it are still decoded: a bad one among them comes first.
+  const decoded = Schema.decodeUnknownEither(schema)(input)
+  if (Either.isLeft(decoded)) return Either.left(fail(EnvironmentSchema.describeFailure(decoded.left)))
+  return failure === undefined ? Either.right(decoded.right) : Either.left(fail(failure))
 }
-
-/**
- * Parses a listen address: `ip:port` (IPv4) or `[v6]:port`; the host is returned without brackets. Port 0 means
- * "any free port".
- *
- * @since 0.1.0
- * @category parsing
- */
-export const parseHttpAddr = (
-  text: string
-): Either.Either<{ readonly host: string; readonly port: number }, string> => {
-  const trimmed = text.trim()
-  const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):([0-9]{1,5})$/.exec(trimmed)
-  const expected = `expected ip:port or [ipv6]:port, got ${JSON.stringify(text)}`
-  if (match === null) return Either.left(expected)
-  const host = match[1] ?? match[2]!
-  const port = Number(match[3])
-  if (match[1] !== undefined ? net.isIPv6(host) === false : net.isIPv4(host) === false) return Either.left(expected)
-  if (port > 65535) return Either.left(`port ${port} is out of range`)
-  return Either.right({ host, port })
-}
-
-const parseDuration = (text: string): Either.Either<Duration.Duration, string> =>
-  Either.mapLeft(Humantime.parse(text.trim()), (reason) => `invalid duration ${JSON.stringify(text)}: ${reason}`)
-
-const scalarText = (value: Literal.LiteralValue | undefined): string | undefined =>
-  typeof value === "string"
-    ? value
-    : typeof value === "number" || typeof value === "boolean"
-    ? String(value)
-    : undefined
-
-// ---------------------------------------------------------------------------------------------------------------
-// Structured values
-
-const UPSTREAM_STORAGE_TYPES = ["gcs", "bigtable", "s3compatible", "tiered"]
-
-type Check<A> = Either.Either<A, ConfigError>
-
-const keyDirectory = (
-  variable: string,
-  value: Literal.LiteralValue
-): Check<
-  ReadonlyArray<{ kid: string; files: ReadonlyArray<string>; maxPermissions: Array<Permission.Permission> }>
-> => {
-  if (!Literal.isDict(value)) {
-    return Either.left(fail(variable, `expected a dictionary {kid={key_files=[…],max_permissions=[…]}}`))
-  }
-  const out = []
-  for (const [kid, entry] of Object.entries(value)) {
-    if (!Literal.isDict(entry)) {
-      return Either.left(fail(variable, `key ${JSON.stringify(kid)}: expected {key_files=[…],max_permissions=[…]}`))
-    }
-    const rawFiles = entry.key_files
-    const files = typeof rawFiles === "string" ? [rawFiles] : rawFiles
-    if (!Literal.isArray(files) || files.length === 0 || !files.every((f) => typeof f === "string" && f !== "")) {
-      return Either.left(
-        fail(
-          variable,
-          `key ${JSON.stringify(kid)}: key_files must be a non-empty array of paths, got ${describe(rawFiles)}`
-        )
-      )
-    }
-    const rawPermissions = entry.max_permissions ?? []
-    if (!Literal.isArray(rawPermissions)) {
-      return Either.left(
-        fail(variable, `key ${JSON.stringify(kid)}: max_permissions must be an array, got ${describe(rawPermissions)}`)
-      )
-    }
-    const maxPermissions: Array<Permission.Permission> = []
-    for (const permission of rawPermissions) {
-      if (!Permission.isPermission(permission)) {
-        return Either.left(
-          fail(
-            variable,
-            `key ${JSON.stringify(kid)}: unknown permission ${describe(permission)} (expected ${
-              Permission.all.join(", ")
-            })`
-          )
-        )
-      }
-      if (!maxPermissions.includes(permission)) maxPermissions.push(permission)
-    }
-    out.push({ kid, files: files as ReadonlyArray<string>, maxPermissions })
-  }
-  return Either.right(out)
-}
-
-const readKeyFile = (variable: string, kid: string, file: string) =>
-  Effect.tryPromise({
-    try: () => fs.readFile(path.resolve(file), "utf8"),
-    catch: (error) =>
-      fail(
-        variable,
-        `key ${JSON.stringify(kid)}: cannot read key file ${JSON.stringify(file)} (${
-          (error as NodeJS.ErrnoException).code ?? String(error)
-        })`
-      )
-  }).pipe(
-    Effect.filterOrFail(
-      (pem) => {
-        try {
-          return crypto.createPublicKey(pem).asymmetricKeyType === "ed25519"
-        } catch {
-          return false
-        }
-      },
-      () =>
-        fail(
-          variable,
-          `key ${JSON.stringify(kid)}: key file ${JSON.stringify(file)} is not an Ed25519 public key in PEM form`
-        )
-    )
-  )
-
-const expirationKind = (
-  variable: string,
-  usecase: string,
-  kind: string,
-  value: Literal.LiteralValue | undefined,
-  hasMax: boolean
-): Check<{ allowed: boolean; max?: Duration.Duration | undefined } | undefined> => {
-  if (value === undefined) return Either.right(undefined)
-  const where = `usecase ${JSON.stringify(usecase)}: expiration.${kind}`
-  if (!Literal.isDict(value)) {
-    return Either.left(fail(variable, `${where}: expected a dictionary, got ${describe(value)}`))
-  }
-  let allowed = true
-  if (value.allowed !== undefined) {
-    const parsed = typeof value.allowed === "boolean"
-      ? Either.right(value.allowed)
-      : parseBoolean(scalarText(value.allowed) ?? "")
-    if (Either.isLeft(parsed)) return Either.left(fail(variable, `${where}.allowed: ${parsed.left}`))
-    allowed = parsed.right
-  }
-  if (!hasMax || value.max === undefined) return Either.right({ allowed })
-  const text = scalarText(value.max)
-  const max = text === undefined ? Either.left(`expected a duration, got ${describe(value.max)}`) : parseDuration(text)
-  if (Either.isLeft(max)) return Either.left(fail(variable, `${where}.max: ${max.left}`))
-  return Either.right({ allowed, max: max.right })
-}
-
-const usecaseRules = (variable: string, value: Literal.LiteralValue): Check<Record<string, UsecaseRules>> => {
-  if (!Literal.isDict(value)) return Either.left(fail(variable, `expected a dictionary {usecase={expiration={…}}}`))
-  const out: Record<string, UsecaseRules> = {}
-  for (const [usecase, rules] of Object.entries(value)) {
-    if (!Literal.isDict(rules)) {
-      return Either.left(fail(variable, `usecase ${JSON.stringify(usecase)}: expected a dictionary`))
-    }
-    const expiration = rules.expiration ?? {}
-    if (!Literal.isDict(expiration)) {
-      return Either.left(fail(variable, `usecase ${JSON.stringify(usecase)}: expiration must be a dictionary`))
-    }
-    const manual = expirationKind(variable, usecase, "manual", expiration.manual, false)
-    if (Either.isLeft(manual)) return Either.left(manual.left)
-    const ttl = expirationKind(variable, usecase, "ttl", expiration.ttl, true)
-    if (Either.isLeft(ttl)) return Either.left(ttl.left)
-    const tti = expirationKind(variable, usecase, "tti", expiration.tti, true)
-    if (Either.isLeft(tti)) return Either.left(tti.left)
-    Object.defineProperty(out, usecase, {
-      value: { manual: manual.right, ttl: ttl.right, tti: tti.right } satisfies UsecaseRules,
-      enumerable: true,
-      writable: true,
-      configurable: true
-    })
-  }
-  return Either.right(out)
-}
-
-const killswitchList = (variable: string, value: Literal.LiteralValue): Check<Array<Killswitch>> => {
-  if (!Literal.isArray(value)) {
-    return Either.left(fail(variable, `expected an array [{usecase=…,scopes={…},service=…}]`))
-  }
-  const out: Array<Killswitch> = []
-  for (const [index, entry] of value.entries()) {
-    const where = `killswitch ${index}`
-    if (!Literal.isDict(entry)) return Either.left(fail(variable, `${where}: expected a dictionary`))
-    const usecase = entry.usecase === undefined ? undefined : scalarText(entry.usecase)
-    if (entry.usecase !== undefined && usecase === undefined) {
-      return Either.left(fail(variable, `${where}: usecase must be a string`))
-    }
-    const service = entry.service === undefined ? undefined : scalarText(entry.service)
-    if (entry.service !== undefined && service === undefined) {
-      return Either.left(fail(variable, `${where}: service must be a string`))
-    }
-    let scopes: Record<string, string> | undefined
-    if (entry.scopes !== undefined) {
-      if (!Literal.isDict(entry.scopes)) return Either.left(fail(variable, `${where}: scopes must be a dictionary`))
-      const pairs: Array<[string, string]> = []
-      for (const [name, scopeValue] of Object.entries(entry.scopes)) {
-        const text = scalarText(scopeValue)
-        if (text === undefined) {
-          return Either.left(fail(variable, `${where}: scope ${JSON.stringify(name)} must be a string`))
-        }
-        pairs.push([name, text])
-      }
-      scopes = Object.fromEntries(pairs)
-    }
-    out.push({ usecase, scopes, service })
-  }
-  return Either.right(out)
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 
 /**
  * The listen address from `OS__HTTP_ADDR` alone (what `objectstore-server healthcheck` needs), or `base`'s.
@@ -507,11 +243,11 @@ const killswitchList = (variable: string, value: Literal.LiteralValue): Check<Ar
 export const httpAddrFromEnvironment = (
   env: Readonly<Record<string, string | undefined>>,
   base: ServerConfig = defaults
-): Either.Either<{ readonly host: string; readonly port: number }, ConfigError> => {
-  const node = lookup(envTree(env), "http_addr")
-  if (node?.value === undefined) return Either.right({ host: base.host, port: base.port })
-  return Either.mapLeft(parseHttpAddr(node.value), (reason) => fail(node.variable, reason))
-}
+): Either.Either<{ readonly host: string; readonly port: number }, ServerConfigError> =>
+  Either.map(
+    decode(env, EnvironmentSchema.Environment.pick("OS__HTTP_ADDR")),
+    (decoded) => decoded.OS__HTTP_ADDR ?? { host: base.host, port: base.port }
+  )
 
 /**
  * Reads the `OS__*` variables of `env` over `base` (the library `defaults` unless given; the bin passes
@@ -524,139 +260,47 @@ export const httpAddrFromEnvironment = (
 export const fromEnvironment = (
   env: Readonly<Record<string, string | undefined>>,
   base: ServerConfig = defaults
-): Effect.Effect<ServerConfig, ConfigError> =>
+): Effect.Effect<ServerConfig, ServerConfigError> =>
   Effect.gen(function*() {
-    const root = envTree(env)
-    const scalar = <A>(keys: ReadonlyArray<string>, parse: (text: string) => Either.Either<A, string>) => {
-      const node = lookup(root, ...keys)
-      if (node?.value === undefined) return Either.right(undefined)
-      return Either.mapLeft(parse(node.value), (reason) => fail(node.variable, reason))
-    }
-    const object = (keys: ReadonlyArray<string>) => {
-      const node = lookup(root, ...keys)
-      return node === undefined ? Either.right(undefined) : structured(node)
+    const vars = yield* decode(env, EnvironmentSchema.Environment)
+
+    const type = vars.OS__STORAGE__TYPE ?? base.storage.type
+    const storage: StorageConfig = type === "memory" ? { type: "memory" } : {
+      type: "filesystem",
+      path: vars.OS__STORAGE__PATH ?? (base.storage.type === "filesystem" ? base.storage.path : "data")
     }
 
-    let { host, port } = base
-    const addr = yield* scalar(["http_addr"], parseHttpAddr)
-    if (addr !== undefined) ({ host, port } = addr)
-
-    const storageType = yield* scalar(["storage", "type"], (text): Either.Either<"memory" | "filesystem", string> => {
-      const lower = text.trim().toLowerCase()
-      if (lower === "memory" || lower === "filesystem") return Either.right(lower)
-      if (UPSTREAM_STORAGE_TYPES.includes(lower)) {
-        return Either.left(`storage type "${lower}" is not supported by this server (use filesystem or memory)`)
-      }
-      return Either.left(`unknown storage type ${JSON.stringify(text)} (use filesystem or memory)`)
-    })
-    const storagePath = yield* scalar(
-      ["storage", "path"],
-      (text) => text === "" ? Either.left("expected a directory path, got an empty value") : Either.right(text)
-    )
-    const type = storageType ?? base.storage.type
-    const storage: StorageConfig = type === "memory"
-      ? { type: "memory" }
-      : { type: "filesystem", path: storagePath ?? (base.storage.type === "filesystem" ? base.storage.path : "data") }
-
-    const enforce = (yield* scalar(["auth", "enforce"], parseBoolean)) ?? base.auth.enforce
-    let keys: Record<string, Auth.KeyEntry> = { ...base.auth.keys }
-    const keysValue = yield* object(["auth", "keys"])
-    if (keysValue !== undefined) {
-      const variable = variableOf("auth", "keys")
-      const entries = yield* keyDirectory(variable, keysValue)
-      keys = {}
-      for (const entry of entries) {
-        const publicKeys = yield* Effect.forEach(entry.files, (file) => readKeyFile(variable, entry.kid, file))
-        Object.defineProperty(keys, entry.kid, {
-          value: { publicKeys, maxPermissions: entry.maxPermissions } satisfies Auth.KeyEntry,
-          enumerable: true,
-          writable: true,
-          configurable: true
-        })
-      }
-    }
+    const enforce = vars.OS__AUTH__ENFORCE ?? base.auth.enforce
+    const keys = vars.OS__AUTH__KEYS === undefined
+      ? base.auth.keys
+      : yield* KeyFiles.load("OS__AUTH__KEYS", vars.OS__AUTH__KEYS).pipe(Effect.mapError(fail))
     if (enforce && Object.keys(keys).length === 0) {
-      return yield* new ConfigError({
-        variable: variableOf("auth", "keys"),
+      return yield* new ServerConfigError({
+        variable: "OS__AUTH__KEYS",
         message:
           "Auth enforcement is enabled but no keys are configured: set OS__AUTH__KEYS, or OS__AUTH__ENFORCE=false"
       })
     }
 
-    const maxRequests = (yield* scalar(["http", "max_requests"], parseCount)) ?? base.maxRequests
-    const maxConcurrency = (yield* scalar(["service", "max_concurrency"], parseCount)) ?? base.maxConcurrency
-    const concurrencyQueue = (yield* scalar(["service", "concurrency_queue"], parseCount)) ?? base.concurrencyQueue
-    const concurrencyTimeout = (yield* scalar(["service", "concurrency_timeout"], parseDuration)) ??
-      base.concurrencyTimeout
-
-    const usecasesValue = yield* object(["usecases"])
-    const usecases = usecasesValue === undefined
-      ? base.usecases
-      : yield* usecaseRules(variableOf("usecases"), usecasesValue)
-    const killswitchesValue = yield* object(["killswitches"])
-    const killswitches = killswitchesValue === undefined
-      ? base.killswitches
-      : yield* killswitchList(variableOf("killswitches"), killswitchesValue)
-
-    const maxBodySize = (yield* scalar(["dev", "max_body_size"], parseCount)) ?? base.maxBodySize
-    const enforceExpiration = (yield* scalar(["dev", "enforce_expiration"], parseBoolean)) ?? base.enforceExpiration
-    const reapInterval = (yield* scalar(
-      ["dev", "reap_interval"],
-      (text) =>
-        Either.flatMap(
-          parseDuration(text),
-          (d) => Duration.toMillis(d) > 0 ? Either.right(d) : Either.left("the interval must be greater than zero")
-        )
-    )) ?? base.reapInterval
-    const batchOrder = (yield* scalar(
-      ["dev", "batch_order"],
-      (text): Either.Either<ServerConfig["batchOrder"], string> => {
-        const lower = text.trim().toLowerCase()
-        return lower === "completion" || lower === "reverse" || lower === "shuffle"
-          ? Either.right(lower)
-          : Either.left(`expected completion, reverse or shuffle, got ${JSON.stringify(text)}`)
-      }
-    )) ?? base.batchOrder
-    const positiveAge = (text: string) =>
-      Either.flatMap(
-        parseDuration(text),
-        (d) => Duration.toMillis(d) > 0 ? Either.right(d) : Either.left("the age must be greater than zero")
-      )
-    const multipartMaxAge = (yield* scalar(["dev", "multipart_max_age"], positiveAge)) ?? base.multipartMaxAge
-
-    const batchMemoryBudget = (yield* scalar(
-      ["dev", "batch_memory_budget"],
-      (text) =>
-        Either.flatMap(parseCount(text), (n) => n > 0 ? Either.right(n) : Either.left("the budget must be at least 1"))
-    )) ?? base.batchMemoryBudget
-
-    const resumable = (yield* scalar(["dev", "resumable"], parseBoolean)) ?? base.resumable
-    const resumableMaxAge = (yield* scalar(["dev", "resumable_max_age"], positiveAge)) ?? base.resumableMaxAge
-    const resumableChunkLimit = (yield* scalar(
-      ["dev", "resumable_chunk_limit"],
-      (text) =>
-        Either.flatMap(parseCount(text), (n) => n > 0 ? Either.right(n) : Either.left("the limit must be at least 1"))
-    )) ?? base.resumableChunkLimit
-
     return {
-      host,
-      port,
+      host: vars.OS__HTTP_ADDR?.host ?? base.host,
+      port: vars.OS__HTTP_ADDR?.port ?? base.port,
       storage,
       auth: { enforce, keys },
-      maxRequests,
-      maxConcurrency,
-      concurrencyQueue,
-      concurrencyTimeout,
-      usecases,
-      killswitches,
-      maxBodySize,
-      enforceExpiration,
-      reapInterval,
-      batchOrder,
-      multipartMaxAge,
-      batchMemoryBudget,
-      resumable,
-      resumableMaxAge,
-      resumableChunkLimit
+      maxRequests: vars.OS__HTTP__MAX_REQUESTS ?? base.maxRequests,
+      maxConcurrency: vars.OS__SERVICE__MAX_CONCURRENCY ?? base.maxConcurrency,
+      concurrencyQueue: vars.OS__SERVICE__CONCURRENCY_QUEUE ?? base.concurrencyQueue,
+      concurrencyTimeout: vars.OS__SERVICE__CONCURRENCY_TIMEOUT ?? base.concurrencyTimeout,
+      usecases: vars.OS__USECASES ?? base.usecases,
+      killswitches: vars.OS__KILLSWITCHES ?? base.killswitches,
+      maxBodySize: vars.OS__DEV__MAX_BODY_SIZE ?? base.maxBodySize,
+      enforceExpiration: vars.OS__DEV__ENFORCE_EXPIRATION ?? base.enforceExpiration,
+      reapInterval: vars.OS__DEV__REAP_INTERVAL ?? base.reapInterval,
+      batchOrder: vars.OS__DEV__BATCH_ORDER ?? base.batchOrder,
+      multipartMaxAge: vars.OS__DEV__MULTIPART_MAX_AGE ?? base.multipartMaxAge,
+      batchMemoryBudget: vars.OS__DEV__BATCH_MEMORY_BUDGET ?? base.batchMemoryBudget,
+      resumable: vars.OS__DEV__RESUMABLE ?? base.resumable,
+      resumableMaxAge: vars.OS__DEV__RESUMABLE_MAX_AGE ?? base.resumableMaxAge,
+      resumableChunkLimit: vars.OS__DEV__RESUMABLE_CHUNK_LIMIT ?? base.resumableChunkLimit
     } satisfies ServerConfig
   })

@@ -120,7 +120,7 @@ const withFlags = (
   return out
 }
 
-const configError = (flags: Invocation["flags"]) => (error: Config.ConfigError) => {
+const configError = (flags: Invocation["flags"]) => (error: Config.ServerConfigError) => {
   const flag = flags.get(error.variable)?.flag
   return new Stop({
     code: 1,

@@ -162,7 +162,7 @@ describe("Auth.make", () => {
       yield* access(service, request(), "object.delete")
       yield* access(service, request({ rawQuery: "os_auth=a&os_auth=b" }), "object.write")
       yield* access(service, request({ method: "PUT", rawQuery: "os_sig=garbage" }), "object.write")
-      const layered = yield* Effect.provide(Auth.ServerAuth, Auth.layerDisabled)
+      const layered = yield* Effect.provide(Auth.Authenticator, Auth.layerDisabled)
       yield* access(layered, withHeader("garbage"), "object.delete", "other", [])
     }))
 })

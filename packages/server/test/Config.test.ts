@@ -45,7 +45,7 @@ describe("Config.fromEnvironment", () => {
   it.effect("upstream defaults with no keys refuse to start (auth enforced)", () =>
     Effect.gen(function*() {
       const error = yield* failure({}, Config.upstreamDefaults)
-      assert.strictEqual(error._tag, "ConfigError")
+      assert.strictEqual(error._tag, "ServerConfigError")
       assert.match(error.message, /^Auth enforcement is enabled but no keys are configured/)
       const explicit = yield* failure({ OS__AUTH__ENFORCE: "true", OS__AUTH__KEYS: "{}" })
       assert.match(explicit.message, /no keys are configured/)

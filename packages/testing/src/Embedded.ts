@@ -27,7 +27,6 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as Auth from "@objectstore/client/Auth"
 import * as Compression from "@objectstore/client/Compression"
 import * as Metrics from "@objectstore/client/Metrics"
@@ -37,22 +36,21 @@ import type { AuthError } from "@objectstore/client/ObjectstoreError"
 import { InvalidInputError } from "@objectstore/client/ObjectstoreError"
 import type * as ServerAuth from "@objectstore/server/Auth"
 import type * as Config from "@objectstore/server/Config"
-import * as Server from "@objectstore/server/Server"
+import * as ServerEmbedded from "@objectstore/server/Embedded"
 import type * as Storage from "@objectstore/server/Storage"
 import * as EffectConfig from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import { fileURLToPath } from "node:url"
 
 /**
- * The base URL the embedded client uses internally (only its path reaches the app).
+ * The base URL the embedded client uses internally (only its path reaches the app); `ServerEmbedded`'s.
  *
  * @since 0.1.0
  * @category constants
  */
-export const INTERNAL_BASE_URL = "http://objectstore.embedded"
+export const INTERNAL_BASE_URL: string = ServerEmbedded.INTERNAL_BASE_URL
 
 /**
  * Whether `url` names an embedded store (`memory:` or `file:…`).
@@ -60,32 +58,20 @@ export const INTERNAL_BASE_URL = "http://objectstore.embedded"
  * @since 0.1.0
  * @category guards
  */
-export const isEmbeddedUrl = (url: string): boolean => /^(memory|file):/i.test(url.trim())
+export const isEmbeddedUrl: (url: string) => boolean = ServerEmbedded.isEmbeddedUrl
+
+const invalidUrl = (error: ServerEmbedded.EmbeddedUrlError) =>
+  new InvalidInputError({ field: "baseUrl", reason: error.reason })
 
 /**
- * The storage an embedded URL names: `memory:` → memory; `file:<folder>` / `file:///abs` → filesystem.
+ * The storage an embedded URL names: `memory:` → memory; `file:<folder>` / `file:///abs` → filesystem
+ * (`@objectstore/server/Embedded`'s `parseUrl`, failing with the client's `InvalidInputError` on `baseUrl`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const parseUrl = (url: string): Either.Either<Config.StorageConfig, InvalidInputError> => {
-  const text = url.trim()
-  const invalid = (reason: string) => Either.left(new InvalidInputError({ field: "baseUrl", reason }))
-  if (/^memory:$/i.test(text)) return Either.right({ type: "memory" })
-  if (/^file:/i.test(text)) {
-    const rest = text.slice("file:".length)
-    if (rest.startsWith("//")) {
-      try {
-        return Either.right({ type: "filesystem", path: fileURLToPath(text) })
-      } catch {
-        return invalid(`not a usable file URL: ${JSON.stringify(url)}`)
-      }
-    }
-    if (rest === "") return invalid("file: needs a folder, e.g. file:./data")
-    return Either.right({ type: "filesystem", path: rest })
-  }
-  return invalid(`not an embedded store URL (memory: or file:<folder>): ${JSON.stringify(url)}`)
-}
+export const parseUrl = (url: string): Either.Either<Config.StorageConfig, InvalidInputError> =>
+  Either.mapLeft(ServerEmbedded.parseUrl(url), invalidUrl)
 
 /**
  * Options of the embedded client: the client options other than `baseUrl`, and server settings.
@@ -112,25 +98,19 @@ export const layer = (
 ): Layer.Layer<
   ObjectstoreClient.ObjectstoreClient,
   InvalidInputError | ServerAuth.AuthConfigError | Storage.StorageError
-> =>
-  Either.match(parseUrl(baseUrl), {
-    onLeft: (error) => Layer.fail(error),
-    onRight: (storage) => {
-      const { metrics, server, ...client } = options
-      return ObjectstoreClient.layer({ ...client, baseUrl: INTERNAL_BASE_URL }).pipe(
-        Layer.provide(Layer.mergeAll(
-          Compression.layer,
-          Auth.layerNone,
-          metrics === false ? Metrics.layerNoop : Metrics.layer
-        )),
-        Layer.provide(
-          Layer.effect(HttpClient.HttpClient, HttpClient.HttpClient).pipe(
-            Layer.provide(Server.layerHttpClient({ ...server, storage }))
-          )
-        )
+> => {
+  const { metrics, server, ...client } = options
+  return ObjectstoreClient.layer({ ...client, baseUrl: INTERNAL_BASE_URL }).pipe(
+    Layer.provide(
+      Layer.mergeAll(Compression.layer, Auth.layerNone, metrics === false ? Metrics.layerNoop : Metrics.layer)
+    ),
+    Layer.provide(
+      ServerEmbedded.layerHttpClient(baseUrl, server).pipe(
+        Layer.mapError((error) => error._tag === "EmbeddedUrlError" ? invalidUrl(error) : error)
       )
-    }
-  })
+    )
+  )
+}
 
 /**
  * The embedded client for `memory:` / `file:` base URLs, else `NodeClient.layer(options)` (undici to a real

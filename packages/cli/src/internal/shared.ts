@@ -4,13 +4,20 @@
  *
  * @internal
  */
+import * as Auth from "@objectstore/client/Auth"
+import * as Compression from "@objectstore/client/Compression"
+import * as Metrics from "@objectstore/client/Metrics"
+import * as NodeClient from "@objectstore/client/NodeClient"
 import * as ObjectstoreClient from "@objectstore/client/ObjectstoreClient"
+import type { AuthError, InvalidInputError } from "@objectstore/client/ObjectstoreError"
 import * as ClientScope from "@objectstore/client/Scope"
 import type * as Session from "@objectstore/client/Session"
 import * as Usecase from "@objectstore/client/Usecase"
 import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
 import * as Humantime from "@objectstore/protocol/Humantime"
-import * as Embedded from "@objectstore/testing/Embedded"
+import type * as ServerAuth from "@objectstore/server/Auth"
+import * as Embedded from "@objectstore/server/Embedded"
+import type * as Storage from "@objectstore/server/Storage"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -136,22 +143,40 @@ export const usecaseOf = (settings: Settings.Settings): Effect.Effect<string, Cl
     : Effect.succeed(settings.usecase)
 
 /**
- * The client layer for resolved settings: an embedded store for `memory:` / `file:` URLs, else undici.
+ * The client layer for resolved settings: the server embedded in-process for `memory:` / `file:` URLs (no
+ * credentials needed: its auth is off), else undici to the server at the URL.
  *
  * @internal
  */
-export const clientLayer = (settings: Settings.Settings) =>
-  Embedded.layerFromUrl({
-    baseUrl: settings.url,
-    connectTimeout: settings.deadlines.connectTimeout,
+export const clientLayer = (settings: Settings.Settings): Layer.Layer<
+  ObjectstoreClient.ObjectstoreClient,
+  | AuthError
+  | InvalidInputError
+  | Embedded.EmbeddedUrlError
+  | ServerAuth.AuthConfigError
+  | Storage.StorageError
+> => {
+  // the request deadlines are the client's own, so they apply to the embedded server too
+  const deadlines = {
     ...(settings.deadlines.timeout === undefined ? {} : { timeout: settings.deadlines.timeout }),
-    ...(settings.deadlines.idleTimeout === undefined ? {} : { idleTimeout: settings.deadlines.idleTimeout }),
-    metrics: false,
-    ...(settings.credentials._tag === "Token" ? { token: settings.credentials.token } : {}),
-    ...(settings.credentials._tag === "SecretKey"
-      ? { secretKey: { kid: settings.credentials.kid, privateKey: settings.credentials.privateKey } }
-      : {})
-  })
+    ...(settings.deadlines.idleTimeout === undefined ? {} : { idleTimeout: settings.deadlines.idleTimeout })
+  }
+  return Embedded.isEmbeddedUrl(settings.url)
+    ? ObjectstoreClient.layer({ baseUrl: Embedded.INTERNAL_BASE_URL, ...deadlines }).pipe(
+      Layer.provide(Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop)),
+      Layer.provide(Embedded.layerHttpClient(settings.url))
+    )
+    : NodeClient.layer({
+      baseUrl: settings.url,
+      connectTimeout: settings.deadlines.connectTimeout,
+      ...deadlines,
+      metrics: false,
+      ...(settings.credentials._tag === "Token" ? { token: settings.credentials.token } : {}),
+      ...(settings.credentials._tag === "SecretKey"
+        ? { secretKey: { kid: settings.credentials.kid, privateKey: settings.credentials.privateKey } }
+        : {})
+    })
+}
 
 /** Runs `use` with a session for the connection flags (closed afterwards). @internal */
 export const withSession = <A, E, R>(

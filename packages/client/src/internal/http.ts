@@ -254,16 +254,22 @@ const watchUpload = <E, R>(
   )
 }
 
-/** The body of one attempt, watched by `dog` when it is a stream (a large byte array becomes one). */
+/**
+ * The body of one attempt, watched by `dog` when it is a stream. A large byte array becomes one only for `NodeClient`'s
+ * transport (`sliceBytes`), which sends a stream with its `Content-Length`: `fetch` would send it chunked, which the
+ * server refuses for multipart parts (PROTOCOL §20 item 16), so other transports get the bytes whole, and their
+ * response deadline counts from the start of the attempt.
+ */
 const watchedBody = (
   body: HttpBody.HttpBody,
   dog: Watchdog.Watchdog,
-  limits: Watchdog.Limits
+  limits: Watchdog.Limits,
+  sliceBytes: boolean
 ): HttpBody.HttpBody | undefined => {
   if (body._tag === "Stream") {
     return HttpBody.stream(watchUpload(body.stream, dog, limits), body.contentType, body.contentLength)
   }
-  if (body._tag === "Uint8Array" && body.body.length > SLICE) {
+  if (sliceBytes && body._tag === "Uint8Array" && body.body.length > SLICE) {
     return HttpBody.stream(watchUpload(Stream.succeed(body.body), dog, limits), body.contentType, body.body.length)
   }
   return undefined
@@ -336,7 +342,7 @@ const run = <A, E>(
       let failed: Effect.Effect<Option.Option<unknown>> = Effect.succeedNone
       if (spec.body !== undefined) {
         const prepared = yield* spec.body
-        const watched = watchedBody(prepared.body, dog, limits)
+        const watched = watchedBody(prepared.body, dog, limits, undici)
         request = HttpClientRequest.setBody(request, watched ?? prepared.body)
         failed = prepared.failed
       }
@@ -394,13 +400,15 @@ const run = <A, E>(
       ? watched
       : Effect.locallyWith(watched, Headers.currentRedactedNames, Arr.append("x-os-auth"))
     if (undici) return redacted
-    // Another transport cannot be aborted from outside: the deadline interrupts the attempt instead.
+    // Another transport cannot be aborted from outside: the deadline interrupts the attempt instead. Both sides are
+    // interruptible even where the caller is not (a request made while acquiring a resource, such as the initiation
+    // of a multipart upload): the race interrupts its loser, and an uninterruptible loser would never end.
     return Effect.raceFirst(
-      redacted,
-      Effect.async<never, AttemptError<E>>((resume) => {
+      Effect.interruptible(redacted),
+      Effect.interruptible(Effect.async<never, AttemptError<E>>((resume) => {
         if (dog.fired !== undefined) return resume(Effect.fail(timedOut(dog.fired)))
         dog.onFire = (fired) => resume(Effect.fail(timedOut(fired)))
-      })
+      }))
     )
   }
   const schedule = context.schedule

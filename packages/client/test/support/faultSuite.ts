@@ -376,8 +376,21 @@ const describeError = (error: unknown): string => {
  */
 const transport = (mode: Mode) => NodeClient.layerHttpClient(mode === "explicit" ? explicitOptions : {})
 
-const clientLayer = (baseUrl: string, mode: Mode, http: Context.Context<HttpClient.HttpClient>) =>
-  ObjectstoreClient.layer({ baseUrl, ...(mode === "explicit" ? explicitOptions : {}) }).pipe(
+/**
+ * The idle deadline of the trickle cells with explicit deadlines. Their pauses are 40 to 125 ms on a quiet machine;
+ * what they show is that a transfer lasting longer than the response deadline (`timeout`, 600 ms) is never cut, and
+ * 500 ms of idle is within reach of a loaded machine's scheduling (the client, both servers and the test share one
+ * thread). That the idle deadline is re-armed by every chunk is shown on the TestClock (`default`), where it cannot
+ * be hurried by load.
+ */
+const TRICKLE_IDLE_MS = 2000
+
+const clientLayer = (baseUrl: string, mode: Mode, http: Context.Context<HttpClient.HttpClient>, fault: FaultCase) =>
+  ObjectstoreClient.layer({
+    baseUrl,
+    ...(mode === "explicit" ? explicitOptions : {}),
+    ...(mode === "explicit" && fault.trickle === true ? { idleTimeout: `${TRICKLE_IDLE_MS} millis` } : {})
+  }).pipe(
     Layer.provide(Layer.mergeAll(
       Layer.succeedContext(http),
       Auth.layerToken(Redacted.make(TOKEN)),
@@ -445,7 +458,7 @@ export const runCell = (
     const record = recording()
     const cell = Effect.gen(function*() {
       const http = yield* Effect.provide(Layer.build(transport(mode)), TestContext.LiveContext)
-      const context = yield* Layer.build(clientLayer(server.url, mode, http))
+      const context = yield* Layer.build(clientLayer(server.url, mode, http, fault))
       const client = Context.get(context, ObjectstoreClient.ObjectstoreClient)
       const session = yield* client.session(usecase, scope)
       const clock = yield* Effect.clock

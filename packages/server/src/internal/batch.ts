@@ -42,9 +42,9 @@ import type * as Config from "../Config.js"
 import * as Storage from "../Storage.js"
 import * as Admission from "./admission.js"
 import * as Expiration from "./expiration.js"
-import { sliceStream } from "./memoryStorage.js"
 import * as RequestBody from "./requestBody.js"
 import * as Responses from "./responses.js"
+import { sliceStream } from "./storeCommon.js"
 
 /** Total request body limit of the upstream multipart reader (§10.2). @internal */
 export const MAX_REQUEST_SIZE = 1024 * 1024 * 1024

@@ -22,8 +22,6 @@
  *
  * @internal
  */
-import * as ExpirationPolicy from "@objectstore/protocol/ExpirationPolicy"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -31,8 +29,11 @@ import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import * as Storage from "../Storage.js"
-import { CHUNK_SIZE, identityKey, isExpiredAt, sliceStream } from "./memoryStorage.js"
+import * as StorageModel from "../StorageModel.js"
+import { attempt, isNotFound, makeDirectorySync, unlinkQuietly, writeFileSynced } from "./filesystemIo.js"
+import { decodeRecord, encodeRecord, type StoredRecord } from "./filesystemRecord.js"
+import { makeKeyedLock } from "./keyedLock.js"
+import { CHUNK_SIZE, identityKey, isExpiredAt, sliceStream } from "./storeCommon.js"
 
 /** Blobs up to this size are read whole when opened (and their file closed at once). */
 const SMALL_READ = 64 * 1024
@@ -40,209 +41,19 @@ const SMALL_READ = 64 * 1024
 /** How many records the store keeps in memory. */
 const RECORD_CACHE_SIZE = 10_000
 
-type Metadata = Storage.ObjectInfo["metadata"]
-type Policy = Metadata["expirationPolicy"]
-
-interface RecordJson {
-  readonly version: 1
-  readonly id: {
-    readonly usecase: string
-    readonly scopes: ReadonlyArray<readonly [string, string]>
-    readonly key: string
-  }
-  readonly generation: string
-  readonly size: number
-  readonly metadata: {
-    readonly contentType: string
-    readonly compression: "zstd" | null
-    readonly expiration: { readonly kind: "manual" } | { readonly kind: "ttl" | "tti"; readonly nanos: string }
-    readonly timeCreated: string | null
-    readonly timeExpires: string | null
-    readonly origin: string | null
-    readonly filename: string | null
-    readonly custom: Readonly<Record<string, string>>
-  }
-}
+type Metadata = StorageModel.ObjectInfo["metadata"]
 
 /** @internal */
-export interface StoredRecord {
-  readonly id: Storage.ObjectId
-  readonly info: Storage.ObjectInfo
-}
-
-const durationNanos = (policy: Policy): string =>
-  policy._tag === "Manual" ? "0" : Duration.unsafeToNanos(policy.duration).toString()
-
-const policyFromJson = (expiration: RecordJson["metadata"]["expiration"]): Policy => {
-  if (expiration.kind === "manual") return ExpirationPolicy.manual
-  const duration = Duration.nanos(BigInt(expiration.nanos))
-  return expiration.kind === "ttl" ? ExpirationPolicy.timeToLive(duration) : ExpirationPolicy.timeToIdle(duration)
-}
-
-/** @internal */
-export const encodeRecord = (id: Storage.ObjectId, info: Storage.ObjectInfo): string => {
-  const m = info.metadata
-  const policy = m.expirationPolicy
-  const json: RecordJson = {
-    version: 1,
-    id: { usecase: id.usecase, scopes: id.scopes.map(([name, value]) => [name, value] as const), key: id.key },
-    generation: info.generation,
-    size: info.size,
-    metadata: {
-      contentType: m.contentType,
-      compression: m.compression ?? null,
-      expiration: policy._tag === "Manual"
-        ? { kind: "manual" }
-        : { kind: policy._tag === "TimeToLive" ? "ttl" : "tti", nanos: durationNanos(policy) },
-      timeCreated: m.timeCreated === undefined ? null : m.timeCreated.toString(),
-      timeExpires: m.timeExpires === undefined ? null : m.timeExpires.toString(),
-      origin: m.origin ?? null,
-      filename: m.filename ?? null,
-      custom: { ...m.custom }
-    }
-  }
-  return JSON.stringify(json)
-}
-
-/** @internal */
-export const decodeRecord = (text: string): StoredRecord => {
-  const json = JSON.parse(text) as RecordJson
-  if (json.version !== 1) throw new Error(`unknown record version ${String(json.version)}`)
-  const m = json.metadata
-  const metadata: Metadata = {
-    contentType: m.contentType,
-    compression: m.compression ?? undefined,
-    expirationPolicy: policyFromJson(m.expiration),
-    timeCreated: m.timeCreated === null ? undefined : BigInt(m.timeCreated),
-    timeExpires: m.timeExpires === null ? undefined : BigInt(m.timeExpires),
-    origin: m.origin ?? undefined,
-    filename: m.filename ?? undefined,
-    custom: m.custom
-  }
-  return {
-    id: { usecase: json.id.usecase, scopes: json.id.scopes, key: json.id.key },
-    info: { metadata, size: json.size, generation: json.generation }
-  }
-}
-
-/** Runs a filesystem promise, failing with a `StorageError` naming the operation. @internal */
-export const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, Storage.StorageError> =>
-  Effect.tryPromise({
-    try: f,
-    catch: (cause) =>
-      new Storage.StorageError({
-        operation,
-        reason: cause instanceof Error ? cause.message : String(cause),
-        cause
-      })
-  })
-
-/** @internal */
-export const isNotFound = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && (error as { code?: unknown }).code === "ENOENT"
-
-/** Writes a new file and fsyncs it before closing. @internal */
-export const writeFileSynced = async (path: string, data: string): Promise<void> => {
-  const handle = await Fs.open(path, "wx")
-  try {
-    await handle.writeFile(data)
-    await handle.datasync()
-  } finally {
-    await handle.close()
-  }
-}
-
-/** Removes a file; a missing file is not an error. @internal */
-export const unlinkQuietly = async (path: string): Promise<void> => {
-  try {
-    await Fs.unlink(path)
-  } catch (error) {
-    if (!isNotFound(error)) throw error
-  }
-}
-
-/** fsyncs a directory, so the renames made in it so far survive a power loss (best effort). @internal */
-export const syncDirectory = async (path: string): Promise<void> => {
-  try {
-    const handle = await Fs.open(path, "r")
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    // not supported everywhere (e.g. some platforms refuse fsync on directories); durability best effort
-  }
-}
-
-/**
- * Group commit of a directory's fsync: `sync()` resolves once an fsync of the directory that started after the call
- * has finished, so it covers every rename the caller made before calling. Callers that arrive while an fsync is
- * running share the next one.
- *
- * @internal
- */
-export const makeDirectorySync = (path: string): () => Promise<void> => {
-  let running: Promise<void> | undefined
-  let queued: Promise<void> | undefined
-  const start = (): Promise<void> => {
-    const current: Promise<void> = syncDirectory(path).finally(() => {
-      if (running === current) running = undefined
-    })
-    running = current
-    return current
-  }
-  return () => {
-    if (queued !== undefined) return queued
-    if (running === undefined) return start()
-    const next: Promise<void> = running.then(() => {
-      if (queued === next) queued = undefined
-      return start()
-    })
-    queued = next
-    return next
-  }
-}
-
-/**
- * One lock per key: `withKey(key)(effect)` runs `effect` (uninterruptibly, unless `interruptible`: a holder that
- * streams a request body must stay interruptible) after every earlier holder of the same key has finished; other
- * keys are not affected. Idle keys hold no memory.
- *
- * @internal
- */
-export const makeKeyedLock = (options?: { readonly interruptible?: boolean | undefined }): (
-  key: string
-) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
-  const locks = new Map<string, { readonly semaphore: Effect.Semaphore; users: number }>()
-  const wrap = options?.interruptible === true ? <A, E, R>(e: Effect.Effect<A, E, R>) => e : Effect.uninterruptible
-  return (key) => (effect) =>
-    wrap(Effect.suspend(() => {
-      let entry = locks.get(key)
-      if (entry === undefined) {
-        entry = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
-        locks.set(key, entry)
-      }
-      const held = entry
-      held.users++
-      return Effect.ensuring(
-        held.semaphore.withPermits(1)(effect),
-        Effect.sync(() => {
-          if (--held.users === 0) locks.delete(key)
-        })
-      )
-    }))
-}
-
-/** @internal */
-export const make = (options: { readonly path: string }): Effect.Effect<Storage.ObjectStore, Storage.StorageError> =>
+export const make = (
+  options: { readonly path: string }
+): Effect.Effect<StorageModel.ObjectStore, StorageModel.StorageError> =>
   Effect.gen(function*() {
     const root = NodePath.resolve(options.path)
     const objectsDir = NodePath.join(root, "objects")
     const blobsDir = NodePath.join(root, "blobs")
     const tmpDir = NodePath.join(root, "tmp")
 
-    const hashOf = (id: Storage.ObjectId): string =>
+    const hashOf = (id: StorageModel.ObjectId): string =>
       Crypto.createHash("sha256").update(identityKey(id), "utf8").digest("hex")
     const recordPath = (hash: string) => NodePath.join(objectsDir, `${hash}.json`)
     const blobPath = (hash: string, generation: string) => NodePath.join(blobsDir, `${hash}.${generation}`)
@@ -355,27 +166,27 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       })
 
     const put = <E>(
-      id: Storage.ObjectId,
+      id: StorageModel.ObjectId,
       metadata: Metadata,
       body: Stream.Stream<Uint8Array, E>
-    ): Effect.Effect<Storage.ObjectInfo, E | Storage.StorageError> =>
+    ): Effect.Effect<StorageModel.ObjectInfo, E | StorageModel.StorageError> =>
       store(id, metadata, (path) => writeBody(path, body))
 
-    const putBytes = (id: Storage.ObjectId, metadata: Metadata, bytes: Uint8Array) =>
+    const putBytes = (id: StorageModel.ObjectId, metadata: Metadata, bytes: Uint8Array) =>
       store(id, metadata, (path) => writeBytes(path, bytes))
 
     const store = <E>(
-      id: Storage.ObjectId,
+      id: StorageModel.ObjectId,
       metadata: Metadata,
-      write: (path: string) => Effect.Effect<number, E | Storage.StorageError>
-    ): Effect.Effect<Storage.ObjectInfo, E | Storage.StorageError> => {
+      write: (path: string) => Effect.Effect<number, E | StorageModel.StorageError>
+    ): Effect.Effect<StorageModel.ObjectInfo, E | StorageModel.StorageError> => {
       const hash = hashOf(id)
       const generation = Crypto.randomUUID()
       const tmpBlob = tmpPath(".blob")
       const tmpRecord = tmpPath(".json")
       return Effect.gen(function*() {
         const size = yield* write(tmpBlob)
-        const info: Storage.ObjectInfo = { metadata, size, generation }
+        const info: StorageModel.ObjectInfo = { metadata, size, generation }
         yield* attempt("put", () => writeFileSynced(tmpRecord, encodeRecord(id, info)))
         yield* locked(hash)(attempt("put", async () => {
           let previous: StoredRecord | undefined
@@ -406,7 +217,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       handle: Fs.FileHandle,
       start: number,
       end: number
-    ): Stream.Stream<Uint8Array, Storage.StorageError> =>
+    ): Stream.Stream<Uint8Array, StorageModel.StorageError> =>
       Stream.paginateEffect(start, (position) =>
         attempt("get", async () => {
           const length = Math.min(CHUNK_SIZE, end - position + 1)
@@ -453,12 +264,12 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
         )
       )
 
-    const open = (id: Storage.ObjectId) =>
+    const open = (id: StorageModel.ObjectId) =>
       Effect.gen(function*() {
         const hash = hashOf(id)
         for (let attemptNo = 0; attemptNo < 10; attemptNo++) {
           const record = yield* attempt("get", () => readRecord(hash))
-          if (record === undefined) return Option.none<Storage.OpenedObject>()
+          if (record === undefined) return Option.none<StorageModel.OpenedObject>()
           const blob = yield* openBlob(hash, record)
           if (blob === undefined) {
             cache.delete(hash)
@@ -467,14 +278,14 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
           const info = record.info
           if (blob._tag === "Read") {
             const bytes = blob.bytes
-            return Option.some<Storage.OpenedObject>({
+            return Option.some<StorageModel.OpenedObject>({
               ...info,
               read: (range) => sliceStream(bytes, range?.start ?? 0, range?.end ?? bytes.length - 1),
               readBytes: () => Effect.succeed(bytes)
             })
           }
           const handle = blob.handle
-          return Option.some<Storage.OpenedObject>({
+          return Option.some<StorageModel.OpenedObject>({
             ...info,
             read: (range) => {
               const start = range?.start ?? 0
@@ -483,10 +294,10 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
             }
           })
         }
-        return yield* new Storage.StorageError({ operation: "get", reason: "object keeps changing while opened" })
+        return yield* new StorageModel.StorageError({ operation: "get", reason: "object keeps changing while opened" })
       })
 
-    const head = (id: Storage.ObjectId) =>
+    const head = (id: StorageModel.ObjectId) =>
       Effect.map(
         attempt("head", () => readRecord(hashOf(id))),
         (record) => Option.map(Option.fromNullable(record), (r) => r.info)
@@ -503,17 +314,17 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       return true
     }
 
-    const remove = (id: Storage.ObjectId) => {
+    const remove = (id: StorageModel.ObjectId) => {
       const hash = hashOf(id)
       return locked(hash)(attempt("delete", () => deleteHash(hash)))
     }
 
-    const setExpiry = (id: Storage.ObjectId, generation: string, timeExpires: bigint) => {
+    const setExpiry = (id: StorageModel.ObjectId, generation: string, timeExpires: bigint) => {
       const hash = hashOf(id)
       return locked(hash)(attempt("update", async () => {
         const record = await readRecord(hash)
         if (record === undefined || record.info.generation !== generation) return false
-        const info: Storage.ObjectInfo = {
+        const info: StorageModel.ObjectInfo = {
           ...record.info,
           metadata: { ...record.info.metadata, timeExpires }
         }
@@ -552,7 +363,7 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       })
 
     const list = Effect.gen(function*() {
-      const entries: Array<Storage.Entry> = []
+      const entries: Array<StorageModel.Entry> = []
       for (const hash of yield* recordHashes) {
         const record = yield* attempt("list", () => readRecord(hash))
         if (record !== undefined) entries.push({ id: record.id, ...record.info })
@@ -560,6 +371,6 @@ export const make = (options: { readonly path: string }): Effect.Effect<Storage.
       return entries
     })
 
-    const service: Storage.ObjectStore = { put, putBytes, open, head, delete: remove, setExpiry, reap, list }
+    const service: StorageModel.ObjectStore = { put, putBytes, open, head, delete: remove, setExpiry, reap, list }
     return service
   })

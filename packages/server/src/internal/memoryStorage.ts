@@ -6,65 +6,42 @@
 import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
-import type * as Storage from "../Storage.js"
-
-/** @internal */
-export const CHUNK_SIZE = 64 * 1024
-
-/** @internal */
-export const identityKey = (id: Storage.ObjectId): string =>
-  JSON.stringify([id.usecase, id.scopes.map(([name, value]) => [name, value]), id.key])
-
-/** @internal */
-export const concat = Bytes.concat
-
-/** @internal */
-export const collect = Bytes.collect
-
-/** Streams `bytes[start..=end]` in chunks of at most `CHUNK_SIZE`. @internal */
-export const sliceStream = (bytes: Uint8Array, start: number, end: number): Stream.Stream<Uint8Array> => {
-  if (end < start) return Stream.empty
-  const pieces: Array<Uint8Array> = []
-  for (let offset = start; offset <= end; offset += CHUNK_SIZE) {
-    pieces.push(bytes.subarray(offset, Math.min(end + 1, offset + CHUNK_SIZE)))
-  }
-  return Stream.fromIterable(pieces)
-}
+import type * as Stream from "effect/Stream"
+import type * as StorageModel from "../StorageModel.js"
+import { identityKey, isExpiredAt, sliceStream } from "./storeCommon.js"
 
 interface Stored {
-  readonly id: Storage.ObjectId
-  readonly info: Storage.ObjectInfo
+  readonly id: StorageModel.ObjectId
+  readonly info: StorageModel.ObjectInfo
   readonly bytes: Uint8Array
 }
 
 /** @internal */
-export const isExpiredAt = (metadata: Storage.ObjectInfo["metadata"], now: bigint): boolean =>
-  metadata.expirationPolicy._tag !== "Manual" && metadata.timeExpires !== undefined && metadata.timeExpires < now
-
-/** @internal */
-export const make: Effect.Effect<Storage.ObjectStore> = Effect.sync(() => {
+export const make: Effect.Effect<StorageModel.ObjectStore> = Effect.sync(() => {
   const objects = new Map<string, Stored>()
   let counter = 0
 
-  const open = (bytes: Uint8Array, info: Storage.ObjectInfo): Storage.OpenedObject => ({
+  const open = (bytes: Uint8Array, info: StorageModel.ObjectInfo): StorageModel.OpenedObject => ({
     ...info,
     read: (range) => sliceStream(bytes, range?.start ?? 0, range?.end ?? bytes.length - 1),
     // Stored bytes are never changed in place (a put replaces the array), so readers may share them.
     readBytes: () => Effect.succeed(bytes)
   })
 
-  const store = (id: Storage.ObjectId, metadata: Storage.ObjectInfo["metadata"], bytes: Uint8Array) => {
+  const store = (id: StorageModel.ObjectId, metadata: StorageModel.ObjectInfo["metadata"], bytes: Uint8Array) => {
     // copy: the chunks may be views into buffers the transport reuses
     const owned = bytes.slice()
-    const info: Storage.ObjectInfo = { metadata, size: owned.length, generation: `m${++counter}` }
+    const info: StorageModel.ObjectInfo = { metadata, size: owned.length, generation: `m${++counter}` }
     objects.set(identityKey(id), { id, info, bytes: owned })
     return info
   }
 
-  const service: Storage.ObjectStore = {
-    put: <E>(id: Storage.ObjectId, metadata: Storage.ObjectInfo["metadata"], body: Stream.Stream<Uint8Array, E>) =>
-      Effect.map(collect(body), (bytes) => store(id, metadata, bytes)),
+  const service: StorageModel.ObjectStore = {
+    put: <E>(
+      id: StorageModel.ObjectId,
+      metadata: StorageModel.ObjectInfo["metadata"],
+      body: Stream.Stream<Uint8Array, E>
+    ) => Effect.map(Bytes.collect(body), (bytes) => store(id, metadata, bytes)),
     putBytes: (id, metadata, bytes) => Effect.sync(() => store(id, metadata, bytes)),
     open: (id) =>
       Effect.sync(() => Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => open(s.bytes, s.info))),

@@ -24,18 +24,12 @@ import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import type * as Storage from "../Storage.js"
-import {
-  attempt,
-  decodeRecord,
-  encodeRecord,
-  isNotFound,
-  makeKeyedLock,
-  syncDirectory,
-  writeFileSynced
-} from "./filesystemStorage.js"
-import { CHUNK_SIZE, identityKey } from "./memoryStorage.js"
+import type * as StorageModel from "../StorageModel.js"
+import { attempt, isNotFound, syncDirectory, writeFileSynced } from "./filesystemIo.js"
+import { decodeRecord, encodeRecord } from "./filesystemRecord.js"
+import { makeKeyedLock } from "./keyedLock.js"
 import { checkedBody, etagOf, nanosToMicros, noSuchUpload, resolveParts } from "./multipartStore.js"
+import { CHUNK_SIZE, identityKey } from "./storeCommon.js"
 
 interface UploadJson {
   readonly version: 1
@@ -54,14 +48,14 @@ interface PartJson {
 }
 
 interface UploadRecord {
-  readonly id: Storage.ObjectId
+  readonly id: StorageModel.ObjectId
   readonly uploadId: string
   readonly initiated: bigint
-  readonly metadata: Storage.ObjectInfo["metadata"]
+  readonly metadata: StorageModel.ObjectInfo["metadata"]
 }
 
 interface StoredPart {
-  readonly info: Storage.PartInfo
+  readonly info: StorageModel.PartInfo
   readonly blob: string
 }
 
@@ -69,13 +63,13 @@ const PART_RECORD = /^part-(\d+)\.json$/
 
 /** @internal */
 export const make = (
-  objects: Storage.ObjectStore,
+  objects: StorageModel.ObjectStore,
   options: { readonly path: string }
-): Effect.Effect<Storage.MultipartStore, Storage.StorageError> =>
+): Effect.Effect<StorageModel.MultipartStore, StorageModel.StorageError> =>
   Effect.gen(function*() {
     const uploadsDir = NodePath.join(NodePath.resolve(options.path), "uploads")
 
-    const dirOf = (id: Storage.ObjectId, uploadId: string) =>
+    const dirOf = (id: StorageModel.ObjectId, uploadId: string) =>
       NodePath.join(
         uploadsDir,
         Crypto.createHash("sha256").update(JSON.stringify([identityKey(id), uploadId]), "utf8").digest("hex")
@@ -170,14 +164,18 @@ export const make = (
     const locked = makeKeyedLock()
     const removeQuietly = (path: string) => Effect.promise(() => Fs.rm(path, { force: true }).catch(() => undefined))
 
-    const find = (id: Storage.ObjectId, uploadId: string, operation: string) =>
+    const find = (id: StorageModel.ObjectId, uploadId: string, operation: string) =>
       Effect.flatMap(
         attempt(operation, () => readUpload(dirOf(id, uploadId))),
         (upload) =>
           upload === undefined || upload.uploadId !== uploadId ? Effect.fail(noSuchUpload()) : Effect.succeed(upload)
       )
 
-    const initiateUpload = (id: Storage.ObjectId, metadata: Storage.ObjectInfo["metadata"], initiated: bigint) => {
+    const initiateUpload = (
+      id: StorageModel.ObjectId,
+      metadata: StorageModel.ObjectInfo["metadata"],
+      initiated: bigint
+    ) => {
       const uploadId = Crypto.randomUUID()
       const dir = dirOf(id, uploadId)
       const json: UploadJson = {
@@ -225,12 +223,12 @@ export const make = (
       )
 
     const putPart = <E>(
-      id: Storage.ObjectId,
+      id: StorageModel.ObjectId,
       uploadId: string,
       partNumber: number,
       body: Stream.Stream<Uint8Array, E>,
-      expected: Storage.PartExpectation
-    ): Effect.Effect<Storage.PartInfo, E | Storage.StorageError | Storage.MultipartError> => {
+      expected: StorageModel.PartExpectation
+    ): Effect.Effect<StorageModel.PartInfo, E | StorageModel.StorageError | StorageModel.MultipartError> => {
       const dir = dirOf(id, uploadId)
       const tmp = NodePath.join(dir, `tmp-${Crypto.randomUUID()}`)
       const tmpRecord = NodePath.join(dir, `tmp-${Crypto.randomUUID()}`)
@@ -240,7 +238,7 @@ export const make = (
         const checked = checkedBody(body, expected)
         yield* writePart(tmp, checked.stream)
         const { md5, size } = yield* checked.finish
-        const info: Storage.PartInfo = { partNumber, etag: etagOf(md5), size, lastModified: expected.now }
+        const info: StorageModel.PartInfo = { partNumber, etag: etagOf(md5), size, lastModified: expected.now }
         const json: PartJson = {
           partNumber,
           etag: info.etag,
@@ -275,14 +273,14 @@ export const make = (
       )
     }
 
-    const listParts = (id: Storage.ObjectId, uploadId: string) =>
+    const listParts = (id: StorageModel.ObjectId, uploadId: string) =>
       Effect.gen(function*() {
         yield* find(id, uploadId, "list parts")
         const parts = yield* attempt("list parts", () => readParts(dirOf(id, uploadId)))
         return Array.from(parts.values(), (part) => part.info).sort((a, b) => a.partNumber - b.partNumber)
       })
 
-    const readBlob = (handle: Fs.FileHandle, size: number): Stream.Stream<Uint8Array, Storage.StorageError> =>
+    const readBlob = (handle: Fs.FileHandle, size: number): Stream.Stream<Uint8Array, StorageModel.StorageError> =>
       size === 0 ? Stream.empty : Stream.paginateEffect(0, (position) =>
         attempt("complete", async () => {
           const length = Math.min(CHUNK_SIZE, size - position)
@@ -294,10 +292,10 @@ export const make = (
         }))
 
     const completeUpload = (
-      id: Storage.ObjectId,
+      id: StorageModel.ObjectId,
       uploadId: string,
-      requested: ReadonlyArray<Storage.CompletePart>,
-      options?: Storage.CompleteOptions | undefined
+      requested: ReadonlyArray<StorageModel.CompletePart>,
+      options?: StorageModel.CompleteOptions | undefined
     ) =>
       Effect.scoped(Effect.gen(function*() {
         const dir = dirOf(id, uploadId)
@@ -322,7 +320,7 @@ export const make = (
         return info
       }))
 
-    const abortUpload = (id: Storage.ObjectId, uploadId: string) => {
+    const abortUpload = (id: StorageModel.ObjectId, uploadId: string) => {
       const dir = dirOf(id, uploadId)
       return locked(dir)(attempt("abort", async () => {
         const upload = await readUpload(dir)
@@ -337,7 +335,7 @@ export const make = (
     })
 
     const listUploads = Effect.gen(function*() {
-      const entries: Array<Storage.UploadEntry> = []
+      const entries: Array<StorageModel.UploadEntry> = []
       for (const dir of yield* uploadDirs) {
         const found = yield* attempt("list uploads", async () => {
           const upload = await readUpload(dir)
@@ -375,7 +373,7 @@ export const make = (
         return count
       })
 
-    const store: Storage.MultipartStore = {
+    const store: StorageModel.MultipartStore = {
       initiateUpload,
       putPart,
       listParts,

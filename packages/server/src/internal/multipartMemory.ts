@@ -4,31 +4,32 @@
  *
  * @internal
  */
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import type * as Storage from "../Storage.js"
-import { collect, identityKey, sliceStream } from "./memoryStorage.js"
+import type * as StorageModel from "../StorageModel.js"
 import { checkedBody, etagOf, nanosToMicros, noSuchUpload, resolveParts } from "./multipartStore.js"
+import { identityKey, sliceStream } from "./storeCommon.js"
 
 interface StoredPart {
-  readonly info: Storage.PartInfo
+  readonly info: StorageModel.PartInfo
   readonly bytes: Uint8Array
 }
 
 interface Upload {
-  readonly id: Storage.ObjectId
+  readonly id: StorageModel.ObjectId
   readonly uploadId: string
-  readonly metadata: Storage.ObjectInfo["metadata"]
+  readonly metadata: StorageModel.ObjectInfo["metadata"]
   readonly initiated: bigint
   readonly parts: Map<number, StoredPart>
 }
 
 /** @internal */
-export const make = (objects: Storage.ObjectStore): Storage.MultipartStore => {
+export const make = (objects: StorageModel.ObjectStore): StorageModel.MultipartStore => {
   const uploads = new Map<string, Upload>()
-  const uploadKey = (id: Storage.ObjectId, uploadId: string) => JSON.stringify([identityKey(id), uploadId])
-  const find = (id: Storage.ObjectId, uploadId: string) =>
+  const uploadKey = (id: StorageModel.ObjectId, uploadId: string) => JSON.stringify([identityKey(id), uploadId])
+  const find = (id: StorageModel.ObjectId, uploadId: string) =>
     Effect.suspend(() => {
       const upload = uploads.get(uploadKey(id, uploadId))
       return upload === undefined ? Effect.fail(noSuchUpload()) : Effect.succeed(upload)
@@ -50,20 +51,20 @@ export const make = (objects: Storage.ObjectStore): Storage.MultipartStore => {
         return uploadId
       }),
     putPart: <E>(
-      id: Storage.ObjectId,
+      id: StorageModel.ObjectId,
       uploadId: string,
       partNumber: number,
       body: Stream.Stream<Uint8Array, E>,
-      expected: Storage.PartExpectation
+      expected: StorageModel.PartExpectation
     ) =>
       Effect.gen(function*() {
         yield* find(id, uploadId)
         const checked = checkedBody(body, expected)
         // copy: the chunks may be views into buffers the transport reuses
-        const bytes = (yield* collect(checked.stream)).slice()
+        const bytes = (yield* Bytes.collect(checked.stream)).slice()
         const { md5, size } = yield* checked.finish
         const upload = yield* find(id, uploadId) // aborted meanwhile: store nothing
-        const info: Storage.PartInfo = { partNumber, etag: etagOf(md5), size, lastModified: expected.now }
+        const info: StorageModel.PartInfo = { partNumber, etag: etagOf(md5), size, lastModified: expected.now }
         upload.parts.set(partNumber, { info, bytes })
         return info
       }),
@@ -84,7 +85,7 @@ export const make = (objects: Storage.ObjectStore): Storage.MultipartStore => {
       }),
     abortUpload: (id, uploadId) => Effect.sync(() => uploads.delete(uploadKey(id, uploadId))),
     listUploads: Effect.sync(() =>
-      Array.from(uploads.values(), (upload): Storage.UploadEntry => {
+      Array.from(uploads.values(), (upload): StorageModel.UploadEntry => {
         let size = 0
         for (const part of upload.parts.values()) size += part.info.size
         return {

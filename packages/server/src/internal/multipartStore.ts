@@ -7,14 +7,14 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import * as Storage from "../Storage.js"
+import * as StorageModel from "../StorageModel.js"
 
 /** The etag of a part: its quoted hex MD5 (§17.3). @internal */
 export const etagOf = (md5: Uint8Array): string => `"${Buffer.from(md5).toString("hex")}"`
 
 /** @internal */
 export const noSuchUpload = () =>
-  new Storage.MultipartError({ reason: "NoSuchUpload", detail: "multipart upload not found" })
+  new StorageModel.MultipartError({ reason: "NoSuchUpload", detail: "multipart upload not found" })
 
 /**
  * A part body that counts and hashes what passes through it and fails with `IncompleteBody` as soon as it is
@@ -25,10 +25,10 @@ export const noSuchUpload = () =>
  */
 export const checkedBody = <E>(
   body: Stream.Stream<Uint8Array, E>,
-  expected: Storage.PartExpectation
+  expected: StorageModel.PartExpectation
 ): {
-  readonly stream: Stream.Stream<Uint8Array, E | Storage.MultipartError>
-  readonly finish: Effect.Effect<{ readonly md5: Uint8Array; readonly size: number }, Storage.MultipartError>
+  readonly stream: Stream.Stream<Uint8Array, E | StorageModel.MultipartError>
+  readonly finish: Effect.Effect<{ readonly md5: Uint8Array; readonly size: number }, StorageModel.MultipartError>
 } => {
   const hash = Crypto.createHash("md5")
   let size = 0
@@ -36,7 +36,7 @@ export const checkedBody = <E>(
     size += chunk.length
     if (size > expected.contentLength) {
       return Effect.fail(
-        new Storage.MultipartError({
+        new StorageModel.MultipartError({
           reason: "IncompleteBody",
           detail: `the part body is longer than its Content-Length of ${expected.contentLength} bytes`
         })
@@ -48,7 +48,7 @@ export const checkedBody = <E>(
   const finish = Effect.suspend(() => {
     if (size !== expected.contentLength) {
       return Effect.fail(
-        new Storage.MultipartError({
+        new StorageModel.MultipartError({
           reason: "IncompleteBody",
           detail: `the part body ended after ${size} of ${expected.contentLength} bytes`
         })
@@ -57,7 +57,7 @@ export const checkedBody = <E>(
     const md5 = new Uint8Array(hash.digest())
     if (expected.contentMd5 !== undefined && !Buffer.from(md5).equals(Buffer.from(expected.contentMd5))) {
       return Effect.fail(
-        new Storage.MultipartError({
+        new StorageModel.MultipartError({
           reason: "BadDigest",
           detail: `Content-MD5 mismatch: the part body has MD5 ${
             Buffer.from(md5).toString("base64")
@@ -78,18 +78,18 @@ export const checkedBody = <E>(
  *
  * @internal
  */
-export const resolveParts = <P extends { readonly info: Storage.PartInfo }>(
+export const resolveParts = <P extends { readonly info: StorageModel.PartInfo }>(
   stored: ReadonlyMap<number, P>,
-  requested: ReadonlyArray<Storage.CompletePart>,
-  options?: Storage.CompleteOptions | undefined
-): Effect.Effect<ReadonlyArray<P>, Storage.MultipartError> =>
+  requested: ReadonlyArray<StorageModel.CompletePart>,
+  options?: StorageModel.CompleteOptions | undefined
+): Effect.Effect<ReadonlyArray<P>, StorageModel.MultipartError> =>
   Effect.suspend(() => {
     for (let i = 1; i < requested.length; i++) {
       const previous = requested[i - 1]!.partNumber
       const current = requested[i]!.partNumber
       if (current <= previous) {
         return Effect.fail(
-          new Storage.MultipartError({
+          new StorageModel.MultipartError({
             reason: "InvalidPartOrder",
             detail: current === previous
               ? `part number ${current} is listed more than once`
@@ -104,7 +104,7 @@ export const resolveParts = <P extends { readonly info: Storage.PartInfo }>(
       const found = stored.get(part.partNumber)
       if (found === undefined) {
         return Effect.fail(
-          new Storage.MultipartError({
+          new StorageModel.MultipartError({
             reason: "InvalidPart",
             detail: `part number ${part.partNumber} was not uploaded`
           })
@@ -112,7 +112,7 @@ export const resolveParts = <P extends { readonly info: Storage.PartInfo }>(
       }
       if (found.info.etag !== part.etag) {
         return Effect.fail(
-          new Storage.MultipartError({
+          new StorageModel.MultipartError({
             reason: "InvalidPart",
             detail: `etag mismatch for part ${part.partNumber}: expected ${found.info.etag}, got ${part.etag}`
           })
@@ -124,7 +124,7 @@ export const resolveParts = <P extends { readonly info: Storage.PartInfo }>(
     const maxSize = options?.maxSize
     if (maxSize !== undefined && size > maxSize) {
       return Effect.fail(
-        new Storage.MultipartError({
+        new StorageModel.MultipartError({
           reason: "EntityTooLarge",
           detail: `the listed parts add up to ${size} bytes, more than the object size limit of ${maxSize} bytes`
         })

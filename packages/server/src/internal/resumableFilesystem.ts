@@ -25,10 +25,11 @@ import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as NodePath from "node:path"
-import type * as Storage from "../Storage.js"
-import { attempt, decodeRecord, encodeRecord, isNotFound, syncDirectory, writeFileSynced } from "./filesystemStorage.js"
-import { CHUNK_SIZE, identityKey } from "./memoryStorage.js"
+import type * as StorageModel from "../StorageModel.js"
+import { attempt, isNotFound, syncDirectory, writeFileSynced } from "./filesystemIo.js"
+import { decodeRecord, encodeRecord } from "./filesystemRecord.js"
 import { checkChunk, gone, incomplete, makeLock, noSuchSession, reapAction } from "./resumableStore.js"
+import { CHUNK_SIZE, identityKey } from "./storeCommon.js"
 
 interface SessionJson {
   readonly version: 1
@@ -43,7 +44,7 @@ type StateJson =
   | { readonly status: "open"; readonly offset: number; readonly lastActivity: string }
   | { readonly status: "committed" | "cancelled" | "expired"; readonly ended: string }
 
-const statusOf = (json: StateJson): Storage.SessionStatus => {
+const statusOf = (json: StateJson): StorageModel.SessionStatus => {
   switch (json.status) {
     case "open":
       return { _tag: "Open", offset: json.offset, lastActivity: BigInt(json.lastActivity) }
@@ -56,7 +57,7 @@ const statusOf = (json: StateJson): Storage.SessionStatus => {
   }
 }
 
-const stateOf = (status: Storage.SessionStatus): StateJson =>
+const stateOf = (status: StorageModel.SessionStatus): StateJson =>
   status._tag === "Open"
     ? { status: "open", offset: status.offset, lastActivity: status.lastActivity.toString() }
     : {
@@ -66,19 +67,19 @@ const stateOf = (status: Storage.SessionStatus): StateJson =>
 
 /** @internal */
 export const make = (
-  objects: Storage.ObjectStore,
+  objects: StorageModel.ObjectStore,
   options: { readonly path: string }
-): Effect.Effect<Storage.ResumableStore, Storage.StorageError> =>
+): Effect.Effect<StorageModel.ResumableStore, StorageModel.StorageError> =>
   Effect.gen(function*() {
     const sessionsDir = NodePath.join(NodePath.resolve(options.path), "resumable")
-    const dirOf = (id: Storage.ObjectId, token: string) =>
+    const dirOf = (id: StorageModel.ObjectId, token: string) =>
       NodePath.join(
         sessionsDir,
         Crypto.createHash("sha256").update(JSON.stringify([identityKey(id), token]), "utf8").digest("hex")
       )
     const locked = makeLock()
 
-    const readEntry = async (dir: string): Promise<Storage.SessionEntry | undefined> => {
+    const readEntry = async (dir: string): Promise<StorageModel.SessionEntry | undefined> => {
       let session: string
       let state: string
       try {
@@ -102,7 +103,7 @@ export const make = (
     }
 
     /** Replaces `state.json` durably. */
-    const writeState = async (dir: string, status: Storage.SessionStatus) => {
+    const writeState = async (dir: string, status: StorageModel.SessionStatus) => {
       const tmp = NodePath.join(dir, `tmp-${Crypto.randomUUID()}`)
       try {
         await writeFileSynced(tmp, JSON.stringify(stateOf(status)))
@@ -119,7 +120,7 @@ export const make = (
       await Fs.mkdir(sessionsDir, { recursive: true })
       for (const name of await Fs.readdir(sessionsDir)) {
         const dir = NodePath.join(sessionsDir, name)
-        let found: Storage.SessionEntry | undefined
+        let found: StorageModel.SessionEntry | undefined
         try {
           found = await readEntry(dir)
         } catch {
@@ -135,15 +136,15 @@ export const make = (
       }
     })
 
-    const find = (id: Storage.ObjectId, token: string, operation: string) =>
+    const find = (id: StorageModel.ObjectId, token: string, operation: string) =>
       Effect.flatMap(
         attempt(operation, () => readEntry(dirOf(id, token))),
         (found) => found === undefined || found.token !== token ? Effect.fail(noSuchSession()) : Effect.succeed(found)
       )
 
     const createSession = (
-      id: Storage.ObjectId,
-      metadata: Storage.ObjectInfo["metadata"],
+      id: StorageModel.ObjectId,
+      metadata: StorageModel.ObjectInfo["metadata"],
       length: number,
       now: bigint
     ) => {
@@ -175,10 +176,10 @@ export const make = (
     }
 
     const appendChunk = <E>(
-      id: Storage.ObjectId,
+      id: StorageModel.ObjectId,
       token: string,
-      chunk: Storage.Chunk<E>
-    ): Effect.Effect<number, E | Storage.StorageError | Storage.ResumableError> => {
+      chunk: StorageModel.Chunk<E>
+    ): Effect.Effect<number, E | StorageModel.StorageError | StorageModel.ResumableError> => {
       const dir = dirOf(id, token)
       return locked(dir)(Effect.gen(function*() {
         const session = yield* find(id, token, "append")
@@ -221,7 +222,7 @@ export const make = (
       }))
     }
 
-    const readData = (handle: Fs.FileHandle, size: number): Stream.Stream<Uint8Array, Storage.StorageError> =>
+    const readData = (handle: Fs.FileHandle, size: number): Stream.Stream<Uint8Array, StorageModel.StorageError> =>
       size === 0 ? Stream.empty : Stream.paginateEffect(0, (position) =>
         attempt("commit", async () => {
           const length = Math.min(CHUNK_SIZE, size - position)
@@ -233,9 +234,9 @@ export const make = (
         }))
 
     const commitSession = (
-      id: Storage.ObjectId,
+      id: StorageModel.ObjectId,
       token: string,
-      finalize: (metadata: Storage.ObjectInfo["metadata"]) => Storage.ObjectInfo["metadata"],
+      finalize: (metadata: StorageModel.ObjectInfo["metadata"]) => StorageModel.ObjectInfo["metadata"],
       now: bigint
     ) => {
       const dir = dirOf(id, token)
@@ -256,7 +257,7 @@ export const make = (
       }))))
     }
 
-    const endSession = (id: Storage.ObjectId, token: string, status: "Cancelled" | "Expired", now: bigint) => {
+    const endSession = (id: StorageModel.ObjectId, token: string, status: "Cancelled" | "Expired", now: bigint) => {
       const dir = dirOf(id, token)
       return locked(dir)(Effect.uninterruptible(attempt("end session", async () => {
         const found = await readEntry(dir)
@@ -271,7 +272,7 @@ export const make = (
       (await Fs.readdir(sessionsDir)).map((name) => NodePath.join(sessionsDir, name)))
 
     const listSessions = Effect.gen(function*() {
-      const entries: Array<Storage.SessionEntry> = []
+      const entries: Array<StorageModel.SessionEntry> = []
       for (const dir of yield* sessionDirs) {
         const found = yield* attempt("list sessions", () =>
           readEntry(dir))
@@ -301,7 +302,7 @@ export const make = (
         return count
       })
 
-    const store: Storage.ResumableStore = {
+    const store: StorageModel.ResumableStore = {
       createSession,
       sessionInfo: (id, token) =>
         Effect.map(

@@ -8,26 +8,26 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import type * as Storage from "../Storage.js"
-import { identityKey } from "./memoryStorage.js"
+import type * as StorageModel from "../StorageModel.js"
 import { checkChunk, gone, incomplete, makeLock, noSuchSession, reapAction } from "./resumableStore.js"
+import { identityKey } from "./storeCommon.js"
 
 interface Session {
-  readonly id: Storage.ObjectId
+  readonly id: StorageModel.ObjectId
   readonly token: string
   readonly length: number
-  readonly metadata: Storage.ObjectInfo["metadata"]
+  readonly metadata: StorageModel.ObjectInfo["metadata"]
   readonly created: bigint
-  status: Storage.SessionStatus
+  status: StorageModel.SessionStatus
   chunks: Array<Uint8Array>
 }
 
 /** @internal */
-export const make = (objects: Storage.ObjectStore): Storage.ResumableStore => {
+export const make = (objects: StorageModel.ObjectStore): StorageModel.ResumableStore => {
   const sessions = new Map<string, Session>()
-  const keyOf = (id: Storage.ObjectId, token: string) => JSON.stringify([identityKey(id), token])
+  const keyOf = (id: StorageModel.ObjectId, token: string) => JSON.stringify([identityKey(id), token])
   const locked = makeLock()
-  const entry = (session: Session): Storage.SessionEntry => ({
+  const entry = (session: Session): StorageModel.SessionEntry => ({
     id: session.id,
     token: session.token,
     length: session.length,
@@ -35,13 +35,13 @@ export const make = (objects: Storage.ObjectStore): Storage.ResumableStore => {
     created: session.created,
     status: session.status
   })
-  const find = (id: Storage.ObjectId, token: string) =>
+  const find = (id: StorageModel.ObjectId, token: string) =>
     Effect.suspend(() => {
       const session = sessions.get(keyOf(id, token))
       return session === undefined ? Effect.fail(noSuchSession()) : Effect.succeed(session)
     })
 
-  const appendChunk = <E>(id: Storage.ObjectId, token: string, chunk: Storage.Chunk<E>) =>
+  const appendChunk = <E>(id: StorageModel.ObjectId, token: string, chunk: StorageModel.Chunk<E>) =>
     locked(keyOf(id, token))(Effect.gen(function*() {
       const session = yield* find(id, token)
       const start = yield* checkChunk(session.status, session.length, chunk)

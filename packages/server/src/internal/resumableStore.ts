@@ -5,16 +5,16 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import * as Storage from "../Storage.js"
-import { makeKeyedLock } from "./filesystemStorage.js"
+import * as StorageModel from "../StorageModel.js"
+import { makeKeyedLock } from "./keyedLock.js"
 
 /** @internal */
 export const noSuchSession = () =>
-  new Storage.ResumableError({ reason: "NoSuchSession", detail: "upload session not found" })
+  new StorageModel.ResumableError({ reason: "NoSuchSession", detail: "upload session not found" })
 
 /** @internal */
-export const gone = (status: Storage.SessionStatus["_tag"]) =>
-  new Storage.ResumableError({
+export const gone = (status: StorageModel.SessionStatus["_tag"]) =>
+  new StorageModel.ResumableError({
     reason: "Gone",
     detail: status === "Committed"
       ? "upload session is gone: it was completed"
@@ -25,7 +25,7 @@ export const gone = (status: Storage.SessionStatus["_tag"]) =>
 
 /** @internal */
 export const offsetMismatch = (current: number, requested: number) =>
-  new Storage.ResumableError({
+  new StorageModel.ResumableError({
     reason: "OffsetMismatch",
     detail: `upload offset mismatch: the session is at offset ${current}, the request says ${requested}`,
     offset: current
@@ -33,7 +33,7 @@ export const offsetMismatch = (current: number, requested: number) =>
 
 /** @internal */
 export const incomplete = (offset: number, length: number) =>
-  new Storage.ResumableError({
+  new StorageModel.ResumableError({
     reason: "Incomplete",
     detail: `the upload session has ${offset} of its ${length} bytes`,
     offset
@@ -53,15 +53,15 @@ export const makeLock = () => makeKeyedLock({ interruptible: true })
  * @internal
  */
 export const checkChunk = (
-  status: Storage.SessionStatus,
+  status: StorageModel.SessionStatus,
   length: number,
   chunk: { readonly offset: number; readonly contentLength: number }
-): Effect.Effect<number, Storage.ResumableError> => {
+): Effect.Effect<number, StorageModel.ResumableError> => {
   if (status._tag !== "Open") return Effect.fail(gone(status._tag))
   if (chunk.offset !== status.offset) return Effect.fail(offsetMismatch(status.offset, chunk.offset))
   if (chunk.offset + chunk.contentLength > length) {
     return Effect.fail(
-      new Storage.ResumableError({
+      new StorageModel.ResumableError({
         reason: "PastLength",
         detail: `the chunk runs past Upload-Length: ${chunk.offset} + ${chunk.contentLength} > ${length}`,
         offset: status.offset
@@ -72,7 +72,7 @@ export const checkChunk = (
 }
 
 /** Whether an ended session is old enough to forget, or an open one idle long enough to expire. @internal */
-export const reapAction = (status: Storage.SessionStatus, cutoff: bigint): "expire" | "forget" | undefined => {
+export const reapAction = (status: StorageModel.SessionStatus, cutoff: bigint): "expire" | "forget" | undefined => {
   if (status._tag === "Open") return status.lastActivity < cutoff ? "expire" : undefined
   return status.ended < cutoff ? "forget" : undefined
 }

@@ -1,0 +1,100 @@
+/**
+ * One-line setup over the runtime's `fetch`, for runtimes without undici's dispatcher API (Bun) and for any runtime
+ * where `fetch` is the transport of choice (Deno; browsers): the `ObjectstoreClient` over
+ * `@effect/platform`'s `FetchHttpClient`, with zstd compression, metrics and the auth mode chosen by the options,
+ * as {@link NodeClient.layer} does over undici.
+ *
+ * Responses must reach the client as the server sent them (PROTOCOL §7): zstd objects come with
+ * `content-encoding: zstd`, and the client decodes them itself. Bun's `fetch` decodes zstd on its own unless asked
+ * not to, so every request is made with `decompress: false` (an option other runtimes ignore).
+ *
+ * What differs from `NodeClient`'s transport: the request deadlines (`timeout`, `idleTimeout`) interrupt the attempt
+ * instead of aborting the socket, a byte body is handed to `fetch` whole (so its response deadline counts from the
+ * start of the attempt), and a streamed body is sent chunked, which the server refuses for multipart parts and
+ * resumable appends (PROTOCOL §20 item 16). `session.upload` of a stream works (each part is buffered); for a file
+ * of 32 MiB or more sent without compression on the fly (which `method: "auto"` uploads as a resumable upload, in
+ * chunks streamed from the file) pass `method: "multipart"`; `multipart.putPart` and `resumable.append` need byte
+ * arrays. There is no connect timeout of its own.
+ *
+ * @example
+ * ```ts
+ * import { ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+ * import * as FetchClient from "@objectstore/client/FetchClient"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* ObjectstoreClient.ObjectstoreClient
+ *   const session = yield* client.session(Usecase.make("attachments"), Scope.make({ org: 42 }))
+ *   return yield* session.put("Hello from fetch")
+ * }).pipe(Effect.provide(FetchClient.layer({ baseUrl: "http://localhost:8888" })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as Auth from "./Auth.js"
+import * as Compression from "./Compression.js"
+import * as Metrics from "./Metrics.js"
+import * as ObjectstoreClient from "./ObjectstoreClient.js"
+import type { AuthError, InvalidInputError } from "./ObjectstoreError.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends ObjectstoreClient.Options {
+  /** A static token sent with every request. */
+  readonly token?: Redacted.Redacted<string> | undefined
+  /** Sign a fresh token per request with this key (takes precedence over `token` if both are given). */
+  readonly secretKey?: Auth.SecretKeyOptions | undefined
+  /** Whether to record the client metrics (default `true`; `false` uses `Metrics.layerNoop`). */
+  readonly metrics?: boolean | undefined
+  /** Extra `fetch` options for every request (`credentials`, `mode`, …); `decompress: false` is always added. */
+  readonly requestInit?: globalThis.RequestInit | undefined
+}
+
+/**
+ * The `fetch` options every request gets: `decompress: false` (Bun), so zstd bodies arrive as the server sent them.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const REQUEST_INIT: globalThis.RequestInit = { decompress: false } as globalThis.RequestInit
+
+/**
+ * `FetchHttpClient.layer` with {@link REQUEST_INIT} (and `requestInit` on top): the transport part of
+ * {@link layer}, for composing `ObjectstoreClient.layer` by hand.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHttpClient = (requestInit: globalThis.RequestInit = {}) =>
+  FetchHttpClient.layer.pipe(
+    Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { ...requestInit, ...REQUEST_INIT }))
+  )
+
+/**
+ * The client over `fetch`: best available zstd, metrics, and auth from the options. Fails as
+ * `ObjectstoreClient.layer` does (`InvalidInputError` for bad options) and with `AuthError` for a secret key that is
+ * not an Ed25519 private key.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<ObjectstoreClient.ObjectstoreClient, InvalidInputError | AuthError> =>
+  ObjectstoreClient.layer(options).pipe(
+    Layer.provide(Layer.mergeAll(
+      layerHttpClient(options.requestInit),
+      Compression.layer,
+      options.secretKey !== undefined
+        ? Auth.layerSecretKey(options.secretKey)
+        : options.token !== undefined
+        ? Auth.layerToken(options.token)
+        : Auth.layerNone,
+      options.metrics === false ? Metrics.layerNoop : Metrics.layer
+    ))
+  )

@@ -1,0 +1,72 @@
+/**
+ * The client over HttpClient layers other than `NodeClient`'s: `FetchHttpClient.layer` (Bun, Deno, browsers) and
+ * `@effect/platform-node`'s undici client, against the local server over loopback TCP. These transports cannot be
+ * aborted from outside, so the request deadlines race the attempt instead; and `fetch` sends a stream body chunked,
+ * so multipart parts must reach it as bytes (PROTOCOL §20 item 16).
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpServer from "@effect/platform/HttpServer"
+import { assert, describe, layer } from "@effect/vitest"
+import { Auth, Batch, Compression, Metrics, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+import * as FetchClient from "@objectstore/client/FetchClient"
+import * as Server from "@objectstore/server/Server"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as crypto from "node:crypto"
+
+const MiB = 1024 * 1024
+const data = new Uint8Array(crypto.randomBytes(11 * MiB))
+
+const transports = [
+  ["FetchHttpClient.layer", FetchHttpClient.layer],
+  ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
+  ["FetchClient.layerHttpClient()", FetchClient.layerHttpClient()]
+] as const
+
+describe("other transports", () => {
+  layer(Server.layer({ port: 0 }), { excludeTestServices: true, timeout: 30_000 })("against the local server", (it) => {
+    for (const [name, transport] of transports) {
+      it.effect(
+        `${name}: put, get, head, many, a multipart upload (in an acquisition) and a manual part`,
+        () =>
+          HttpServer.addressFormattedWith((baseUrl) =>
+            Effect.gen(function*() {
+              const client = yield* ObjectstoreClient.ObjectstoreClient
+              const session = yield* client.session(Usecase.make("transports"), Scope.make({ org: 5 }))
+              const key = yield* session.put("over another transport")
+              assert.strictEqual(yield* session.getText(key), "over another transport")
+              assert.strictEqual((yield* session.head(key)).compression, "zstd")
+              const outcomes = yield* Batch.collectAll(session.many([Batch.get(key), Batch.delete(key)]))
+              assert.isTrue(outcomes.every((o) => o.result._tag === "Right"))
+
+              // The upload initiates inside an acquisition (uninterruptible): the deadline's race must still end.
+              const result = yield* session.upload(Stream.make(data), {
+                key: "upload.bin",
+                partSize: 5 * MiB,
+                threshold: 5 * MiB
+              })
+              assert.deepInclude(result, { method: "multipart", parts: 3, bytes: data.length })
+              assert.isTrue(Buffer.from(yield* session.getBytes("upload.bin")).equals(Buffer.from(data)))
+
+              // A part larger than the slices the Node transport streams goes whole, with its Content-Length.
+              const upload = yield* session.multipart.initiate({ key: "manual.bin", compression: "none" })
+              const part = yield* upload.putPart(1, data.subarray(0, MiB))
+              yield* upload.complete([part])
+              assert.strictEqual((yield* session.getBytes("manual.bin")).length, MiB)
+              yield* session.delete("upload.bin")
+              yield* session.delete("manual.bin")
+            }).pipe(
+              Effect.provide(
+                ObjectstoreClient.layer({ baseUrl }).pipe(
+                  Layer.provide(Layer.mergeAll(transport, Compression.layer, Auth.layerNone, Metrics.layer))
+                )
+              )
+            )
+          ),
+        { timeout: 30_000 }
+      )
+    }
+  })
+})
