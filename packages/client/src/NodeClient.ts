@@ -54,7 +54,7 @@ import * as Validation from "./internal/validation.js"
 import * as Metrics from "./Metrics.js"
 import * as ObjectstoreClient from "./ObjectstoreClient.js"
 import type { AuthError } from "./ObjectstoreError.js"
-import type { InvalidInputError } from "./ObjectstoreError.js"
+import { InvalidInputError } from "./ObjectstoreError.js"
 
 /**
  * @since 0.1.0
