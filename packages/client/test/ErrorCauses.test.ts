@@ -19,17 +19,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as crypto from "node:crypto"
+import { pemKeyPair } from "./support/keyPair.js"
 
-const pair = () => {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-  return {
-    privatePem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
-    publicPem: publicKey.export({ format: "pem", type: "spki" }).toString()
-  }
-}
-const main = pair()
-const readOnly = pair()
+const main = pemKeyPair()
+const readOnly = pemKeyPair()
 
 const serverOptions = {
   auth: {

@@ -29,12 +29,10 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as crypto from "node:crypto"
 import * as Http from "node:http"
+import { pemKeyPair } from "./support/keyPair.js"
 
-const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-const privatePem = privateKey.export({ format: "pem", type: "pkcs8" }).toString()
-const publicPem = publicKey.export({ format: "pem", type: "spki" }).toString()
+const { privatePem, publicPem } = pemKeyPair()
 
 const serverOptions = {
   auth: {
@@ -219,9 +217,8 @@ const everyOperation = (session: Session.Service, key: string) =>
     yield* aborted.abort
     at("abort")
 
-    // automatic multipart (three parts); over TCP only: in-process, `session.upload` of a stream hangs with any key
-    // (on main as well; left for the transport work)
-    if (target.rawGet !== undefined) yield* automatic(session, key, at)
+    // automatic multipart (three parts)
+    yield* automatic(session, key, at)
 
     // resumable
     const bytes = text.encode(payload)
