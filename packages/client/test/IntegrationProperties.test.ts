@@ -4,11 +4,13 @@
  * with InvalidInputError before any request is made.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, layer } from "@effect/vitest"
 import * as Auth from "@objectstore/client/Auth"
 import * as Batch from "@objectstore/client/Batch"
 import * as Compression from "@objectstore/client/Compression"
 import * as Metrics from "@objectstore/client/Metrics"
+import * as NodeClient from "@objectstore/client/NodeClient"
 import * as ObjectstoreClient from "@objectstore/client/ObjectstoreClient"
 import type * as ObjectstoreError from "@objectstore/client/ObjectstoreError"
 import * as Scope from "@objectstore/client/Scope"
@@ -69,38 +71,52 @@ const invalidScope = FastCheck.oneof(
   FastCheck.integer({ min: 0, max: 1_000_000 }).map((n) => Scope.make({ [String(n)]: "x" }))
 )
 
-layer(
-  ObjectstoreClient.layer({ baseUrl: "http://objectstore.test", retry: false, nonPortableKeys: "allow" }).pipe(
-    Layer.provide(Services),
-    Layer.provide(Server.layerHttpClient())
-  ),
-  { timeout: 120_000 }
-)("Properties against the in-process server", (it) => {
-  it.effect.prop(
-    "random valid scopes and any key the server accepts round-trip through put/get/head/delete/many",
-    [validScope, anyKey, FastCheck.uint8Array({ maxLength: 64 })],
-    ([scope, key, payload]) =>
-      Effect.gen(function*() {
-        const client = yield* ObjectstoreClient.ObjectstoreClient
-        const session = yield* client.session(Usecase.make("props"), scope)
-        assert.strictEqual(yield* session.put(payload, { key }), key)
-        assert.deepStrictEqual(yield* session.getBytes(key), payload)
-        yield* session.head(key)
-        yield* session.delete(key)
-        assert.strictEqual((yield* Effect.flip(session.head(key)))._tag, "NotFoundError")
-        const [put] = yield* Batch.collectAll(session.many([Batch.put(payload, { key })]))
-        assert.deepStrictEqual(put!.result, Either.right(key))
-        const [got, head] = yield* Batch.collectAll(session.many([Batch.get(key), Batch.head(key)]))
-        const value = Either.getOrThrow(got!.result as Either.Either<Option.Option<Batch.GetValue>, unknown>)
-        assert.deepStrictEqual(Option.map(value, (v) => [v.key, [...v.bytes]]), Option.some([key, [...payload]]))
-        assert.isTrue(Either.isRight(head!.result as Either.Either<unknown, unknown>))
-        const [deleted] = yield* Batch.collectAll(session.many([Batch.delete(key)]))
-        assert.isTrue(Either.isRight(deleted!.result as Either.Either<unknown, unknown>))
-        assert.strictEqual((yield* Effect.flip(session.head(key)))._tag, "NotFoundError")
-      }),
-    { fastCheck: { numRuns: 60 } }
-  )
+const inProcess = ObjectstoreClient.layer({
+  baseUrl: "http://objectstore.test",
+  retry: false,
+  nonPortableKeys: "allow"
 })
+  .pipe(Layer.provide(Services), Layer.provide(Server.layerHttpClient()))
+
+const tcp = Layer.unwrapEffect(
+  HttpServer.addressFormattedWith((baseUrl) =>
+    Effect.succeed(
+      ObjectstoreClient.layer({ baseUrl, retry: false, nonPortableKeys: "allow" }).pipe(Layer.provide(Services))
+    )
+  )
+).pipe(
+  Layer.provide(NodeClient.layerHttpClient({ connectTimeout: "2 seconds" })),
+  Layer.provide(Server.layer({ port: 0 }))
+)
+
+for (const [name, env] of [["in-process", inProcess], ["loopback TCP", tcp]] as const) {
+  layer(env, { timeout: 120_000 })(`Properties against the ${name} server`, (it) => {
+    it.effect.prop(
+      "random valid scopes and any key the server accepts round-trip through put/get/head/delete/many",
+      [validScope, anyKey, FastCheck.uint8Array({ maxLength: 64 })],
+      ([scope, key, payload]) =>
+        Effect.gen(function*() {
+          const client = yield* ObjectstoreClient.ObjectstoreClient
+          const session = yield* client.session(Usecase.make("props"), scope)
+          assert.strictEqual(yield* session.put(payload, { key }), key)
+          assert.deepStrictEqual(yield* session.getBytes(key), payload)
+          yield* session.head(key)
+          yield* session.delete(key)
+          assert.strictEqual((yield* Effect.flip(session.head(key)))._tag, "NotFoundError")
+          const [put] = yield* Batch.collectAll(session.many([Batch.put(payload, { key })]))
+          assert.deepStrictEqual(put!.result, Either.right(key))
+          const [got, head] = yield* Batch.collectAll(session.many([Batch.get(key), Batch.head(key)]))
+          const value = Either.getOrThrow(got!.result as Either.Either<Option.Option<Batch.GetValue>, unknown>)
+          assert.deepStrictEqual(Option.map(value, (v) => [v.key, [...v.bytes]]), Option.some([key, [...payload]]))
+          assert.isTrue(Either.isRight(head!.result as Either.Either<unknown, unknown>))
+          const [deleted] = yield* Batch.collectAll(session.many([Batch.delete(key)]))
+          assert.isTrue(Either.isRight(deleted!.result as Either.Either<unknown, unknown>))
+          assert.strictEqual((yield* Effect.flip(session.head(key)))._tag, "NotFoundError")
+        }),
+      { fastCheck: { numRuns: 40 } }
+    )
+  })
+}
 
 const NeverCalled = Layer.succeed(
   HttpClient.HttpClient,
