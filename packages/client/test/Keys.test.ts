@@ -324,6 +324,19 @@ describe("nonPortableKeys", () => {
         const quiet = yield* logged(Effect.zipRight(session.getText("/leading"), session.put("x", { key: "ok" })))
         assert.deepStrictEqual(quiet.messages, [])
       }))
+
+    it.effect("many warns once per non-portable put, batched or sent on its own", () =>
+      Effect.gen(function*() {
+        const session = yield* sessionFor("lenient")
+        const large = new Uint8Array(2 * 1024 * 1024) // above the batch part size: an individual put
+        const { messages } = yield* logged(
+          Batch.collectAll(
+            session.many([Batch.put("small", { key: "a//small" }), Batch.put(large, { key: "a//large" })])
+          )
+        )
+        assert.strictEqual(messages.filter((m) => m.includes("a//small")).length, 1, JSON.stringify(messages))
+        assert.strictEqual(messages.filter((m) => m.includes("a//large")).length, 1, JSON.stringify(messages))
+      }))
   })
 
   layer(withClient("allow"))("allow", (it) => {

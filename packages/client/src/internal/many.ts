@@ -209,8 +209,10 @@ export const make = (deps: Deps) =>
         _tag: "Done",
         outcome: outcome("put", index, given, Either.left(error))
       })
+      // the warning of a non-portable key comes from `session.put` for an individual put, from here for a batched one
+      const reject = context.nonPortableKeys === "reject"
       if (given !== undefined) {
-        const checked = yield* Effect.either(Validation.newKey(given, context.nonPortableKeys))
+        const checked = yield* Effect.either(Validation.newKey(given, reject ? "reject" : "allow"))
         if (Either.isLeft(checked)) return fail(checked.left)
       }
       const prepared = insertHeaders(op.options)
@@ -248,6 +250,9 @@ export const make = (deps: Deps) =>
         }
       }
       const payload = read
+      if (given !== undefined && context.nonPortableKeys !== "allow" && !reject) {
+        yield* Effect.ignore(Validation.newKey(given, "warn"))
+      }
       return {
         _tag: "Batchable",
         weight,
