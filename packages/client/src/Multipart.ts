@@ -38,6 +38,8 @@
  */
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type * as Body from "./Body.js"
 import type {
@@ -409,91 +411,72 @@ export type UploadError = CompleteError | CompressionError | Resumable.PutError
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-const isCount = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
+const Count = Schema.Int.pipe(Schema.nonNegative())
+const PositiveCount = Schema.Int.pipe(Schema.positive())
+const CompressionName = Schema.Literal("zstd", "none")
+const SourceFile = Schema.Struct({ path: Schema.String, size: Count, mtimeMs: Schema.Number })
+
+const MultipartStateSchema = Schema.Struct({
+  version: Schema.Literal(1),
+  kind: Schema.optional(Schema.NullOr(Schema.Literal("multipart"))),
+  key: Schema.NonEmptyString,
+  uploadId: Schema.NonEmptyString,
+  partSize: PositiveCount,
+  compression: CompressionName,
+  source: Schema.optional(Schema.NullOr(SourceFile)),
+  parts: Schema.Array(Schema.Struct({
+    partNumber: PositiveCount,
+    etag: Schema.String,
+    size: Count,
+    sentSize: Count,
+    md5: Schema.optional(Schema.NullOr(Schema.String))
+  }))
+})
+
+const ResumableStateSchema = Schema.Struct({
+  version: Schema.Literal(1),
+  kind: Schema.Literal("resumable"),
+  key: Schema.NonEmptyString,
+  session: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]+$/)),
+  partSize: PositiveCount,
+  compression: CompressionName,
+  length: Count,
+  source: SourceFile,
+  offset: Count
+}).pipe(Schema.filter((state) => state.offset <= state.length || "offset must be at most length"))
+
+const decodeAnyState = Schema.decodeUnknownEither(Schema.Union(ResumableStateSchema, MultipartStateSchema))
 
 /**
- * Checks that `input` (for example parsed JSON) is a {@link State}; `Left` says what is wrong.
+ * Checks that `input` (for example parsed JSON) is a {@link State}; `Left` says what is wrong (Schema's account of
+ * the first field that does not fit, with the value it got).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const decodeState = (input: unknown): Either.Either<State, string> => {
-  if (!isRecord(input)) return Either.left("an upload state must be an object")
-  if (input.version !== 1) return Either.left(`unknown upload state version ${JSON.stringify(input.version)}`)
-  if (typeof input.key !== "string" || input.key === "") return Either.left("key must be a non-empty string")
-  if (input.kind === "resumable") return decodeResumableState(input)
-  if (input.kind !== undefined && input.kind !== null && input.kind !== "multipart") {
-    return Either.left(`unknown upload kind ${JSON.stringify(input.kind)}`)
-  }
-  if (typeof input.uploadId !== "string" || input.uploadId === "") {
-    return Either.left("uploadId must be a non-empty string")
-  }
-  if (!isCount(input.partSize) || input.partSize === 0) return Either.left("partSize must be a positive integer")
-  if (input.compression !== "zstd" && input.compression !== "none") {
-    return Either.left("compression must be \"zstd\" or \"none\"")
-  }
-  let source: State["source"]
-  if (input.source !== undefined && input.source !== null) {
-    const s = input.source
-    if (!isRecord(s) || typeof s.path !== "string" || !isCount(s.size) || typeof s.mtimeMs !== "number") {
-      return Either.left("source must be { path, size, mtimeMs }")
+export const decodeState = (input: unknown): Either.Either<State, string> =>
+  Either.match(decodeAnyState(input), {
+    onLeft: (error) => Either.left(`not an upload state: ${ParseResult.TreeFormatter.formatErrorSync(error)}`),
+    onRight: (state): Either.Either<State, string> => {
+      if (state.kind === "resumable") {
+        const { source } = state
+        return Either.right({ ...state, source: { path: source.path, size: source.size, mtimeMs: source.mtimeMs } })
+      }
+      const source = state.source ?? undefined
+      return Either.right({
+        version: 1,
+        key: state.key,
+        uploadId: state.uploadId,
+        partSize: state.partSize,
+        compression: state.compression,
+        source: source === undefined ? undefined : { path: source.path, size: source.size, mtimeMs: source.mtimeMs },
+        parts: state.parts.map((part) => ({
+          partNumber: part.partNumber,
+          etag: part.etag,
+          size: part.size,
+          sentSize: part.sentSize,
+          md5: part.md5 ?? undefined
+        }))
+      })
     }
-    source = { path: s.path, size: s.size, mtimeMs: s.mtimeMs }
-  }
-  if (!Array.isArray(input.parts)) return Either.left("parts must be an array")
-  const parts: Array<PartRecord> = []
-  for (const part of input.parts as ReadonlyArray<unknown>) {
-    if (
-      !isRecord(part) || !isCount(part.partNumber) || part.partNumber === 0 || typeof part.etag !== "string" ||
-      !isCount(part.size) || !isCount(part.sentSize) ||
-      (part.md5 !== undefined && part.md5 !== null && typeof part.md5 !== "string")
-    ) {
-      return Either.left("parts must be { partNumber, etag, size, sentSize, md5? } records")
-    }
-    parts.push({
-      partNumber: part.partNumber,
-      etag: part.etag,
-      size: part.size,
-      sentSize: part.sentSize,
-      md5: typeof part.md5 === "string" ? part.md5 : undefined
-    })
-  }
-  return Either.right({
-    version: 1,
-    key: input.key,
-    uploadId: input.uploadId,
-    partSize: input.partSize,
-    compression: input.compression,
-    source,
-    parts
   })
-}
-
-const decodeResumableState = (input: Record<string, unknown>): Either.Either<ResumableState, string> => {
-  if (typeof input.session !== "string" || !/^[A-Za-z0-9_-]+$/.test(input.session)) {
-    return Either.left("session must be the session text the server answered")
-  }
-  if (!isCount(input.partSize) || input.partSize === 0) return Either.left("partSize must be a positive integer")
-  if (input.compression !== "zstd" && input.compression !== "none") {
-    return Either.left("compression must be \"zstd\" or \"none\"")
-  }
-  if (!isCount(input.length) || !isCount(input.offset) || input.offset > input.length) {
-    return Either.left("length and offset must be byte counts, offset at most length")
-  }
-  const s = input.source
-  if (!isRecord(s) || typeof s.path !== "string" || !isCount(s.size) || typeof s.mtimeMs !== "number") {
-    return Either.left("source must be { path, size, mtimeMs }")
-  }
-  return Either.right({
-    version: 1,
-    kind: "resumable",
-    key: input.key as string,
-    session: input.session,
-    partSize: input.partSize,
-    compression: input.compression,
-    length: input.length,
-    source: { path: s.path, size: s.size, mtimeMs: s.mtimeMs },
-    offset: input.offset
-  })
-}

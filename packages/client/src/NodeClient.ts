@@ -51,6 +51,7 @@ import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
 import * as Connector from "./internal/connector.js"
 import * as UndiciClient from "./internal/undiciClient.js"
+import * as Validation from "./internal/validation.js"
 import * as Metrics from "./Metrics.js"
 import * as ObjectstoreClient from "./ObjectstoreClient.js"
 import type { AuthError } from "./ObjectstoreError.js"
@@ -99,11 +100,7 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration.Duration = Duration.seconds(4)
 
 const millis = (field: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
   if (input === undefined) return Effect.succeed(Duration.toMillis(fallback))
-  const decoded = Duration.decodeUnknown(input)
-  if (decoded._tag === "None" || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
-    return Effect.fail(new InvalidInputError({ field, reason: "must be a positive, finite duration" }))
-  }
-  return Effect.succeed(Math.ceil(Duration.toMillis(decoded.value)))
+  return Either.map(Validation.positiveDuration(input, field), (duration) => Math.ceil(Duration.toMillis(duration)))
 }
 
 /**

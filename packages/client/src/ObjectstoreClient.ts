@@ -29,13 +29,14 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { Auth } from "./Auth.js"
 import { Compression } from "./Compression.js"
 import * as SessionInternal from "./internal/session.js"
-import * as Watchdog from "./internal/watchdog.js"
+import * as Validation from "./internal/validation.js"
 import { Metrics } from "./Metrics.js"
 import { InvalidInputError } from "./ObjectstoreError.js"
 import type * as Scope from "./Scope.js"
@@ -100,6 +101,15 @@ export interface Options {
   readonly httpSpans?: boolean | undefined
   /** The `User-Agent` header. */
   readonly userAgent?: string | undefined
+  /**
+   * What a write (put, a batch insert, a multipart or resumable upload with a key) does with a key outside
+   * PROTOCOL §4.3's recommendations (`Identifiers.validatePortableKey`: a leading, trailing or doubled `/`, a `.`
+   * or `..` segment, control characters, more than 512 UTF-8 bytes). Such keys are stored by the server and the
+   * Python client writes them, but the Rust client and URL-based tools may not reach them. `"warn"` (the default)
+   * logs a warning and writes; `"reject"` fails with `InvalidInputError` `key` before any request; `"allow"`
+   * writes silently. Reading, checking, deleting and URLs accept every key regardless.
+   */
+  readonly nonPortableKeys?: "warn" | "reject" | "allow" | undefined
 }
 
 /**
@@ -197,19 +207,27 @@ export const make = (
 ): Effect.Effect<Service, InvalidInputError, HttpClient.HttpClient | Compression | Auth | Metrics> =>
   Effect.gen(function*() {
     const { basePath, origin } = yield* parseBaseUrl(options.baseUrl)
-    const headers = Watchdog.toMillis(options.timeout, DEFAULT_TIMEOUT)
-    if (headers === undefined) {
-      return yield* new InvalidInputError({ field: "timeout", reason: "must be a positive duration (or infinity)" })
-    }
-    const idle = Watchdog.toMillis(options.idleTimeout, DEFAULT_IDLE_TIMEOUT)
-    if (idle === undefined) {
-      return yield* new InvalidInputError({ field: "idleTimeout", reason: "must be a positive duration (or infinity)" })
-    }
+    const deadline = (field: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) =>
+      input === undefined
+        ? Either.right(Duration.toMillis(fallback))
+        : Either.map(
+          Validation.check(field, Validation.duration(input, { infinite: true })),
+          (duration) => Duration.toMillis(duration)
+        )
+    const headers = yield* deadline("timeout", options.timeout, DEFAULT_TIMEOUT)
+    const idle = yield* deadline("idleTimeout", options.idleTimeout, DEFAULT_IDLE_TIMEOUT)
     if (
       options.retry !== undefined && options.retry !== false && options.retry.times !== undefined &&
       !(Number.isInteger(options.retry.times) && options.retry.times >= 0)
     ) {
       return yield* new InvalidInputError({ field: "retry.times", reason: "must be a non-negative integer" })
+    }
+    const policy = options.nonPortableKeys
+    if (policy !== undefined && policy !== "warn" && policy !== "reject" && policy !== "allow") {
+      return yield* new InvalidInputError({
+        field: "nonPortableKeys",
+        reason: `must be "warn", "reject" or "allow", got ${JSON.stringify(policy)}`
+      })
     }
     const given = yield* HttpClient.HttpClient
     // The native transport behind the HttpClient, when one is declared (see `Transport`).
@@ -230,6 +248,7 @@ export const make = (
       limits: { headers, idle },
       schedule: retrySchedule(options.retry),
       userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+      nonPortableKeys: options.nonPortableKeys,
       auth: yield* Auth,
       metrics: yield* Metrics,
       compression: yield* Compression

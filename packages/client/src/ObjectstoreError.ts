@@ -84,7 +84,9 @@ export type AuthErrorReason = typeof AuthErrorReason.Type
 export class AuthError extends Schema.TaggedError<AuthError>("@objectstore/client/AuthError")("AuthError", {
   reason: AuthErrorReason,
   status: Schema.optional(Schema.Number),
-  detail: Schema.optional(Schema.String)
+  detail: Schema.optional(Schema.String),
+  /** The server's `causes` (PROTOCOL §14.1), outermost first, when it sent them. */
+  causes: Schema.optional(Schema.Array(Schema.String))
 }) {
   override get message(): string {
     const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
@@ -366,7 +368,9 @@ export class ResumableSessionGoneError extends Schema.TaggedError<ResumableSessi
 )("ResumableSessionGoneError", {
   key: Schema.String,
   status: Schema.Number,
-  detail: Schema.optional(Schema.String)
+  detail: Schema.optional(Schema.String),
+  /** The server's `causes` (PROTOCOL §14.1), when it sent them. */
+  causes: Schema.optional(Schema.Array(Schema.String))
 }) {
   override get message(): string {
     const what = this.status === 404 ? "unknown to the server" : "gone"
@@ -383,7 +387,12 @@ export class ResumableSessionGoneError extends Schema.TaggedError<ResumableSessi
  */
 export class NotSupportedError extends Schema.TaggedError<NotSupportedError>("@objectstore/client/NotSupportedError")(
   "NotSupportedError",
-  { operation: Schema.String, detail: Schema.optional(Schema.String) }
+  {
+    operation: Schema.String,
+    detail: Schema.optional(Schema.String),
+    /** The server's `causes` (PROTOCOL §14.1), when it sent them. */
+    causes: Schema.optional(Schema.Array(Schema.String))
+  }
 ) {
   override get message(): string {
     return `not supported by the server: ${this.operation}${this.detail === undefined ? "" : ` (${this.detail})`}`
@@ -403,7 +412,9 @@ export class ExpiryRejectedError extends Schema.TaggedError<ExpiryRejectedError>
 )("ExpiryRejectedError", {
   key: Schema.String,
   status: Schema.Number,
-  detail: Schema.optional(Schema.String)
+  detail: Schema.optional(Schema.String),
+  /** The server's `causes` (PROTOCOL §14.1), when it sent them. */
+  causes: Schema.optional(Schema.Array(Schema.String))
 }) {
   override get message(): string {
     return `extending the expiry of ${this.key} was refused (HTTP ${this.status})${

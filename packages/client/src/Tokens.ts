@@ -27,16 +27,15 @@
  *
  * @since 0.1.0
  */
-import * as Identifiers from "@objectstore/protocol/Identifiers"
 import type * as Permission from "@objectstore/protocol/Permission"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
 import { Auth } from "./Auth.js"
 import * as UrlsInternal from "./internal/urls.js"
+import * as Validation from "./internal/validation.js"
 import type { AuthError } from "./ObjectstoreError.js"
-import { InvalidInputError } from "./ObjectstoreError.js"
+import type { InvalidInputError } from "./ObjectstoreError.js"
 import * as Scope from "./Scope.js"
 import type * as Usecase from "./Usecase.js"
 
@@ -96,10 +95,7 @@ export const mintWith = (
 ): Effect.Effect<Redacted.Redacted<string>, AuthError | InvalidInputError> =>
   Effect.gen(function*() {
     const usecase = typeof options.usecase === "string" ? options.usecase : options.usecase.name
-    yield* Either.mapLeft(
-      Identifiers.validateUsecase(usecase),
-      (reason) => new InvalidInputError({ field: "usecase", reason })
-    )
+    yield* Validation.usecase(usecase)
     // `*` is not a valid scope value in a path, but is the wildcard of a grant (§12.5): validate the rest.
     const wildcards = options.scope.entries.map(([, value]) => value === WILDCARD)
     const checked = yield* Scope.toComponents({

@@ -2,8 +2,9 @@
  * A usecase: the top-level namespace of objects on the server (PROTOCOL §1, §4.1), with the defaults this
  * client applies to uploads in it.
  *
- * `Usecase.make` is a pure constructor; the name is validated (`[A-Za-z0-9_-]+`) when a session is made, so
- * usecases can be declared at module level.
+ * `Usecase.make` is a pure constructor; the name is validated when a session is made (one path segment: non-empty,
+ * no `/`, not `.` or `..`, no control characters; `my.usecase`, `with space` and `ü` are fine, percent-encoded as the
+ * Python client does), so usecases can be declared at module level.
  *
  * @example
  * ```ts

@@ -28,17 +28,11 @@ import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import * as crypto from "node:crypto"
 import * as Http from "node:http"
+import { pemKeyPair } from "./support/keyPair.js"
 
-const pair = () => {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-  return {
-    privatePem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
-    publicPem: publicKey.export({ format: "pem", type: "spki" }).toString()
-  }
-}
-const main = pair()
-const writeOnly = pair()
-const unregistered = pair()
+const main = pemKeyPair()
+const writeOnly = pemKeyPair()
+const unregistered = pemKeyPair()
 
 class Target extends Context.Tag("test/Target")<Target, { readonly baseUrl: string }>() {}
 

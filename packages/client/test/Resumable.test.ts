@@ -150,7 +150,7 @@ const suite = (name: string, live: Layer.Layer<ObjectstoreClient.ObjectstoreClie
         for (const length of [-1, 1.5, Number.NaN]) {
           assert.deepInclude(yield* Effect.flip(s.resumable.create({ key: "k", length })), { field: "length" })
         }
-        assert.deepInclude(yield* Effect.flip(s.resumable.create({ key: "a//b", length: 1 })), { field: "key" })
+        assert.deepInclude(yield* Effect.flip(s.resumable.create({ key: "..", length: 1 })), { field: "key" })
         assert.deepInclude(yield* Effect.flip(s.resumable.resume("k", "not base64url!")), { field: "session" })
         const upload = yield* s.resumable.resume("k", "AAAA")
         assert.deepInclude(yield* Effect.flip(upload.put(-1, text("x"))), { field: "offset" })

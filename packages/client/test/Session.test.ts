@@ -732,7 +732,7 @@ describe("Session (mock HttpClient)", () => {
 
     it.effect("keys, metadata, content types", () =>
       Effect.gen(function*() {
-        for (const key of ["a//b", "/a", "a/", "./a", "a/../b", "tab\there", "x".repeat(513)]) {
+        for (const key of ["", ".", "..", "lone\ud800"]) {
           const error = yield* invalid((s) => s.getBytes(key))
           assert.strictEqual(error._tag, "InvalidInputError")
           assert.strictEqual(error.field, "key")
@@ -756,7 +756,9 @@ describe("Session (mock HttpClient)", () => {
     it.effect("usecase and scope are validated when the session is made", () =>
       Effect.gen(function*() {
         const attempts: Array<[Usecase.Usecase, Scope.Scope, string]> = [
-          [Usecase.make("bad usecase"), Scope.empty, "usecase"],
+          [Usecase.make("bad/usecase"), Scope.empty, "usecase"],
+          [Usecase.make(".."), Scope.empty, "usecase"],
+          [Usecase.make("tab\tusecase"), Scope.empty, "usecase"],
           [Usecase.make(""), Scope.empty, "usecase"],
           [Usecase.make("u"), Scope.make({ org: "a.b" }), "scope"],
           [Usecase.make("u"), Scope.make({ org: "" }), "scope"],

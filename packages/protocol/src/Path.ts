@@ -56,6 +56,43 @@ export const encodePath = (text: string): string => encodeWith(pathRaw, text)
  */
 export const encodeQuery = (text: string): string => encodeWith(queryRaw, text)
 
+const ordinarySegment = (segment: string): boolean => segment !== "" && segment !== "." && segment !== ".."
+
+/** A `/` next to an empty, `.` or `..` segment (or at either end). */
+const awkwardSlash = /(?:^|\/)\.{0,2}(?:\/|$)/
+
+/**
+ * Percent-encodes a key for the `{key}` part of a path (§4.4): {@link encodePath}, except that a `/` next to an
+ * empty, `.` or `..` segment is sent as `%2F`. The server decodes `%2F` to `/` (§4.3), so the key arrives as given,
+ * and the path has no empty or dot segment that a URL parser (WHATWG `URL`, `fetch`, browsers) or a proxy would
+ * remove or merge. For every key without such a segment (all portable keys) the result is `encodePath(key)`, byte
+ * for byte what the Python client sends.
+ *
+ * A key that is exactly `.` or `..` has no such form; `Identifiers.validateKey` refuses it.
+ *
+ * @example
+ * ```ts
+ * import * as Path from "@objectstore/protocol/Path"
+ *
+ * Path.encodeKey("nested/path") // "nested/path"
+ * Path.encodeKey("/leading") // "%2Fleading"
+ * Path.encodeKey("a/../b") // "a%2F..%2Fb"
+ * ```
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeKey = (key: string): string => {
+  if (!awkwardSlash.test(key)) return encodePath(key)
+  const segments = key.split("/")
+  let out = encodePath(segments[0]!)
+  for (let i = 1; i < segments.length; i++) {
+    out += ordinarySegment(segments[i - 1]!) && ordinarySegment(segments[i]!) ? "/" : "%2F"
+    out += encodePath(segments[i]!)
+  }
+  return out
+}
+
 /**
  * The resource part of a `/v1/<resource>/...` path (§3).
  *
@@ -94,8 +131,9 @@ const stripTrailingSlashes = (text: string): string => {
 
 /**
  * Builds the encoded request path
- * `encodePath(<basePath without trailing "/">/v1/<resource>/<usecase>/<scope>/<key>)`. Without a key the path
- * ends in `/` (the POST and batch form).
+ * `encodePath(<basePath without trailing "/">/v1/<resource>/<usecase>/<scope>/) + encodeKey(<key>)`. Without a key
+ * the path ends in `/` (the POST and batch form). The usecase must be one segment (no `/`, see
+ * `Identifiers.validateUsecase`).
  *
  * @example
  * ```ts
@@ -109,11 +147,8 @@ const stripTrailingSlashes = (text: string): string => {
  * @category constructors
  */
 export const objectPath = (options: ObjectPathOptions): string =>
-  encodePath(
-    `${stripTrailingSlashes(options.basePath)}/v1/${options.resource}/${options.usecase}/${options.scope}/${
-      options.key ?? ""
-    }`
-  )
+  encodePath(`${stripTrailingSlashes(options.basePath)}/v1/${options.resource}/${options.usecase}/${options.scope}/`) +
+  (options.key === undefined ? "" : encodeKey(options.key))
 
 /**
  * Builds an absolute URL for an object from a base URL such as `http://[::1]:8888/api/prefix/`: the base URL's

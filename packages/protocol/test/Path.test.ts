@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Path from "@objectstore/protocol/Path"
 import * as Scope from "@objectstore/protocol/Scope"
 import * as Either from "effect/Either"
@@ -42,6 +43,69 @@ describe("Path", () => {
         assert.strictEqual(decodeURIComponent(encoded), text)
       }),
       { numRuns: 300 }
+    )
+  })
+
+  it("encodeKey: the request target of every awkward key, next to what the Python client 0.2.0 sends (§4.4)", () => {
+    // [key, our target, Python 0.2.0's target (encodePath over the raw key, `/` always a separator)]
+    const vectors: ReadonlyArray<readonly [string, string, string]> = [
+      ["plain-key", "/v1/objects/u/_/plain-key", "/v1/objects/u/_/plain-key"],
+      ["nested/path/segments", "/v1/objects/u/_/nested/path/segments", "/v1/objects/u/_/nested/path/segments"],
+      [".hidden/a..b/c.", "/v1/objects/u/_/.hidden/a..b/c.", "/v1/objects/u/_/.hidden/a..b/c."],
+      ["/leading", "/v1/objects/u/_/%2Fleading", "/v1/objects/u/_//leading"],
+      ["trailing/", "/v1/objects/u/_/trailing%2F", "/v1/objects/u/_/trailing/"],
+      ["/both/", "/v1/objects/u/_/%2Fboth%2F", "/v1/objects/u/_//both/"],
+      ["a//b", "/v1/objects/u/_/a%2F%2Fb", "/v1/objects/u/_/a//b"],
+      ["./dot", "/v1/objects/u/_/.%2Fdot", "/v1/objects/u/_/./dot"],
+      ["a/../b", "/v1/objects/u/_/a%2F..%2Fb", "/v1/objects/u/_/a/../b"],
+      ["a/b/./c d", "/v1/objects/u/_/a/b%2F.%2Fc%20d", "/v1/objects/u/_/a/b/./c%20d"],
+      ["a/.", "/v1/objects/u/_/a%2F.", "/v1/objects/u/_/a/."],
+      ["../..", "/v1/objects/u/_/..%2F..", "/v1/objects/u/_/../.."],
+      ["/", "/v1/objects/u/_/%2F", "/v1/objects/u/_//"],
+      ["tab\there", "/v1/objects/u/_/tab%09here", "/v1/objects/u/_/tab%09here"],
+      ["x".repeat(600), `/v1/objects/u/_/${"x".repeat(600)}`, `/v1/objects/u/_/${"x".repeat(600)}`]
+    ]
+    for (const [key, ours, python] of vectors) {
+      assert.strictEqual(Path.objectPath({ basePath: "", resource: "objects", usecase: "u", scope: "_", key }), ours)
+      assert.strictEqual(Path.encodePath(`/v1/objects/u/_/${key}`), python)
+      // WHATWG URL (fetch, undici, browsers) leaves our target alone; it rewrites Python's for dot segments.
+      assert.strictEqual(new URL(`http://127.0.0.1${ours}`).pathname, ours, key)
+      // The server percent-decodes the capture after `{scopes}/`: both reach it as the same key.
+      assert.strictEqual(decodeURIComponent(ours.slice("/v1/objects/u/_/".length)), key)
+      assert.strictEqual(decodeURIComponent(python.slice("/v1/objects/u/_/".length)), key)
+    }
+    assert.strictEqual(new URL("http://127.0.0.1/v1/objects/u/_/a/../b").pathname, "/v1/objects/u/_/b")
+  })
+
+  it("usecases are encoded as the Python client encodes them (§4.1, §4.4)", () => {
+    const vectors: ReadonlyArray<readonly [string, string]> = [
+      ["my.usecase", "/v1/objects/my.usecase/_/k"],
+      ["with space", "/v1/objects/with%20space/_/k"],
+      ["ü", "/v1/objects/%C3%BC/_/k"],
+      ["50%", "/v1/objects/50%25/_/k"]
+    ]
+    for (const [usecase, target] of vectors) {
+      assert.strictEqual(Path.objectPath({ basePath: "", resource: "objects", usecase, scope: "_", key: "k" }), target)
+      assert.strictEqual(Path.encodePath(`/v1/objects/${usecase}/_/k`), target)
+      assert.strictEqual(new URL(`http://127.0.0.1${target}`).pathname, target)
+    }
+  })
+
+  it("encodeKey: every addressable key survives URL parsing and decodes back to itself (property)", () => {
+    const segment = fc.oneof(
+      fc.constantFrom("", ".", "..", "a", "%2E", "%2F", "é"),
+      fc.string({ unit: "binary", maxLength: 6 })
+    )
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), (segments) => {
+        const key = segments.join("/")
+        fc.pre(Either.isRight(Identifiers.validateKey(key)))
+        const target = Path.objectPath({ basePath: "/p", resource: "objects", usecase: "u", scope: "_", key })
+        assert.strictEqual(new URL(`http://127.0.0.1${target}`).pathname, target)
+        assert.strictEqual(decodeURIComponent(target.slice("/p/v1/objects/u/_/".length)), key)
+        if (Identifiers.isPortableKey(key)) assert.strictEqual(target, Path.encodePath(`/p/v1/objects/u/_/${key}`))
+      }),
+      { numRuns: 500 }
     )
   })
 

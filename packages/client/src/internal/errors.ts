@@ -63,6 +63,25 @@ export const parseRetryAfter = (value: string | undefined, nowMillis: number): D
 }
 
 /**
+ * The server's error text as error fields (PROTOCOL §14.1): `detail` and `causes` of a JSON error body, or the
+ * plain-text body as `detail`; each shortened. Fields that are absent are left out, ready to spread into an error.
+ *
+ * @internal
+ */
+export const serverDetail = (
+  body: string
+): { readonly detail?: string; readonly causes?: ReadonlyArray<string> } => {
+  const trimmed = body.trim()
+  const parsed = ApiError.parse(trimmed)
+  if (Option.isNone(parsed)) return trimmed === "" ? {} : { detail: truncate(trimmed) }
+  const { causes, detail } = parsed.value
+  return {
+    ...(detail === undefined ? {} : { detail: truncate(detail) }),
+    ...(causes === undefined ? {} : { causes: causes.map((cause) => truncate(cause)) })
+  }
+}
+
+/**
  * Maps a non-success status (other than the 404 each operation interprets itself) to its typed error.
  *
  * @internal
@@ -74,25 +93,12 @@ export const fromStatus = (options: {
 }): Failure<AuthError | ResponseError> => {
   const { body, retryAfter, status } = options
   const parsed = ApiError.parse(body)
-  const detail = Option.match(parsed, {
-    onNone: () => (body.trim() === "" ? undefined : truncate(body.trim())),
-    onSome: (error) => error.detail === undefined ? undefined : truncate(error.detail)
-  })
-  const causes = Option.match(parsed, {
-    onNone: () => undefined,
-    onSome: (error) => error.causes === undefined ? undefined : error.causes.map((cause) => truncate(cause))
-  })
+  const fields = serverDetail(body)
+  const { detail } = fields
   const isAuthDetail = detail !== undefined && detail.startsWith("auth error:")
   const response = (reason: ResponseError["reason"], retryable: boolean) =>
-    new ResponseError({
-      reason,
-      status,
-      retryable,
-      ...(detail === undefined ? {} : { detail }),
-      ...(causes === undefined ? {} : { causes })
-    })
-  const auth = (reason: AuthError["reason"]) =>
-    new AuthError({ reason, status, ...(detail === undefined ? {} : { detail }) })
+    new ResponseError({ reason, status, retryable, ...fields })
+  const auth = (reason: AuthError["reason"]) => new AuthError({ reason, status, ...fields })
   switch (status) {
     case 400:
       if (isAuthDetail) {

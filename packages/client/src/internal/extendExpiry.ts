@@ -6,19 +6,19 @@
  */
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as ExtendExpiry from "@objectstore/protocol/ExtendExpiry"
-import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Timestamp from "@objectstore/protocol/Timestamp"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { ExpiryRejectedError, InvalidInputError, NotFoundError } from "../ObjectstoreError.js"
+import { ExpiryRejectedError, NotFoundError } from "../ObjectstoreError.js"
+import type { InvalidInputError } from "../ObjectstoreError.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
+import * as Validation from "./validation.js"
 
 /** @internal */
 export interface Deps {
@@ -28,7 +28,7 @@ export interface Deps {
   readonly scope: string
 }
 
-const invalid = (reason: string) => new InvalidInputError({ field: "extendExpiry", reason })
+const invalid = (reason: string) => Validation.invalid("extendExpiry", reason)
 
 /** Whole seconds, rounded up: an extension is never shorter than asked. */
 const seconds = (input: Duration.DurationInput): Effect.Effect<number, InvalidInputError> =>
@@ -98,10 +98,7 @@ export const make = (deps: Deps) => {
             "objectstore.scope": scope,
             "objectstore.key": key
           })
-          yield* Either.match(Identifiers.validateKey(key), {
-            onLeft: (reason) => Effect.fail(new InvalidInputError({ field: "key", reason })),
-            onRight: () => Effect.void
-          })
+          yield* Validation.key(key)
           const body = ExtendExpiry.encode(yield* toRequest(request))
           const path = Path.objectPath({
             basePath: context.basePath,
@@ -132,22 +129,10 @@ export const make = (deps: Deps) => {
                 )
               }
               if (response.status === 409 || response.status === 422) {
-                return Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) => {
-                  let detail = text.trim()
-                  try {
-                    const json = JSON.parse(detail) as { detail?: unknown }
-                    if (typeof json.detail === "string") detail = json.detail
-                  } catch {
-                    // a plain-text answer
-                  }
-                  return Effect.fail(Errors.failure(
-                    new ExpiryRejectedError({
-                      key,
-                      status: response.status,
-                      ...(detail === "" ? {} : { detail: Errors.truncate(detail) })
-                    })
-                  ))
-                })
+                return Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) =>
+                  Effect.fail(Errors.failure(
+                    new ExpiryRejectedError({ key, status: response.status, ...Errors.serverDetail(text) })
+                  )))
               }
               return Http.failStatus(response)
             }

@@ -65,6 +65,8 @@ export interface ClientContext {
   /** `undefined` when retries are disabled. */
   readonly schedule: Schedule.Schedule<unknown, unknown> | undefined
   readonly userAgent: string
+  /** What writes do with keys outside §4.3's recommendations (default `"warn"`). */
+  readonly nonPortableKeys?: "warn" | "reject" | "allow" | undefined
   readonly auth: Auth.Service
   readonly metrics: Metrics.Service
 }

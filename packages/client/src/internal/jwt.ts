@@ -11,12 +11,14 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { CompactSign, importPKCS8 } from "jose"
 import type { Grant, Service, Signer } from "../Auth.js"
 import { AuthError } from "../ObjectstoreError.js"
+import * as Validation from "./validation.js"
 
 /** @internal */
 export interface SecretKeyOptions {
@@ -56,13 +58,9 @@ const importKey = (privateKey: Redacted.Redacted<string>) =>
   )
 
 const positiveMillis = (input: Duration.DurationInput, name: string) =>
-  Effect.suspend(() => {
-    const decoded = Duration.decodeUnknown(input)
-    if (Option.isNone(decoded)) return Effect.fail(signingError(`${name} is not a duration`))
-    const millis = Duration.toMillis(decoded.value)
-    return Number.isFinite(millis) && millis > 0
-      ? Effect.succeed(millis)
-      : Effect.fail(signingError(`${name} must be a positive, finite duration`))
+  Either.match(Validation.duration(input), {
+    onLeft: (reason) => Effect.fail(signingError(`${name} ${reason}`)),
+    onRight: (duration) => Effect.succeed(Duration.toMillis(duration))
   })
 
 /** @internal */

@@ -14,7 +14,6 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Bytes from "@objectstore/protocol/Bytes"
-import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Limits from "@objectstore/protocol/Limits"
 import * as Multipart from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
@@ -29,7 +28,7 @@ import type * as NodeFsModule from "node:fs"
 import type * as Batch from "../Batch.js"
 import * as Body from "../Body.js"
 import * as Compression from "../Compression.js"
-import { InvalidInputError } from "../ObjectstoreError.js"
+import type { InvalidInputError } from "../ObjectstoreError.js"
 import type { CompressionError, NetworkError } from "../ObjectstoreError.js"
 import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
@@ -38,6 +37,7 @@ import * as Errors from "./errors.js"
 import type * as Http from "./http.js"
 import * as HttpInternal from "./http.js"
 import * as Insert from "./insert.js"
+import * as Validation from "./validation.js"
 
 /** @internal */
 export interface Deps {
@@ -88,7 +88,7 @@ const outcome = (
   result: Either.Either<unknown, Batch.ManyError>
 ): Batch.Outcome => ({ kind, index, key, result }) as Batch.Outcome
 
-const invalid = (field: string, reason: string) => new InvalidInputError({ field, reason })
+const { invalid } = Validation
 
 /** Request body buffers are flushed at this size. */
 const FLUSH_SIZE = 256 * 1024
@@ -180,9 +180,6 @@ export const make = (deps: Deps) =>
 
   // -- classification (§10.5 step 1) ----------------------------------------------------------------------------
 
-  const checkKey = (key: string): Either.Either<string, InvalidInputError> =>
-    Either.mapLeft(Identifiers.validateKey(key), (reason) => invalid("key", reason))
-
   const insertHeaders = (
     options: Session.PutOptions | undefined
   ): Either.Either<{ readonly headers: Record<string, string>; readonly zstd: boolean }, InvalidInputError> => {
@@ -215,8 +212,10 @@ export const make = (deps: Deps) =>
         _tag: "Done",
         outcome: outcome("put", index, given, Either.left(error))
       })
+      // the warning of a non-portable key comes from `session.put` for an individual put, from here for a batched one
+      const reject = context.nonPortableKeys === "reject"
       if (given !== undefined) {
-        const checked = checkKey(given)
+        const checked = yield* Effect.either(Validation.newKey(given, reject ? "reject" : "allow"))
         if (Either.isLeft(checked)) return fail(checked.left)
       }
       const prepared = insertHeaders(op.options)
@@ -254,6 +253,9 @@ export const make = (deps: Deps) =>
         }
       }
       const payload = read
+      if (given !== undefined && context.nonPortableKeys !== "allow" && !reject) {
+        yield* Effect.ignore(Validation.newKey(given, "warn"))
+      }
       return {
         _tag: "Batchable",
         weight,
@@ -275,7 +277,7 @@ export const make = (deps: Deps) =>
         return classifyPut(index, op)
       default: {
         const kind: Kind = op._tag === "Get" ? "get" : op._tag === "Head" ? "head" : "delete"
-        const checked = checkKey(op.key)
+        const checked = Validation.key(op.key)
         if (Either.isLeft(checked)) {
           return Effect.succeed({ _tag: "Done", outcome: outcome(kind, index, op.key, Either.left(checked.left)) })
         }

@@ -8,21 +8,22 @@
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
-import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import type * as Multipart from "../Multipart.js"
-import { InvalidInputError, MultipartCompleteError } from "../ObjectstoreError.js"
-import type { NetworkError } from "../ObjectstoreError.js"
+import { MultipartCompleteError } from "../ObjectstoreError.js"
+import type { InvalidInputError, NetworkError } from "../ObjectstoreError.js"
 import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
 import * as Insert from "./insert.js"
 import * as SizedBody from "./sizedBody.js"
+import * as Validation from "./validation.js"
 
 /** @internal */
 export interface Deps {
@@ -34,17 +35,11 @@ export interface Deps {
 
 const MAX_PART_NUMBER = 4_294_967_295
 
-const invalid = (field: string, reason: string) => new InvalidInputError({ field, reason })
-
-const validateKey = (key: string): Effect.Effect<string, InvalidInputError> =>
-  Either.match(Identifiers.validateKey(key), {
-    onLeft: (reason) => Effect.fail(invalid("key", reason)),
-    onRight: Effect.succeed
-  })
+const { invalid } = Validation
 
 const validateRef = (ref: Multipart.UploadRef): Effect.Effect<void, InvalidInputError> =>
   Effect.gen(function*() {
-    yield* validateKey(ref.key)
+    yield* Validation.key(ref.key)
     if (typeof ref.uploadId !== "string" || ref.uploadId === "") {
       return yield* invalid("uploadId", "must be a non-empty string")
     }
@@ -69,7 +64,26 @@ const readJson = (
 ): Effect.Effect<unknown, Errors.Failure<NetworkError>> =>
   Effect.mapError(response.json, (error) => Errors.fromHttpClientError(error, target))
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const decodeEtag = Validation.decodeAnswer(Schema.Struct({ etag: Schema.String }))
+const decodeInitiate = Validation.decodeAnswer(
+  Schema.Struct({ key: Schema.NonEmptyString, upload_id: Schema.NonEmptyString })
+)
+const decodeComplete = Validation.decodeJson(Schema.Union(
+  Schema.Struct({
+    error: Schema.Struct({ code: Schema.optional(Schema.Unknown), message: Schema.optional(Schema.Unknown) })
+  }),
+  Schema.Struct({ key: Schema.NonEmptyString })
+))
+const decodeList = Validation.decodeAnswer(Schema.Struct({
+  parts: Schema.Array(Schema.Struct({
+    part_number: Schema.Number,
+    etag: Schema.String,
+    size: Schema.Number,
+    last_modified: Schema.optional(Schema.NullOr(Schema.String))
+  })),
+  is_truncated: Schema.Boolean,
+  next_part_number_marker: Schema.optional(Schema.NullOr(Schema.Number))
+}))
 
 /**
  * Parses a complete answer body (§11.5): whitespace around one JSON document, either `{"key"}` or
@@ -80,21 +94,24 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 export const parseCompleteBody = (
   text: string,
   key: string
-): Either.Either<string, MultipartCompleteError | string> => {
-  let json: unknown
-  try {
-    json = JSON.parse(text.trim())
-  } catch {
-    return Either.left(`the complete answer is not JSON: ${Errors.truncate(text.trim(), 200)}`)
-  }
-  if (isRecord(json) && isRecord(json.error)) {
-    const code = typeof json.error.code === "string" ? json.error.code : "unknown"
-    const message = typeof json.error.message === "string" ? json.error.message : JSON.stringify(json.error)
-    return Either.left(new MultipartCompleteError({ code, message, key }))
-  }
-  if (isRecord(json) && typeof json.key === "string" && json.key !== "") return Either.right(json.key)
-  return Either.left("the complete answer has neither a key nor an error")
-}
+): Either.Either<string, MultipartCompleteError | string> =>
+  Either.match(decodeComplete(text), {
+    onLeft: (reason) =>
+      Either.left(
+        `the complete answer is not {"key"} or {"error"}: ${reason}; got ${Errors.truncate(text.trim(), 200)}`
+      ),
+    onRight: (answer) => {
+      if ("key" in answer) return Either.right(answer.key)
+      const { code, message } = answer.error
+      return Either.left(
+        new MultipartCompleteError({
+          code: typeof code === "string" ? code : "unknown",
+          message: typeof message === "string" ? message : JSON.stringify(answer.error),
+          key
+        })
+      )
+    }
+  })
 
 /**
  * The `session.multipart` service.
@@ -163,9 +180,10 @@ export const make = (deps: Deps): Multipart.Service => {
           (response): Effect.Effect<string, Http.AttemptError<never>> =>
             response.status === 200
               ? Effect.flatMap(readJson(response, target), (json) =>
-                isRecord(json) && typeof json.etag === "string"
-                  ? Effect.succeed(json.etag)
-                  : Effect.fail(Errors.failure(Errors.decode(target, "part answer without an etag"))))
+                Either.match(decodeEtag(json), {
+                  onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `part answer: ${reason}`))),
+                  onRight: (answer) => Effect.succeed(answer.etag)
+                }))
               : Http.failStatus(response)
         ))
         const end = yield* Clock.currentTimeMillis
@@ -310,7 +328,7 @@ export const make = (deps: Deps): Multipart.Service => {
     function*(options: Multipart.InitiateOptions | undefined) {
       const given = options?.key === undefined || options.key === "" ? undefined : options.key
       yield* annotate(given)
-      if (given !== undefined) yield* validateKey(given)
+      if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
       const chosen = yield* Insert.compression(usecase, options)
       const headers = yield* Insert.headers(usecase, options, {
         contentType: options?.contentType,
@@ -327,10 +345,10 @@ export const make = (deps: Deps): Multipart.Service => {
             ? Effect.flatMap(
               readJson(response, target),
               (json) =>
-                isRecord(json) && typeof json.key === "string" && json.key !== "" &&
-                  typeof json.upload_id === "string" && json.upload_id !== ""
-                  ? Effect.succeed({ key: json.key, uploadId: json.upload_id })
-                  : Effect.fail(Errors.failure(Errors.decode(target, "initiate answer without key and upload_id")))
+                Either.match(decodeInitiate(json), {
+                  onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `initiate answer: ${reason}`))),
+                  onRight: (answer) => Effect.succeed({ key: answer.key, uploadId: answer.upload_id })
+                })
             )
             : Http.failStatus(response)
       ))
@@ -346,29 +364,14 @@ export const make = (deps: Deps): Multipart.Service => {
   }
 }
 
-const decodePage = (json: unknown): Either.Either<Multipart.PartsPage, string> => {
-  if (!isRecord(json) || !Array.isArray(json.parts) || typeof json.is_truncated !== "boolean") {
-    return Either.left("list answer without parts and is_truncated")
-  }
-  const parts: Array<Multipart.ListedPart> = []
-  for (const part of json.parts as ReadonlyArray<unknown>) {
-    if (
-      !isRecord(part) || typeof part.part_number !== "number" || typeof part.etag !== "string" ||
-      typeof part.size !== "number"
-    ) {
-      return Either.left("list answer with a malformed part")
-    }
-    parts.push({
+const decodePage = (json: unknown): Either.Either<Multipart.PartsPage, string> =>
+  Either.map(decodeList(json), (answer) => ({
+    parts: answer.parts.map((part) => ({
       partNumber: part.part_number,
       etag: part.etag,
       size: part.size,
-      lastModified: typeof part.last_modified === "string" ? part.last_modified : ""
-    })
-  }
-  const marker = json.next_part_number_marker
-  return Either.right({
-    parts,
-    isTruncated: json.is_truncated,
-    nextPartNumberMarker: json.is_truncated && typeof marker === "number" ? marker : undefined
-  })
-}
+      lastModified: part.last_modified ?? ""
+    })),
+    isTruncated: answer.is_truncated,
+    nextPartNumberMarker: answer.is_truncated ? answer.next_part_number_marker ?? undefined : undefined
+  }))

@@ -13,7 +13,8 @@ import type * as Auth from "../Auth.js"
 import type { AuthError } from "../ObjectstoreError.js"
 import { InvalidInputError } from "../ObjectstoreError.js"
 import type * as Urls from "../Urls.js"
-import { objectPath, positiveDuration, requireSigner, type UrlContext, validateKey } from "./urls.js"
+import { objectPath, requireSigner, type UrlContext } from "./urls.js"
+import * as Validation from "./validation.js"
 
 const encoder = new TextEncoder()
 
@@ -86,7 +87,7 @@ export const presignedUrl = (
       })
     }
     const signer = yield* requireSigner(context.auth, "a pre-signed URL")
-    const validity = yield* positiveDuration(duration ?? DEFAULT_DURATION, "duration")
+    const validity = yield* Validation.positiveDuration(duration ?? DEFAULT_DURATION, "duration")
     const millis = Duration.toMillis(validity)
     if (millis > Presign.MAX_DURATION_SECONDS * 1000) {
       return yield* new InvalidInputError({
@@ -94,7 +95,7 @@ export const presignedUrl = (
         reason: `at most ${Presign.MAX_DURATION_SECONDS} seconds (7 days), got ${Duration.format(validity)}`
       })
     }
-    yield* validateKey(key)
+    yield* Validation.key(key)
     const now = yield* Clock.currentTimeMillis
     return yield* sign(signer, {
       origin: context.origin,

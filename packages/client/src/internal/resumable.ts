@@ -6,7 +6,6 @@
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
-import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Path from "@objectstore/protocol/Path"
 import * as ResumableProtocol from "@objectstore/protocol/Resumable"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
@@ -14,12 +13,8 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import {
-  InvalidInputError,
-  NotSupportedError,
-  ResumableOffsetError,
-  ResumableSessionGoneError
-} from "../ObjectstoreError.js"
+import * as Schema from "effect/Schema"
+import { NotSupportedError, ResumableOffsetError, ResumableSessionGoneError } from "../ObjectstoreError.js"
 import type { NetworkError } from "../ObjectstoreError.js"
 import type * as Resumable from "../Resumable.js"
 import type * as Usecase from "../Usecase.js"
@@ -27,6 +22,7 @@ import * as Errors from "./errors.js"
 import * as Http from "./http.js"
 import * as Insert from "./insert.js"
 import * as SizedBody from "./sizedBody.js"
+import * as Validation from "./validation.js"
 
 /** @internal */
 export interface Deps {
@@ -36,33 +32,19 @@ export interface Deps {
   readonly scope: string
 }
 
-const invalid = (field: string, reason: string) => new InvalidInputError({ field, reason })
+const { invalid } = Validation
 
-const validateKey = (key: string): Effect.Effect<string, InvalidInputError> =>
-  Either.match(Identifiers.validateKey(key), {
-    onLeft: (reason) => Effect.fail(invalid("key", reason)),
-    onRight: Effect.succeed
-  })
-
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const Session = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]+$/, { identifier: "Session" }))
+const decodeCreate = Validation.decodeAnswer(Schema.Struct({ key: Schema.NonEmptyString, session: Session }))
 
 type Target = { readonly method: string; readonly path: string }
 
 const readJson = (response: HttpClientResponse.HttpClientResponse, target: Target) =>
   Effect.mapError(response.json, (error) => Errors.fromHttpClientError(error, target))
 
-/** A response body's text, for errors (bounded by the server's answers being small). */
+/** A response body's `detail` and `causes`, for errors (bounded by the server's answers being small). */
 const detailOf = (response: HttpClientResponse.HttpClientResponse) =>
-  Effect.map(Effect.orElseSucceed(response.text, () => ""), (text) => {
-    const trimmed = text.trim()
-    try {
-      const json: unknown = JSON.parse(trimmed)
-      if (isRecord(json) && typeof json.detail === "string") return Errors.truncate(json.detail)
-    } catch {
-      // not JSON: the text itself
-    }
-    return trimmed === "" ? undefined : Errors.truncate(trimmed)
-  })
+  Effect.map(Effect.orElseSucceed(response.text, () => ""), Errors.serverDetail)
 
 /**
  * The answers every session request shares: 201 (committed), 204 (pending, with `Upload-Offset`), 404/410 (gone),
@@ -86,9 +68,11 @@ const status = (
       return Effect.flatMap(
         readJson(response, target),
         (json) =>
-          isRecord(json) && typeof json.key === "string" && json.key !== ""
-            ? Effect.succeed<Resumable.Status>({ _tag: "Complete", key: json.key })
-            : Effect.fail(Errors.failure(Errors.decode(target, "a committed upload's answer without a key")))
+          Either.match(Validation.keyAnswer(json), {
+            onLeft: (reason) =>
+              Effect.fail(Errors.failure(Errors.decode(target, `a committed upload's answer: ${reason}`))),
+            onRight: (key) => Effect.succeed<Resumable.Status>({ _tag: "Complete", key })
+          })
       )
     case 204: {
       const offset = ResumableProtocol.parseOffset(response.headers[ResumableProtocol.UPLOAD_OFFSET] ?? "")
@@ -110,19 +94,15 @@ const status = (
     }
     case 404:
     case 410:
-      return Effect.flatMap(detailOf(response), (detail) =>
-        Effect.fail(Errors.failure(
-          new ResumableSessionGoneError({
-            key,
-            status: response.status,
-            ...(detail === undefined ? {} : { detail })
-          })
-        )))
+      return Effect.flatMap(
+        detailOf(response),
+        (fields) =>
+          Effect.fail(Errors.failure(new ResumableSessionGoneError({ key, status: response.status, ...fields })))
+      )
     case 501:
       return Effect.flatMap(
         detailOf(response),
-        (detail) =>
-          Effect.fail(Errors.failure(new NotSupportedError({ operation, ...(detail === undefined ? {} : { detail }) })))
+        (fields) => Effect.fail(Errors.failure(new NotSupportedError({ operation, ...fields })))
       )
     default:
       return Http.failStatus(response)
@@ -257,7 +237,7 @@ export const make = (deps: Deps): Resumable.Service => {
     function*(options: Resumable.CreateOptions) {
       const given = options.key === undefined || options.key === "" ? undefined : options.key
       yield* annotate(given)
-      if (given !== undefined) yield* validateKey(given)
+      if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
       if (!Number.isSafeInteger(options.length) || options.length < 0) {
         return yield* invalid("length", `must be a non-negative integer, got ${options.length}`)
       }
@@ -278,19 +258,20 @@ export const make = (deps: Deps): Resumable.Service => {
           Http.AttemptError<NotSupportedError | NetworkError>
         > => {
           if (response.status === 501) {
-            return Effect.flatMap(detailOf(response), (detail) =>
-              Effect.fail(Errors.failure(
-                new NotSupportedError({ operation: "resumable upload", ...(detail === undefined ? {} : { detail }) })
-              )))
+            return Effect.flatMap(
+              detailOf(response),
+              (fields) =>
+                Effect.fail(Errors.failure(new NotSupportedError({ operation: "resumable upload", ...fields })))
+            )
           }
           if (response.status !== 200 && response.status !== 201) return Http.failStatus(response)
           return Effect.flatMap(
             readJson(response, target),
             (json) =>
-              isRecord(json) && typeof json.key === "string" && json.key !== "" && typeof json.session === "string" &&
-                /^[A-Za-z0-9_-]+$/.test(json.session)
-                ? Effect.succeed({ key: json.key, session: json.session })
-                : Effect.fail(Errors.failure(Errors.decode(target, "a create answer without key and session")))
+              Either.match(decodeCreate(json), {
+                onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `a create answer: ${reason}`))),
+                onRight: Effect.succeed
+              })
           )
         }
       )
@@ -304,8 +285,8 @@ export const make = (deps: Deps): Resumable.Service => {
     create: (options) => create(options),
     resume: (key, session) =>
       Effect.gen(function*() {
-        yield* validateKey(key)
-        if (typeof session !== "string" || !/^[A-Za-z0-9_-]+$/.test(session)) {
+        yield* Validation.key(key)
+        if (!Schema.is(Session)(session)) {
           return yield* invalid("session", "must be the session text the server answered (unpadded base64url)")
         }
         return handle(key, session)

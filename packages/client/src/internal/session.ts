@@ -7,7 +7,6 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
-import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
@@ -41,13 +40,8 @@ import * as PresignInternal from "./presign.js"
 import * as RangeInternal from "./range.js"
 import * as ResumableInternal from "./resumable.js"
 import * as UrlsInternal from "./urls.js"
+import * as Validation from "./validation.js"
 import * as Watchdog from "./watchdog.js"
-
-const validateKey = (key: string): Effect.Effect<string, InvalidInputError> =>
-  Either.match(Identifiers.validateKey(key), {
-    onLeft: (reason) => Effect.fail(new InvalidInputError({ field: "key", reason })),
-    onRight: Effect.succeed
-  })
 
 /**
  * Validates the usecase and scope and builds the session.
@@ -60,10 +54,7 @@ export const make = (
   scope: Scope.Scope
 ): Effect.Effect<Session.Service, InvalidInputError> =>
   Effect.gen(function*() {
-    yield* Either.match(Identifiers.validateUsecase(usecase.name), {
-      onLeft: (reason) => Effect.fail(new InvalidInputError({ field: "usecase", reason })),
-      onRight: () => Effect.void
-    })
+    yield* Validation.usecase(usecase.name)
     if (usecase.compression !== "zstd" && usecase.compression !== "none") {
       return yield* new InvalidInputError({
         field: "compression",
@@ -121,7 +112,7 @@ const makeSession = (
         Effect.scoped(Effect.gen(function*() {
           const given = options?.key === undefined || options.key === "" ? undefined : options.key
           yield* annotate(given)
-          if (given !== undefined) yield* validateKey(given)
+          if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
           const chosen = yield* Insert.compression(usecase, options)
           const resolved = yield* EncodingUpload.resolve(body, {
             contentType: options?.contentType,
@@ -194,7 +185,7 @@ const makeSession = (
   ) =>
     Effect.gen(function*() {
       yield* annotate(key)
-      yield* validateKey(key)
+      yield* Validation.key(key)
       const rangeHeader = options?.range === undefined ? undefined : yield* RangeInternal.toHeader(options.range)
       const request = {
         ...spec("GET", "get", key),
@@ -386,7 +377,7 @@ const makeSession = (
         usecase.name,
         Effect.gen(function*() {
           yield* annotate(key)
-          yield* validateKey(key)
+          yield* Validation.key(key)
           return yield* Http.executeWhole(context, spec("HEAD", "head", key), (response): Effect.Effect<
             Session.ObjectMetadata,
             Http.AttemptError<NotFoundError>
@@ -411,7 +402,7 @@ const makeSession = (
         usecase.name,
         Effect.gen(function*() {
           yield* annotate(key)
-          yield* validateKey(key)
+          yield* Validation.key(key)
           yield* Http.executeWhole(context, spec("DELETE", "delete", key), (response): Effect.Effect<
             void,
             Http.AttemptError<never>
@@ -476,12 +467,12 @@ const readKey = (
 ): Effect.Effect<string, Errors.Failure<NetworkError>> =>
   response.json.pipe(
     Effect.mapError((error) => Errors.fromHttpClientError(error, target)),
-    Effect.flatMap((json) => {
-      const key = typeof json === "object" && json !== null ? (json as { key?: unknown }).key : undefined
-      return typeof key === "string" && key !== ""
-        ? Effect.succeed(key)
-        : Effect.fail(Errors.failure(Errors.decode(target, "insert response without a key")))
-    })
+    Effect.flatMap((json) =>
+      Either.match(Validation.keyAnswer(json), {
+        onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `insert response: ${reason}`))),
+        onRight: Effect.succeed
+      })
+    )
   )
 
 /**

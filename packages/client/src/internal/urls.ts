@@ -5,18 +5,18 @@
  * @since 0.1.0
  * @internal
  */
-import * as Identifiers from "@objectstore/protocol/Identifiers"
 import * as Path from "@objectstore/protocol/Path"
 import type * as Permission from "@objectstore/protocol/Permission"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Auth from "../Auth.js"
-import { AuthError, InvalidInputError } from "../ObjectstoreError.js"
+import { AuthError } from "../ObjectstoreError.js"
+import type { InvalidInputError } from "../ObjectstoreError.js"
 import type * as Urls from "../Urls.js"
+import * as Validation from "./validation.js"
 
 /**
  * What URL building needs from a session.
@@ -34,13 +34,6 @@ export interface UrlContext {
   readonly components: ProtocolScope.Components
   readonly auth: Auth.Service
 }
-
-/** @internal */
-export const validateKey = (key: string): Effect.Effect<string, InvalidInputError> =>
-  Either.match(Identifiers.validateKey(key), {
-    onLeft: (reason) => Effect.fail(new InvalidInputError({ field: "key", reason })),
-    onRight: Effect.succeed
-  })
 
 /**
  * The encoded path of an object (base path included).
@@ -73,22 +66,6 @@ export const requireSigner = (auth: Auth.Service, what: string): Effect.Effect<A
     onSome: Effect.succeed
   })
 
-/**
- * Decodes a positive, finite duration (or fails with `InvalidInputError` on `field`).
- *
- * @internal
- */
-export const positiveDuration = (
-  input: Duration.DurationInput,
-  field: string
-): Effect.Effect<Duration.Duration, InvalidInputError> => {
-  const decoded = Duration.decodeUnknown(input)
-  if (Option.isNone(decoded) || !Duration.isFinite(decoded.value) || Duration.toMillis(decoded.value) <= 0) {
-    return Effect.fail(new InvalidInputError({ field, reason: "must be a positive, finite duration" }))
-  }
-  return Effect.succeed(decoded.value)
-}
-
 const READ: ReadonlyArray<Permission.Permission> = ["object.read"]
 
 /**
@@ -102,10 +79,10 @@ export const objectUrl = (
   options: Urls.ObjectUrlOptions | undefined
 ): Effect.Effect<string, InvalidInputError | AuthError> =>
   Effect.gen(function*() {
-    yield* validateKey(key)
+    yield* Validation.key(key)
     const url = context.origin + objectPath(context, key)
     if (options?.tokenValidity === undefined) return url
-    const validity = yield* positiveDuration(options.tokenValidity, "tokenValidity")
+    const validity = yield* Validation.positiveDuration(options.tokenValidity, "tokenValidity")
     const signer = yield* requireSigner(context.auth, "a URL with a token")
     const token = yield* signer.mint({
       usecase: context.usecase,
@@ -134,7 +111,9 @@ export const mintToken = (
   }
 ): Effect.Effect<Redacted.Redacted<string>, AuthError | InvalidInputError> =>
   Effect.gen(function*() {
-    const expiresIn = grant.expiry === undefined ? undefined : yield* positiveDuration(grant.expiry, "expiry")
+    const expiresIn = grant.expiry === undefined
+      ? undefined
+      : yield* Validation.positiveDuration(grant.expiry, "expiry")
     const signer = yield* requireSigner(auth, "minting a token")
     return yield* signer.mint({
       usecase: grant.usecase,

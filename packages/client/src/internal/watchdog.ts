@@ -190,20 +190,3 @@ export class DeadlineError extends Error {
     this.fired = fired
   }
 }
-
-/**
- * A duration option as milliseconds: `undefined` is `fallback`; `Infinity` turns the deadline off.
- *
- * @internal
- */
-export const toMillis = (
-  input: Duration.DurationInput | undefined,
-  fallback: Duration.Duration
-): number | undefined => {
-  if (input === undefined) return Duration.toMillis(fallback)
-  const decoded = Duration.decodeUnknown(input)
-  if (decoded._tag === "None") return undefined
-  if (!Duration.isFinite(decoded.value)) return Infinity
-  const millis = Duration.toMillis(decoded.value)
-  return millis > 0 ? millis : undefined
-}
