@@ -12,6 +12,7 @@ import { Batch, Compression, Expiration, ObjectstoreClient, Range, Scope, Usecas
 import * as FetchClient from "@objectstore/client/FetchClient"
 import * as NodeClient from "@objectstore/client/NodeClient"
 import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -51,7 +52,11 @@ const bytes = (size: number, seed: number): Uint8Array => {
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i])
 
-const check = (condition: boolean, message: string) => condition ? Effect.void : Effect.fail(new Error(message))
+/** A check that did not hold. */
+class CheckFailed extends Data.TaggedError("CheckFailed")<{ readonly message: string }> {}
+
+const check = (condition: boolean, message: string) =>
+  condition ? Effect.void : Effect.fail(new CheckFailed({ message }))
 
 const checks: Array<[string, Effect.Effect<void, unknown, ObjectstoreClient.ObjectstoreClient>]> = []
 const add = (name: string, effect: Effect.Effect<void, unknown, ObjectstoreClient.ObjectstoreClient>) =>
