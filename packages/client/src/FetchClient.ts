@@ -32,8 +32,14 @@
  * @since 0.1.0
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
 import * as Metrics from "./Metrics.js"
@@ -65,15 +71,53 @@ export const REQUEST_INIT: globalThis.RequestInit = { decompress: false } as glo
 
 /**
  * `FetchHttpClient.layer` with {@link REQUEST_INIT} (and `requestInit` on top): the transport part of
- * {@link layer}, for composing `ObjectstoreClient.layer` by hand.
+ * {@link layer}, for composing `ObjectstoreClient.layer` by hand. With `bufferStreams` (default: in a browser), a
+ * streamed request body is collected and sent whole, since browsers stream request bodies only over HTTP/2.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerHttpClient = (requestInit: globalThis.RequestInit = {}) =>
-  FetchHttpClient.layer.pipe(
+export const layerHttpClient = (
+  requestInit: globalThis.RequestInit = {},
+  options: { readonly bufferStreams?: boolean | undefined } = {}
+): Layer.Layer<HttpClient.HttpClient> => {
+  const fetchLayer = FetchHttpClient.layer.pipe(
     Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { ...requestInit, ...REQUEST_INIT }))
   )
+  if (!(options.bufferStreams ?? isBrowser())) return fetchLayer
+  return Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) => HttpClient.mapRequestEffect(client, bufferStream))
+  ).pipe(Layer.provide(fetchLayer))
+}
+
+/** Whether this is a browser page or worker (where `fetch` streams a request body only over HTTP/2). */
+const isBrowser = (): boolean =>
+  typeof (globalThis as { readonly document?: unknown }).document !== "undefined" ||
+  typeof (globalThis as { readonly importScripts?: unknown }).importScripts === "function"
+
+/**
+ * A stream request body collected into bytes: browsers send a `ReadableStream` body only over HTTP/2 (Chromium
+ * fails it with `ERR_ALPN_NEGOTIATION_FAILED` over HTTP/1.1), so in a browser every body is sent whole. A failure of
+ * the caller's stream is the request's failure, as it would be while streaming.
+ */
+const bufferStream = (
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<HttpClientRequest.HttpClientRequest, HttpClientError.RequestError> =>
+  request.body._tag !== "Stream"
+    ? Effect.succeed(request)
+    : Stream.runCollect(request.body.stream).pipe(
+      Effect.map((chunks) => {
+        const bytes = new Uint8Array(Chunk.reduce(chunks, 0, (n, chunk) => n + chunk.length))
+        let at = 0
+        for (const chunk of chunks) {
+          bytes.set(chunk, at)
+          at += chunk.length
+        }
+        return HttpClientRequest.bodyUint8Array(request, bytes, request.body.contentType)
+      }),
+      Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
+    )
 
 /**
  * The client over `fetch`: best available zstd, metrics, and auth from the options. Fails as

@@ -1,0 +1,164 @@
+/**
+ * The browser test (issue 19): headless Chromium (Debian's `chromium`, driven by `playwright-core`) loads a page that
+ * uses the SDK (`page.ts`, bundled here with esbuild for the browser) against the local server, same-origin through a
+ * small proxy that also serves the page. The server enforces auth: the page gets a token minted here and a pre-signed
+ * URL signed here. Objects stored with zstd are not read: the browser decodes `content-encoding: zstd` itself, which
+ * the client does not expect yet (README, "Runtimes").
+ *
+ *   node --import tsx test/browser/run.ts [--chromium /usr/bin/chromium]
+ *
+ * Prints one line per check and exits 1 if any failed (or the browser could not start).
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as HttpServer from "@effect/platform/HttpServer"
+import { ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+import * as NodeClient from "@objectstore/client/NodeClient"
+import * as Permission from "@objectstore/protocol/Permission"
+import * as Server from "@objectstore/server/Server"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as esbuild from "esbuild"
+import * as crypto from "node:crypto"
+import * as http from "node:http"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { chromium } from "playwright-core"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const flag = process.argv.indexOf("--chromium")
+const executablePath = flag >= 0 ? process.argv[flag + 1]! : "/usr/bin/chromium"
+
+const KID = "browser"
+const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
+const privatePem = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
+
+const ServerLive = Server.layer({
+  port: 0,
+  host: "127.0.0.1",
+  auth: {
+    enforce: true,
+    keys: {
+      [KID]: {
+        publicKeys: [publicKey.export({ type: "spki", format: "pem" }).toString()],
+        maxPermissions: Permission.all
+      }
+    }
+  }
+})
+
+/** The page's bundle, as an application would build it for browsers. */
+const bundle = async (): Promise<string> => {
+  const result = await esbuild.build({
+    entryPoints: [path.join(here, "page.ts")],
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    target: "es2022",
+    write: false,
+    logLevel: "error"
+  })
+  return result.outputFiles[0]!.text
+}
+
+/** Serves the page and its bundle, and passes everything else on to the server. */
+const proxy = (upstream: URL, script: string) =>
+  Effect.acquireRelease(
+    Effect.async<{ server: http.Server; origin: string }>((resume) => {
+      const server = http.createServer((request, response) => {
+        if (request.url?.startsWith("/index.html")) {
+          response.writeHead(200, { "content-type": "text/html" })
+          response.end("<!doctype html><meta charset=utf-8><script type=module src=/page.js></script>")
+          return
+        }
+        if (request.url === "/page.js") {
+          response.writeHead(200, { "content-type": "text/javascript" })
+          response.end(script)
+          return
+        }
+        const forward = http.request({
+          host: upstream.hostname,
+          port: upstream.port,
+          method: request.method,
+          path: request.url,
+          headers: { ...request.headers, host: upstream.host }
+        }, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(response)
+        })
+        forward.on("error", () => response.destroy())
+        request.pipe(forward)
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address() as { port: number }
+        resume(Effect.succeed({ server, origin: `http://127.0.0.1:${address.port}` }))
+      })
+    }),
+    ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  )
+
+const program = Effect.gen(function*() {
+  const upstream = new URL(yield* HttpServer.addressFormattedWith(Effect.succeed))
+  const script = yield* Effect.promise(bundle)
+  const { origin } = yield* proxy(upstream, script)
+
+  // what the page reads, prepared from Node through the same origin
+  const prepared = yield* Effect.gen(function*() {
+    const client = yield* ObjectstoreClient.ObjectstoreClient
+    const session = yield* client.session(Usecase.make("browser"), Scope.make({ org: 19 }))
+    yield* session.put("signed for the page", { key: "signed.txt", compression: "none" })
+    const signed = yield* session.presignedUrl("GET", "signed.txt", "10 minutes")
+    const token = yield* session.mintToken({ expiry: "10 minutes" })
+    return { signed, token: Redacted.value(token) }
+  }).pipe(
+    Effect.provide(
+      NodeClient.layer({ baseUrl: origin, secretKey: { kid: KID, privateKey: Redacted.make(privatePem) } })
+    )
+  )
+
+  const browser = yield* Effect.acquireRelease(
+    Effect.promise(() =>
+      chromium.launch({
+        executablePath,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync"
+        ]
+      })
+    ),
+    (browser) => Effect.promise(() => browser.close())
+  )
+  const page = yield* Effect.promise(() => browser.newPage())
+  const logs: Array<string> = []
+  page.on("console", (message) => logs.push(`console.${message.type()}: ${message.text()}`))
+  page.on("pageerror", (error) => logs.push(`page error: ${error.message}`))
+  const query = new URLSearchParams({ token: prepared.token, signed: prepared.signed })
+  yield* Effect.promise(() => page.goto(`${origin}/index.html?${query}`))
+  const done = yield* Effect.either(
+    Effect.tryPromise(() => page.waitForFunction("window.__done === true", null, { timeout: 60_000 }))
+  )
+  const results = (yield* Effect.promise(() => page.evaluate("window.__results ?? []"))) as Array<[string, string]>
+  const version = browser.version()
+  console.log(`# browser: Chromium ${version}, bundle ${(script.length / 1024).toFixed(0)} KiB`)
+  for (const [name, outcome] of results) console.log(outcome === "ok" ? `ok ${name}` : `FAIL ${name}: ${outcome}`)
+  if (done._tag === "Left") console.log("FAIL the page did not finish within 60 s")
+  const passed = results.filter(([, outcome]) => outcome === "ok").length
+  const failed = results.length - passed + (done._tag === "Left" ? 1 : 0)
+  if (failed > 0 || results.length === 0) { for (const line of logs) console.log(`  ${line}`) }
+  console.log(`browser: ${passed} passed, ${failed} failed`)
+  return failed === 0 && results.length > 0
+})
+
+Effect.runPromise(program.pipe(Effect.provide(Layer.provideMerge(ServerLive, NodeContext.layer)), Effect.scoped)).then(
+  (ok) => process.exit(ok ? 0 : 1),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
