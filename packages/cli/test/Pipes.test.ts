@@ -142,7 +142,7 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("objectstore in 
       assert.strictEqual(badUsecase.code, 2)
       assert.strictEqual(
         badUsecase.stderr,
-        "objectstore: invalid usecase \"no/slashes\": only A-Z, a-z, 0-9, '_' and '-' are allowed\n"
+        "objectstore: usecase \"no/slashes\" must not contain '/' (it is one path segment)\n"
       )
     }))
 
