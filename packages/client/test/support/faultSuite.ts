@@ -562,9 +562,15 @@ export const expected = (operation: Operation, fault: FaultCase, mode: Mode): Ex
     }
     case "StallHeaders":
     case "StopReading":
+      // A put's body outgrows the socket buffers: the upload stalls (idle deadline). A multipart part may or may not
+      // fit in them, depending on how far the other parts got: either deadline can end an attempt.
       return transient(
         "NetworkError Timeout",
-        f._tag === "StopReading" && operation.name.startsWith("put") ? limit.idle : limit.headers
+        operation.name.startsWith("put")
+          ? limit.idle
+          : upload
+          ? Math.min(limit.idle, limit.headers)
+          : limit.headers
       )
     case "StallBody":
       if (bodiless(operation)) return ok
