@@ -1,15 +1,18 @@
 /**
  * The page the browser test (`run.ts`) loads: the SDK as an application bundles it (esbuild, `--platform=browser`),
  * over the browser's `fetch` (`FetchClient.layer`), against the local server through the test's same-origin proxy.
- * It reads its inputs from the page URL's query (`token`: a token the driver minted; `signed`: a pre-signed URL), runs
+ * It reads its inputs from the page URL's query (`token`: a token the driver minted; `zstdKey`: an object the driver stored
+ * with zstd; `signed`: a pre-signed URL), runs
  * each check and leaves the results in
  * `window.__results` (`[name, "ok" | error]`) and `window.__done`.
  */
 import { Batch, Expiration, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
 import * as FetchClient from "@objectstore/client/FetchClient"
+import * as ProtocolBytes from "@objectstore/protocol/Bytes"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 
 const query = new URLSearchParams(location.search)
 const param = (name: string): string => {
@@ -49,6 +52,19 @@ const checks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreCli
       yield* s.delete(key)
       const gone = yield* Effect.flip(s.head(key))
       yield* check(gone._tag === "NotFoundError", `expected NotFoundError, got ${gone._tag}`)
+    })
+  ],
+  [
+    "a zstd object stored by Node, read whole and as a stream (the browser decodes it)",
+    Effect.gen(function*() {
+      const s = yield* session
+      const want = "zstd from node ".repeat(1000)
+      yield* check((yield* s.getText(param("zstdKey"))) === want, "getText differs")
+      const chunks = yield* Effect.scoped(
+        Effect.flatMap(s.get(param("zstdKey")), (response) => Stream.runCollect(response.stream))
+      )
+      const text = new TextDecoder().decode(ProtocolBytes.concat(Array.from(chunks)))
+      yield* check(text === want, `streamed text differs (${text.length} chars)`)
     })
   ],
   [

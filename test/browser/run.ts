@@ -2,8 +2,7 @@
  * The browser test (issue 19): headless Chromium (Debian's `chromium`, driven by `playwright-core`) loads a page that
  * uses the SDK (`page.ts`, bundled here with esbuild for the browser) against the local server, same-origin through a
  * small proxy that also serves the page. The server enforces auth: the page gets a token minted here and a pre-signed
- * URL signed here. Objects stored with zstd are not read: the browser decodes `content-encoding: zstd` itself, which
- * the client does not expect yet (README, "Runtimes").
+ * URL signed here, and reads an object stored here with zstd (which the browser decodes itself).
  *
  *   node --import tsx test/browser/run.ts [--chromium /usr/bin/chromium]
  *
@@ -106,6 +105,7 @@ const program = Effect.gen(function*() {
   const prepared = yield* Effect.gen(function*() {
     const client = yield* ObjectstoreClient.ObjectstoreClient
     const session = yield* client.session(Usecase.make("browser"), Scope.make({ org: 19 }))
+    yield* session.put("zstd from node ".repeat(1000), { key: "zstd.txt", compression: "zstd" })
     yield* session.put("signed for the page", { key: "signed.txt", compression: "none" })
     const signed = yield* session.presignedUrl("GET", "signed.txt", "10 minutes")
     const token = yield* session.mintToken({ expiry: "10 minutes" })
@@ -138,7 +138,7 @@ const program = Effect.gen(function*() {
   const logs: Array<string> = []
   page.on("console", (message) => logs.push(`console.${message.type()}: ${message.text()}`))
   page.on("pageerror", (error) => logs.push(`page error: ${error.message}`))
-  const query = new URLSearchParams({ token: prepared.token, signed: prepared.signed })
+  const query = new URLSearchParams({ token: prepared.token, zstdKey: "zstd.txt", signed: prepared.signed })
   yield* Effect.promise(() => page.goto(`${origin}/index.html?${query}`))
   const done = yield* Effect.either(
     Effect.tryPromise(() => page.waitForFunction("window.__done === true", null, { timeout: 60_000 }))

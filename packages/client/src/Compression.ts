@@ -104,13 +104,15 @@ const oneShot = (operation: "compress" | "decompress", run: ((bytes: Uint8Array)
 const service = (implementation: Implementation, backend: zstd.Backend): Service => {
   const compressBytes = oneShot("compress", backend.compressSync)
   const decompressBytes = oneShot("decompress", backend.decompressSync)
-  return Compression.of({
+  const made = Compression.of({
     implementation,
     compress: backend.compress,
     decompress: backend.decompress,
     ...(compressBytes === undefined ? {} : { compressBytes }),
     ...(decompressBytes === undefined ? {} : { decompressBytes })
   })
+  zstd.realCodecs.add(made)
+  return made
 }
 
 /**

@@ -7,6 +7,7 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
+import * as ProtocolBytes from "@objectstore/protocol/Bytes"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
@@ -42,6 +43,45 @@ import * as ResumableInternal from "./resumable.js"
 import * as UrlsInternal from "./urls.js"
 import * as Validation from "./validation.js"
 import * as Watchdog from "./watchdog.js"
+import * as Zstd from "./zstd.js"
+import * as ZstdFrames from "./zstdFrames.js"
+
+/**
+ * A zstd body from a transport that may have decoded it already (`fetch` in browsers and Node 24 decodes
+ * `content-encoding: zstd` and cannot be told not to): the first bytes tell, since stored zstd always starts with a
+ * frame's magic number. Decoded: handed on as it is (`onDecoded`); else through `decoding`.
+ */
+const sniffDecoded = <E>(
+  network: Stream.Stream<Uint8Array, E>,
+  decoding: (source: Stream.Stream<Uint8Array, E>) => Stream.Stream<Uint8Array, E | CompressionError>,
+  onDecoded: () => void
+): Stream.Stream<Uint8Array, E | CompressionError> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const pull = yield* Stream.toPull(network)
+    const head: Array<Uint8Array> = []
+    let size = 0
+    let ended = false
+    while (size < 4 && !ended) {
+      const next = yield* Effect.either(pull)
+      if (Either.isLeft(next)) {
+        if (Option.isSome(next.left)) return Stream.fail(next.left.value)
+        ended = true
+      } else {
+        for (const chunk of next.right) {
+          head.push(chunk)
+          size += chunk.length
+        }
+      }
+    }
+    const first = ProtocolBytes.concat(head)
+    const all = Stream.concat(
+      first.length === 0 ? Stream.empty : Stream.make(first),
+      ended ? Stream.empty : Stream.repeatEffectChunkOption(pull)
+    )
+    if (ZstdFrames.startsWithFrame(first)) return decoding(all)
+    onDecoded()
+    return all
+  }))
 
 /**
  * Validates the usecase and scope and builds the session.
@@ -199,6 +239,7 @@ const makeSession = (
         return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
       }
       let attempts = 1
+      let decodedByTransport = false
       let start = yield* Clock.currentTimeMillis
       const { bytes, response } = yield* send(context, request, (response, attempt): Effect.Effect<
         { readonly response: HttpClientResponse.HttpClientResponse; readonly bytes: Uint8Array | undefined },
@@ -211,6 +252,15 @@ const makeSession = (
             Effect.mapError(response.arrayBuffer, (error) => Errors.fromHttpClientError(error, target)),
             (body) => {
               const bytes = new Uint8Array(body)
+              // A `fetch` that decodes `content-encoding: zstd` itself (browsers, Node 24) hands over the payload,
+              // not the stored frames the length counts: stored zstd always starts with a frame's magic number.
+              if (
+                context.transport === undefined && response.headers["content-encoding"] === "zstd" &&
+                rangeHeader === undefined && Zstd.realCodecs.has(compression) && !ZstdFrames.startsWithFrame(bytes)
+              ) {
+                decodedByTransport = true
+                return Effect.succeed({ response, bytes })
+              }
               const expected = expectedOf(response)
               return expected === undefined || bytes.length === expected
                 ? Effect.succeed({ response, bytes })
@@ -256,7 +306,7 @@ const makeSession = (
       const passthrough = options?.acceptEncoding !== undefined &&
         Encoding.accepts(options.acceptEncoding, stored.compression)
       const decompress = stored.compression === "zstd" && options?.decompress !== false && !passthrough &&
-        ranged === undefined
+        ranged === undefined && !decodedByTransport
       const length = response.headers["content-length"]
       const size = ranged !== undefined
         ? ranged.size
@@ -280,7 +330,18 @@ const makeSession = (
             uncompressedBytes: decompress ? delivered : undefined,
             elapsed: Duration.millis(end - start)
           }))
-      return { response, bytes, target, stored, ranged, decompress, size, recordSize, checkLength, attempts }
+      return {
+        response,
+        bytes,
+        target,
+        stored: decodedByTransport ? { ...stored, compression: "none" as const } : stored,
+        ranged,
+        decompress,
+        size,
+        recordSize,
+        checkLength,
+        attempts
+      }
     })
 
   const get = (key: string, options: Session.GetOptions | undefined) =>
@@ -312,6 +373,8 @@ const makeSession = (
           const idle = context.limits.idle
           let received = 0
           let delivered = 0
+          // Set when the transport turned out to have decoded the zstd body itself (see `sniffDecoded`).
+          let decodedByTransport = false
           const network = Meter.meter(response.stream, {
             onPull: () => dog.arm("download", idle),
             onBytes: (bytes) => {
@@ -320,18 +383,25 @@ const makeSession = (
             },
             mapError,
             onEnd: Effect.suspend(() =>
-              decompress
+              decodedByTransport
+                ? recordSize(received, received)
+                : decompress
                 ? checkLength(received)
                 : Effect.zipRight(checkLength(received), recordSize(received, received))
             )
           })
-          const body: Stream.Stream<Uint8Array, NetworkError | CompressionError> = decompress
-            ? Meter.meter(compression.decompress(network), {
+          const decoding = (source: Stream.Stream<Uint8Array, NetworkError>) =>
+            Meter.meter(compression.decompress(source), {
               onBytes: (bytes) => (delivered += bytes),
               mapError: (error: NetworkError | CompressionError) => error,
               onEnd: Effect.suspend(() => recordSize(received, delivered))
             })
-            : network
+          const body: Stream.Stream<Uint8Array, NetworkError | CompressionError> = !decompress
+            ? network
+            : transport !== undefined || response.headers["content-encoding"] !== "zstd" ||
+                !Zstd.realCodecs.has(compression)
+            ? decoding(network)
+            : sniffDecoded(network, decoding, () => (decodedByTransport = true))
           // Another transport's body cannot be destroyed from outside: the deadline ends the stream instead.
           const stream = (transport !== undefined ? body : Stream.interruptWhen(
             body,

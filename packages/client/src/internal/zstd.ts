@@ -359,3 +359,11 @@ export const zlibBackend = (zlib: ZlibZstd): Backend => {
     compressSync: typeof compressSync === "function" ? (bytes) => compressSync(bytes, options) : undefined
   }
 }
+
+/**
+ * The services of this package's own codecs (real zstd): only for them can a body that does not start with a zstd
+ * frame be known to have been decoded by the transport already (a test's stand-in codec may encode anything).
+ *
+ * @internal
+ */
+export const realCodecs = new WeakSet<object>()

@@ -46,6 +46,17 @@ type State =
   | "skipSize" // reading a skippable frame's 4-byte size
   | "skipData" // skipping a skippable frame's data
 
+/**
+ * Whether `bytes` starts with a zstd frame or a skippable frame, as every stored zstd payload does (RFC 8878 §3.1).
+ *
+ * @internal
+ */
+export const startsWithFrame = (bytes: Uint8Array): boolean => {
+  if (bytes.length < 4) return false
+  const magic = (bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)) >>> 0
+  return magic === ZSTD_MAGIC || ((magic & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC
+}
+
 /** @internal */
 export const make = (): Scanner => {
   let state: State = "magic"
