@@ -42,6 +42,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
+import * as FetchDecoding from "./internal/fetchDecoding.js"
 import * as Metrics from "./Metrics.js"
 import * as ObjectstoreClient from "./ObjectstoreClient.js"
 import type { AuthError, InvalidInputError } from "./ObjectstoreError.js"
@@ -72,7 +73,10 @@ export const REQUEST_INIT: globalThis.RequestInit = { decompress: false } as glo
 /**
  * `FetchHttpClient.layer` with {@link REQUEST_INIT} (and `requestInit` on top): the transport part of
  * {@link layer}, for composing `ObjectstoreClient.layer` by hand. With `bufferStreams` (default: in a browser), a
- * streamed request body is collected and sent whole, since browsers stream request bodies only over HTTP/2.
+ * streamed request body is collected and sent whole, since browsers stream request bodies only over HTTP/2. It also
+ * tells the client that `fetch` may have decoded a zstd body already (browsers and Node 24 do), which the client
+ * then recognises by the missing frame magic; with `FetchHttpClient.layer` alone it would report such a body as a
+ * length mismatch or corrupt.
  *
  * @since 0.1.0
  * @category layers
@@ -80,15 +84,15 @@ export const REQUEST_INIT: globalThis.RequestInit = { decompress: false } as glo
 export const layerHttpClient = (
   requestInit: globalThis.RequestInit = {},
   options: { readonly bufferStreams?: boolean | undefined } = {}
-): Layer.Layer<HttpClient.HttpClient> => {
+): Layer.Layer<HttpClient.HttpClient | FetchDecoding.FetchDecoding> => {
   const fetchLayer = FetchHttpClient.layer.pipe(
     Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { ...requestInit, ...REQUEST_INIT }))
   )
-  if (!(options.bufferStreams ?? isBrowser())) return fetchLayer
-  return Layer.effect(
+  const client = !(options.bufferStreams ?? isBrowser()) ? fetchLayer : Layer.effect(
     HttpClient.HttpClient,
     Effect.map(HttpClient.HttpClient, (client) => HttpClient.mapRequestEffect(client, bufferStream))
   ).pipe(Layer.provide(fetchLayer))
+  return Layer.merge(client, Layer.succeed(FetchDecoding.FetchDecoding, true))
 }
 
 /** Whether this is a browser page or worker (where `fetch` streams a request body only over HTTP/2). */

@@ -35,6 +35,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { Auth } from "./Auth.js"
 import { Compression } from "./Compression.js"
+import * as FetchDecoding from "./internal/fetchDecoding.js"
 import * as SessionInternal from "./internal/session.js"
 import * as Validation from "./internal/validation.js"
 import { Metrics } from "./Metrics.js"
@@ -232,6 +233,7 @@ export const make = (
     const given = yield* HttpClient.HttpClient
     // The native transport behind the HttpClient, when one is declared (see `Transport`).
     const transport = Option.getOrUndefined(yield* Effect.serviceOption(Transport))
+    const fetchMayDecode = Option.isSome(yield* Effect.serviceOption(FetchDecoding.FetchDecoding))
     const httpSpans = options.httpSpans ?? false
     const propagate = options.propagateTraces ?? false
     const httpClient = httpSpans
@@ -240,6 +242,7 @@ export const make = (
     const context = {
       httpClient,
       transport,
+      fetchMayDecode,
       // With the transport's spans off, the session annotates its own span and sends the trace headers itself.
       ownSpans: !httpSpans,
       propagateTraces: propagate && !httpSpans,

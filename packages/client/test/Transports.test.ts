@@ -1,11 +1,11 @@
 /**
- * The client over HttpClient layers other than `NodeClient`'s: `FetchHttpClient.layer` (Bun, Deno, browsers) and
- * `@effect/platform-node`'s undici client, against the local server over loopback TCP. These transports cannot be
+ * The client over HttpClient layers other than `NodeClient`'s: `FetchClient`'s (`FetchHttpClient` for Bun, Deno,
+ * browsers, marked as a `fetch` that may decode zstd itself, as Node 24's does) and `@effect/platform-node`'s undici
+ * client, against the local server over loopback TCP. These transports cannot be
  * aborted from outside, so the request deadlines race the attempt instead; and `fetch` sends a stream body chunked,
  * so multipart parts must reach it as bytes (PROTOCOL §20 item 16).
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, layer } from "@effect/vitest"
 import { Auth, Batch, Compression, Metrics, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
@@ -20,7 +20,6 @@ const MiB = 1024 * 1024
 const data = new Uint8Array(crypto.randomBytes(11 * MiB))
 
 const transports = [
-  ["FetchHttpClient.layer", FetchHttpClient.layer],
   ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
   ["FetchClient.layerHttpClient()", FetchClient.layerHttpClient()]
 ] as const

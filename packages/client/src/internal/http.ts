@@ -50,6 +50,8 @@ export interface ClientContext {
    * requests, and scoped bodies are cancelled by a finalizer of their own instead of `HttpClient.withScope`.
    */
   readonly transport?: Transport.Service | undefined
+  /** Whether the transport's `fetch` may decode zstd bodies itself (`FetchClient`, see `fetchDecoding.ts`). */
+  readonly fetchMayDecode?: boolean | undefined
   /**
    * Whether the transport's `http.client` spans are off: the operation's span then gets the HTTP attributes
    * (method, URL, status).

@@ -255,7 +255,7 @@ const makeSession = (
               // A `fetch` that decodes `content-encoding: zstd` itself (browsers, Node 24) hands over the payload,
               // not the stored frames the length counts: stored zstd always starts with a frame's magic number.
               if (
-                context.transport === undefined && response.headers["content-encoding"] === "zstd" &&
+                context.fetchMayDecode === true && response.headers["content-encoding"] === "zstd" &&
                 rangeHeader === undefined && Zstd.realCodecs.has(compression) && !ZstdFrames.startsWithFrame(bytes)
               ) {
                 decodedByTransport = true
@@ -398,7 +398,7 @@ const makeSession = (
             })
           const body: Stream.Stream<Uint8Array, NetworkError | CompressionError> = !decompress
             ? network
-            : transport !== undefined || response.headers["content-encoding"] !== "zstd" ||
+            : context.fetchMayDecode !== true || response.headers["content-encoding"] !== "zstd" ||
                 !Zstd.realCodecs.has(compression)
             ? decoding(network)
             : sniffDecoded(network, decoding, () => (decodedByTransport = true))
