@@ -42,6 +42,14 @@ import { monitorEventLoopDelay } from "node:perf_hooks"
 import { inspect } from "node:util"
 import * as FaultServer from "./faultServer.js"
 
+/**
+ * Whether this runtime is the one the cells' expectations are calibrated on (Node 20, the README's). On Node 22 and
+ * 24 a few cells differ, intermittently, in ways not yet explained (an early 429 to a HEAD seen as a reset; an extra
+ * part request in an upload; a stopped upload that takes longer on the TestClock): the suites run there only once
+ * those are understood (issue 13's note).
+ */
+export const onCalibratedRuntime: boolean = process.versions.node.startsWith("20.")
+
 /** The token every cell's client sends; a secret scan looks for it. */
 export const TOKEN = "f4ult-SECRET-t0ken-7d1e0c"
 
