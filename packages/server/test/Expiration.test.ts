@@ -137,6 +137,9 @@ describe("Expiration (production semantics, TestClock)", () => {
   it.effect("the reaper deletes expired objects every reapInterval; manual objects stay", () =>
     Effect.gen(function*() {
       yield* at(0)
+      // the jump to T0 wakes the reaper's first sleep: wait until it sleeps again, a minute from T0, so that its late
+      // run cannot read the clock after the moves below
+      yield* eventually(TestClock.sleeps(), (sleeps) => Array.from(sleeps).some((t) => t >= T0 + 60_000))
       yield* put("short", "ttl:10s")
       yield* put("idle", "tti:20s")
       yield* put("long", "ttl:1h")
