@@ -12,39 +12,22 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
 import * as NodeClient from "@objectstore/client/NodeClient"
-import * as Permission from "@objectstore/protocol/Permission"
-import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as esbuild from "esbuild"
-import * as crypto from "node:crypto"
 import * as http from "node:http"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { chromium } from "playwright-core"
+import * as EnforcingServer from "../runtimes/enforcingServer.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const flag = process.argv.indexOf("--chromium")
 const executablePath = flag >= 0 ? process.argv[flag + 1]! : "/usr/bin/chromium"
 
 const KID = "browser"
-const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
-const privatePem = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
-
-const ServerLive = Server.layer({
-  port: 0,
-  host: "127.0.0.1",
-  auth: {
-    enforce: true,
-    keys: {
-      [KID]: {
-        publicKeys: [publicKey.export({ type: "spki", format: "pem" }).toString()],
-        maxPermissions: Permission.all
-      }
-    }
-  }
-})
+const { layer: ServerLive, privatePem } = EnforcingServer.make(KID)
 
 /** The page's bundle, as an application would build it for browsers. */
 const bundle = async (): Promise<string> => {

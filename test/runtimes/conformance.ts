@@ -11,7 +11,7 @@
 import { Batch, Compression, Expiration, ObjectstoreClient, Range, Scope, Usecase } from "@objectstore/client"
 import * as FetchClient from "@objectstore/client/FetchClient"
 import * as NodeClient from "@objectstore/client/NodeClient"
-import * as Chunk from "effect/Chunk"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -98,12 +98,7 @@ add(
     yield* check(meta.expirationPolicy._tag === "TimeToLive", `expiration ${String(meta.expirationPolicy)}`)
     yield* check(equal(yield* s.getBytes(key), data), "getBytes differs")
     const streamed = yield* Effect.scoped(Effect.flatMap(s.get(key), (response) => Stream.runCollect(response.stream)))
-    const joined = new Uint8Array(Chunk.reduce(streamed, 0, (n, c) => n + c.length))
-    let at = 0
-    for (const c of streamed) {
-      joined.set(c, at)
-      at += c.length
-    }
+    const joined = Bytes.concat(streamed)
     yield* check(equal(joined, data), "streamed get differs")
     yield* s.delete(key)
   })

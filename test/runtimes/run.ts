@@ -14,16 +14,14 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as HttpServer from "@effect/platform/HttpServer"
-import * as Permission from "@objectstore/protocol/Permission"
-import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { spawn } from "node:child_process"
-import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as EnforcingServer from "./enforcingServer.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "../..")
@@ -45,24 +43,11 @@ const runtimes = process.argv.slice(2).map((arg) => {
 })
 
 const KID = "conformance"
-const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519")
+const server = EnforcingServer.make(KID)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "objectstore-runtimes-"))
 const keyFile = path.join(dir, "key.pem")
-fs.writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }).toString())
-
-const ServerLive = Server.layer({
-  port: 0,
-  host: "127.0.0.1",
-  auth: {
-    enforce: true,
-    keys: {
-      [KID]: {
-        publicKeys: [publicKey.export({ type: "spki", format: "pem" }).toString()],
-        maxPermissions: Permission.all
-      }
-    }
-  }
-})
+fs.writeFileSync(keyFile, server.privatePem)
+const ServerLive = server.layer
 
 const runOne = (command: ReadonlyArray<string>, env: Record<string, string>) =>
   Effect.async<{ code: number; output: string }>((resume) => {

@@ -35,11 +35,10 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as Chunk from "effect/Chunk"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
 import * as Auth from "./Auth.js"
 import * as Compression from "./Compression.js"
 import * as FetchDecoding from "./internal/fetchDecoding.js"
@@ -110,16 +109,8 @@ const bufferStream = (
 ): Effect.Effect<HttpClientRequest.HttpClientRequest, HttpClientError.RequestError> =>
   request.body._tag !== "Stream"
     ? Effect.succeed(request)
-    : Stream.runCollect(request.body.stream).pipe(
-      Effect.map((chunks) => {
-        const bytes = new Uint8Array(Chunk.reduce(chunks, 0, (n, chunk) => n + chunk.length))
-        let at = 0
-        for (const chunk of chunks) {
-          bytes.set(chunk, at)
-          at += chunk.length
-        }
-        return HttpClientRequest.bodyUint8Array(request, bytes, request.body.contentType)
-      }),
+    : Bytes.collect(request.body.stream).pipe(
+      Effect.map((bytes) => HttpClientRequest.bodyUint8Array(request, bytes, request.body.contentType)),
       Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
     )
 

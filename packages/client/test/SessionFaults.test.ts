@@ -21,9 +21,9 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import { inspect } from "node:util"
 import * as FaultServer from "./support/faultServer.js"
+import { recordingTracer as recordSpans } from "./support/tracer.js"
 
 const TOKEN = "s3ssion-faults-SECRET"
 
@@ -174,26 +174,5 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true })("no token in a s
 })
 
 /** A tracer that hands every span's exit to `onEnd`. */
-const recordingTracer = (onEnd: (exit: Exit.Exit<unknown, unknown>) => void) => {
-  let ids = 0
-  return Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => ({
-      _tag: "Span",
-      name,
-      spanId: (++ids).toString(16).padStart(16, "0"),
-      traceId: "0af7651916cd43dd8448eb211c80319c",
-      parent,
-      context,
-      status: { _tag: "Started", startTime },
-      attributes: new Map(),
-      links,
-      sampled: true,
-      kind,
-      end: (_endTime, exit) => onEnd(exit),
-      attribute: () => {},
-      event: () => {},
-      addLinks: () => {}
-    }),
-    context: (f) => f()
-  })
-}
+const recordingTracer = (onEnd: (exit: Exit.Exit<unknown, unknown>) => void) =>
+  recordSpans([], { onEnd: (_span, exit) => onEnd(exit) })

@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Bytes from "./Bytes.js"
 
 /**
  * @since 0.1.0
@@ -79,16 +80,8 @@ const fromLatin1 = (bytes: Uint8Array, start: number, end: number): string => {
 const view = (chunk: Uint8Array): Uint8Array =>
   NodeBuffer !== undefined ? NodeBuffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk
 
-const concat = (list: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (NodeBuffer !== undefined) return NodeBuffer.concat(list)
-  const out = new Uint8Array(list.reduce((n, b) => n + b.length, 0))
-  let at = 0
-  for (const bytes of list) {
-    out.set(bytes, at)
-    at += bytes.length
-  }
-  return out
-}
+const concat = (list: ReadonlyArray<Uint8Array>): Uint8Array =>
+  NodeBuffer !== undefined ? NodeBuffer.concat(list) : Bytes.concat(list)
 
 const indexOf = (haystack: Uint8Array, needle: Uint8Array): number => {
   if (NodeBuffer !== undefined && haystack instanceof NodeBuffer) return haystack.indexOf(needle)

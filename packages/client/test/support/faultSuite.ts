@@ -33,7 +33,7 @@ import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
-import * as Tracer from "effect/Tracer"
+import type * as Tracer from "effect/Tracer"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -41,6 +41,7 @@ import * as path from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { inspect } from "node:util"
 import * as FaultServer from "./faultServer.js"
+import { recordingTracer } from "./tracer.js"
 
 /**
  * Whether this runtime is the one the cells' expectations are calibrated on (Node 20, the README's). On Node 22 and
@@ -272,37 +273,13 @@ const show = (value: unknown) => inspect(value, { depth: 8 })
 export const recording = (): Recording => {
   const texts: Array<string> = []
   const exits: Array<unknown> = []
-  let ids = 0
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const attributes = new Map<string, unknown>()
-      const span: Tracer.Span & { status: Tracer.SpanStatus } = {
-        _tag: "Span",
-        name,
-        spanId: (++ids).toString(16).padStart(16, "0"),
-        traceId: "0af7651916cd43dd8448eb211c80319c",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes,
-        links,
-        sampled: true,
-        kind,
-        end: (endTime, exit) => {
-          span.status = { _tag: "Ended", startTime, endTime, exit }
-          exits.push(exit)
-          texts.push(name, JSON.stringify(exit), show(exit), String(exit), show([...attributes]))
-        },
-        attribute: (key, value) => {
-          attributes.set(key, value)
-          texts.push(`${key}=${show(value)}`)
-        },
-        event: (event, _time, eventAttributes) => void texts.push(event, show(eventAttributes)),
-        addLinks: () => {}
-      }
-      return span
+  const tracer = recordingTracer([], {
+    onEnd: ({ attributes, name }, exit) => {
+      exits.push(exit)
+      texts.push(name, JSON.stringify(exit), show(exit), String(exit), show([...attributes]))
     },
-    context: (f) => f()
+    onAttribute: (key, value) => void texts.push(`${key}=${show(value)}`),
+    onEvent: (event, attributes) => void texts.push(event, show(attributes))
   })
   const logger = Logger.make<unknown, void>((options) => {
     texts.push(
