@@ -158,9 +158,10 @@ export const makeNodeZlib: Effect.Effect<Service, CompressionError> = Effect.map
  * @since 0.1.0
  * @category constructors
  */
-export const makeZstdNapi: Effect.Effect<Service, CompressionError> = Effect.map(
+export const makeZstdNapi: Effect.Effect<Service, CompressionError> = Effect.zipWith(
   zstd.loadNapi,
-  (binding) => service("zstd-napi", zstd.napiBackend(binding))
+  zstd.backgroundWorkers,
+  (binding, workers) => service("zstd-napi", zstd.napiBackend(binding, workers))
 )
 
 /**

@@ -53,14 +53,16 @@ const POOL_SIZE = 8
 class Pool<A> {
   readonly #idle: Array<A> = []
   readonly #make: () => A
-  constructor(make: () => A) {
+  readonly #size: number
+  constructor(make: () => A, size = POOL_SIZE) {
     this.#make = make
+    this.#size = size
   }
   take(): A {
     return this.#idle.pop() ?? this.#make()
   }
   give(context: A): void {
-    if (this.#idle.length < POOL_SIZE) this.#idle.push(context)
+    if (this.#idle.length < this.#size) this.#idle.push(context)
   }
 }
 
@@ -93,7 +95,7 @@ interface NapiDCtx {
 export interface NapiBinding {
   readonly CCtx: new() => NapiCCtx
   readonly DCtx: new() => NapiDCtx
-  readonly CParameter: { readonly compressionLevel: number }
+  readonly CParameter: { readonly compressionLevel: number; readonly nbWorkers: number; readonly jobSize: number }
   readonly EndDirective: { readonly continue: number; readonly end: number }
   readonly ResetDirective: { readonly sessionOnly: number; readonly sessionAndParameters: number }
   readonly compressBound: (size: number) => number
@@ -108,6 +110,25 @@ const newCCtx = (binding: NapiBinding): NapiCCtx => {
 }
 
 /**
+ * The input one background job compresses at a time. zstd's own default at level 3 is 8 MiB (4 windows), which
+ * holds three such buffers per stream; 2 MiB keeps a streamed put's memory within its bound (BENCHMARKS.md,
+ * streaming-memory), and on the benchmark's 64 MiB payload the ratio is the same (3.50 against 3.49 on one thread).
+ */
+const JOB_SIZE = 2 * 1024 * 1024
+
+/**
+ * A context that compresses on a background thread of zstd's own (`ZSTD_c_nbWorkers`), so a streamed body is
+ * compressed on a second core while this thread sends what is ready. Its calls do not block while a job runs, but
+ * for the last one of a frame.
+ */
+const newParallelCCtx = (binding: NapiBinding, workers: number): NapiCCtx => {
+  const cctx = newCCtx(binding)
+  cctx.setParameter(binding.CParameter.nbWorkers, workers)
+  cctx.setParameter(binding.CParameter.jobSize, JOB_SIZE)
+  return cctx
+}
+
+/**
  * The output buffers of one backend, shared by all its codecs: a codec call writes into it and its output is copied
  * out before the call returns, so no two uses overlap. (A 128 KiB buffer per body cost more than compressing it.)
  */
@@ -116,36 +137,59 @@ interface Scratch {
   readonly decompress: Uint8Array
 }
 
-const napiCompressor = (binding: NapiBinding, pool: Pool<NapiCCtx>, buffers: Scratch): SyncCodec => {
-  let cctx: NapiCCtx | undefined = pool.take()
+/**
+ * The first chunk from which a streamed compress goes to a context with a background worker: a body that starts
+ * with a chunk this large is a large body (files are read, and large bodies in memory sliced, in 64 KiB or larger
+ * pieces), while a small one is compressed faster on the calling thread than handed to another.
+ */
+const PARALLEL_FROM = 64 * 1024
+
+const napiCompressor = (
+  binding: NapiBinding,
+  pools: { readonly serial: Pool<NapiCCtx>; readonly parallel: Pool<NapiCCtx> | undefined },
+  buffers: Scratch
+): SyncCodec => {
+  let pool: Pool<NapiCCtx> | undefined
+  let cctx: NapiCCtx | undefined
+  let released = false
   const scratch = buffers.compress
-  const context = () => {
-    if (cctx === undefined) throw new Error("the zstd context was released")
+  // Taken on first use, so that the first chunk's size can choose the context.
+  const context = (first: number) => {
+    if (released) throw new Error("the zstd context was released")
+    if (cctx === undefined) {
+      pool = pools.parallel !== undefined && first >= PARALLEL_FROM ? pools.parallel : pools.serial
+      cctx = pool.take()
+    }
     return cctx
   }
   return {
     *push(chunk) {
       let input = chunk
       while (input.length > 0) {
-        const [, produced, consumed] = context().compressStream2(scratch, input, binding.EndDirective.continue)
+        const [, produced, consumed] = context(chunk.length).compressStream2(
+          scratch,
+          input,
+          binding.EndDirective.continue
+        )
         input = input.subarray(consumed)
         if (produced > 0) yield copy(scratch, produced)
       }
     },
     *finish() {
       for (;;) {
-        const [remaining, produced] = context().compressStream2(scratch, EMPTY, binding.EndDirective.end)
+        const [remaining, produced] = context(0).compressStream2(scratch, EMPTY, binding.EndDirective.end)
         if (produced > 0) yield copy(scratch, produced)
         if (remaining === 0) return
       }
     },
     release() {
       // Back to the pool without the frame it was in (the level stays set).
-      if (cctx === undefined) return
-      const released = cctx
+      released = true
+      if (cctx === undefined || pool === undefined) return
+      const done = cctx
       cctx = undefined
-      released.reset(binding.ResetDirective.sessionOnly)
-      pool.give(released)
+      done.reset(binding.ResetDirective.sessionOnly)
+      pool.give(done)
     }
   }
 }
@@ -201,19 +245,49 @@ export const loadNapi: Effect.Effect<NapiBinding, CompressionError> = Effect.try
   catch: (cause) => codecError("compress", `zstd-napi is not available in this runtime (${errorSummary(cause)})`)
 })
 
+/**
+ * Background threads for streamed compression: one where the machine has a second core (the calling thread keeps
+ * sending while it compresses), none otherwise.
+ *
+ * @internal
+ */
+export const backgroundWorkers: Effect.Effect<number> = Effect.tryPromise(() =>
+  importBuiltin<{ availableParallelism?: () => number; cpus: () => ReadonlyArray<unknown> }>("node:os")
+).pipe(
+  Effect.map((os) => {
+    const module = (os as { default?: typeof os }).default ?? os
+    const cores = typeof module.availableParallelism === "function"
+      ? module.availableParallelism()
+      : module.cpus().length
+    return cores > 1 ? 1 : 0
+  }),
+  Effect.orElseSucceed(() => 0)
+)
+
 const errorSummary = (cause: unknown): string =>
   cause instanceof Error ? (cause as Error & { code?: string }).code ?? cause.message.split("\n")[0]! : "load failed"
 
-/** @internal */
-export const napiBackend = (binding: NapiBinding): Backend => {
+/**
+ * `workers`: background threads for a streamed compress (0: compress on the calling thread). Bodies compressed in
+ * one call (`compressSync`, at most a few hundred KiB) always use the calling thread: handing a small body to
+ * another thread costs more than compressing it.
+ *
+ * @internal
+ */
+export const napiBackend = (binding: NapiBinding, workers = 0): Backend => {
   const compressors = new Pool(() => newCCtx(binding))
+  const streamCompressors = {
+    serial: compressors,
+    // Few idle ones: each keeps its thread and job buffers (a few MiB) while it waits.
+    parallel: workers > 0 ? new Pool(() => newParallelCCtx(binding, workers), 2) : undefined
+  }
   const decompressors = new Pool(() => new binding.DCtx())
   const scratch: Scratch = {
     compress: new Uint8Array(binding.cStreamOutSize()),
     decompress: new Uint8Array(binding.dStreamOutSize())
   }
   return {
-    compress: (self) => transformSync(self, "compress", () => napiCompressor(binding, compressors, scratch)),
+    compress: (self) => transformSync(self, "compress", () => napiCompressor(binding, streamCompressors, scratch)),
     decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding, decompressors, scratch)),
     compressSync: (bytes) => {
       // `ZSTD_compress2`: one frame with the content size in its header, into a buffer that always fits it.
