@@ -108,6 +108,18 @@ describe("Compression.layerWasm output", () => {
         assert.isAbove(off(6), 0.01)
       }))
 
+    it.effect("a body in memory becomes one frame with its content size (a decoder needs no 2 MiB window for it)", () =>
+      Effect.gen(function*() {
+        const wasm = yield* Compression.Compression
+        for (const size of [0, 1024, 200_000, 1024 * 1024]) {
+          const frame = yield* Compression.compressBytes(wasm, text(size))
+          // Frame header descriptor (RFC 8878 §3.1.1.1.1): a content size field, or a single segment.
+          const descriptor = frame[4]!
+          assert.isTrue((descriptor >> 6) !== 0 || (descriptor & 0x20) !== 0, `${size} bytes: no content size`)
+          assert.isTrue(Buffer.from(yield* Compression.decompressBytes(wasm, frame)).equals(text(size)))
+        }
+      }))
+
     it.effect("concurrent streams each get their own zstd context", () =>
       Effect.gen(function*() {
         const wasm = yield* Compression.Compression

@@ -9,9 +9,9 @@
  *
  * The package's `Zstd` class keeps one streaming context for the whole page, copies every output byte through a
  * JavaScript array, and logs (rather than throws) one-shot failures; this module therefore drives the Emscripten
- * module underneath it (the `zstd` class of its `zstdlib` types: `compressChunk`/`compressEnd` around
- * `ZSTD_compressStream2`, `compressBound`, `isError`), with one context per stream, taken from a small pool, and
- * its own buffers in WebAssembly memory. The shape is checked when the module loads, so a version whose internals
+ * module underneath it (the `zstd` class of its `zstdlib` types: `compress` for `ZSTD_compress`,
+ * `compressChunk`/`compressEnd` around `ZSTD_compressStream2`, `compressBound`, `isError`), with one context per
+ * stream, taken from a small pool, and its own buffers in WebAssembly memory. The shape is checked when the module loads, so a version whose internals
  * differ fails with a `CompressionError` instead of compressing wrongly (the version is pinned exactly).
  *
  * `compressChunk` flushes after every call, so input is gathered into {@link BLOCK}-sized pieces first (zstd's
@@ -47,6 +47,8 @@ interface WasmStream {
 
 interface WasmZstdClass {
   new(): WasmStream
+  /** `ZSTD_compress`: one frame with the content size in its header; returns the bytes written. */
+  compress(dst: number, capacity: number, src: number, size: number, level: number): number
   compressBound(size: number): number
   CStreamOutSize(): number
   isError(code: number): number | boolean
@@ -84,7 +86,8 @@ const bindingOf = (instance: HpccZstd.Zstd): WasmBinding => {
   const prototype = zstd?.prototype as Partial<Record<keyof WasmStream, unknown>> | undefined
   const ok = module !== undefined && zstd !== undefined && prototype !== undefined &&
     isFunction(module._malloc) && isFunction(module._free) && module.HEAPU8 instanceof Uint8Array &&
-    isFunction(zstd.compressBound) && isFunction(zstd.CStreamOutSize) && isFunction(zstd.isError) &&
+    isFunction(zstd.compress) && isFunction(zstd.compressBound) && isFunction(zstd.CStreamOutSize) &&
+    isFunction(zstd.isError) &&
     isFunction(zstd.getErrorName) && isFunction(prototype.compressChunk) && isFunction(prototype.compressEnd) &&
     isFunction(prototype.reset) && isFunction(prototype.setCompressionLevel)
   if (!ok) throw new Error(shapeError)
@@ -148,10 +151,35 @@ const disposeContext = (binding: WasmBinding, context: Context): void => {
   binding.module._free(context.output)
 }
 
-/** The bytes a call wrote, copied out of WebAssembly memory (or a codec error thrown). */
-const written = (binding: WasmBinding, context: Context, code: number): Uint8Array => {
+/** The `code` bytes a call wrote at `output`, copied out of WebAssembly memory (or a codec error thrown). */
+const written = (binding: WasmBinding, output: number, code: number): Uint8Array => {
   if (binding.zstd.isError(code)) throw new Error(`zstd: ${binding.zstd.getErrorName(code)}`)
-  return binding.module.HEAPU8.slice(context.output, context.output + code)
+  return binding.module.HEAPU8.slice(output, output + code)
+}
+
+/**
+ * Bodies up to this size are compressed by `compressSync` in one `ZSTD_compress` call, into a frame with the
+ * content size in its header: a decoder then needs a window of the body's size, not the level's 2 MiB, which made
+ * fzstd take milliseconds for a 1 KiB body. Larger ones go through a pooled stream, block by block, so that a large
+ * body does not grow the WebAssembly memory (which never shrinks) by twice its size.
+ *
+ * @internal
+ */
+export const ONE_SHOT_LIMIT = 1024 * 1024
+
+const compressOnce = (binding: WasmBinding, bytes: Uint8Array): Uint8Array => {
+  const { module, zstd } = binding
+  const capacity = zstd.compressBound(bytes.length)
+  const input = module._malloc(Math.max(1, bytes.length))
+  const output = module._malloc(capacity)
+  try {
+    if (input === 0 || output === 0) throw new Error("out of WebAssembly memory")
+    module.HEAPU8.set(bytes, input)
+    return written(binding, output, zstd.compress(output, capacity, input, bytes.length, DEFAULT_LEVEL))
+  } finally {
+    if (input !== 0) module._free(input)
+    if (output !== 0) module._free(output)
+  }
 }
 
 const compressor = (binding: WasmBinding, pool: Pool<Context>): SyncCodec => {
@@ -165,7 +193,7 @@ const compressor = (binding: WasmBinding, pool: Pool<Context>): SyncCodec => {
     const { capacity, input, output, stream } = current()
     const size = filled
     filled = 0
-    return written(binding, current(), stream.compressChunk(output, capacity, input, size))
+    return written(binding, output, stream.compressChunk(output, capacity, input, size))
   }
   return {
     *push(chunk) {
@@ -187,7 +215,7 @@ const compressor = (binding: WasmBinding, pool: Pool<Context>): SyncCodec => {
         if (out.length > 0) yield out
       }
       const { capacity, output, stream } = current()
-      yield written(binding, current(), stream.compressEnd(output, capacity))
+      yield written(binding, output, stream.compressEnd(output, capacity))
     },
     release() {
       if (context === undefined) return
@@ -202,8 +230,9 @@ const compressor = (binding: WasmBinding, pool: Pool<Context>): SyncCodec => {
 }
 
 /**
- * The WebAssembly backend: compression with pooled zstd streams (one frame per stream or per `compressSync`
- * call, at {@link DEFAULT_LEVEL}), decompression with `fzstd`.
+ * The WebAssembly backend: compression with pooled zstd streams, or one `ZSTD_compress` call for a body in memory
+ * of up to {@link ONE_SHOT_LIMIT} (one frame per stream or call, at {@link DEFAULT_LEVEL}), decompression with
+ * `fzstd`.
  *
  * @internal
  */
@@ -212,10 +241,8 @@ export const wasmBackend = (binding: WasmBinding): Backend => {
   return {
     compress: (self) => transformSync(self, "compress", () => compressor(binding, contexts)),
     decompress: fzstdBackend.decompress,
-    // The same pooled stream for bytes in memory: making a context per body (as `ZSTD_compress` does) costs more
-    // than compressing a small one, and the input goes in block by block, so a large body does not grow the
-    // WebAssembly memory by its own size.
-    compressSync: (bytes) => runWhole(compressor(binding, contexts), bytes),
+    compressSync: (bytes) =>
+      bytes.length <= ONE_SHOT_LIMIT ? compressOnce(binding, bytes) : runWhole(compressor(binding, contexts), bytes),
     decompressSync: fzstdBackend.decompressSync
   }
 }
