@@ -36,6 +36,13 @@ const session = Effect.flatMap(
   (client) => client.session(Usecase.make("browser"), Scope.make({ org: 19 }))
 )
 
+/** Checks which codec `Compression.layer` picks in this page. */
+const picks = (implementation: Compression.Implementation) =>
+  Effect.gen(function*() {
+    const service = yield* Effect.provide(Compression.Compression, Compression.layer)
+    yield* check(service.implementation === implementation, `picked ${service.implementation}`)
+  })
+
 const checks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreClient.ObjectstoreClient>]> = [
   [
     "put (compression none), getText, head, delete",
@@ -68,13 +75,7 @@ const checks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreCli
       yield* check(text === want, `streamed text differs (${text.length} chars)`)
     })
   ],
-  [
-    "Compression.layer picks the WebAssembly codec",
-    Effect.gen(function*() {
-      const service = yield* Effect.provide(Compression.Compression, Compression.layer)
-      yield* check(service.implementation === "wasm", `picked ${service.implementation}`)
-    })
-  ],
+  ["Compression.layer picks the WebAssembly codec", picks("wasm")],
   [
     "put with the usecase's default compression (zstd, WebAssembly), whole and as a stream, read back by the page",
     Effect.gen(function*() {
@@ -126,13 +127,7 @@ const checks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreCli
  * `CompressionError`, and uploads with `compression: "none"` and zstd downloads still work.
  */
 const cspChecks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreClient.ObjectstoreClient>]> = [
-  [
-    "no WebAssembly (CSP): Compression.layer falls back to fzstd",
-    Effect.gen(function*() {
-      const service = yield* Effect.provide(Compression.Compression, Compression.layer)
-      yield* check(service.implementation === "fzstd", `picked ${service.implementation}`)
-    })
-  ],
+  ["no WebAssembly (CSP): Compression.layer falls back to fzstd", picks("fzstd")],
   [
     "no WebAssembly (CSP): a zstd put fails with a typed CompressionError; none and zstd downloads work",
     Effect.gen(function*() {
