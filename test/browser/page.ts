@@ -6,13 +6,14 @@
  * each check and leaves the results in
  * `window.__results` (`[name, "ok" | error]`) and `window.__done`.
  */
-import { Batch, Expiration, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
+import { Batch, Compression, Expiration, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
 import * as FetchClient from "@objectstore/client/FetchClient"
 import * as ProtocolBytes from "@objectstore/protocol/Bytes"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as Payloads from "./payloads.js"
 
 const query = new URLSearchParams(location.search)
 const param = (name: string): string => {
@@ -34,6 +35,13 @@ const session = Effect.flatMap(
   ObjectstoreClient.ObjectstoreClient,
   (client) => client.session(Usecase.make("browser"), Scope.make({ org: 19 }))
 )
+
+/** Checks which codec `Compression.layer` picks in this page. */
+const picks = (implementation: Compression.Implementation) =>
+  Effect.gen(function*() {
+    const service = yield* Effect.provide(Compression.Compression, Compression.layer)
+    yield* check(service.implementation === implementation, `picked ${service.implementation}`)
+  })
 
 const checks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreClient.ObjectstoreClient>]> = [
   [
@@ -67,12 +75,24 @@ const checks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreCli
       yield* check(text === want, `streamed text differs (${text.length} chars)`)
     })
   ],
+  ["Compression.layer picks the WebAssembly codec", picks("wasm")],
   [
-    "a zstd upload fails with a typed CompressionError (no encoder in a browser)",
+    "put with the usecase's default compression (zstd, WebAssembly), whole and as a stream, read back by the page",
     Effect.gen(function*() {
       const s = yield* session
-      const error = yield* Effect.flip(s.put("needs an encoder", { compression: "zstd" }))
-      yield* check(error._tag === "CompressionError", `expected CompressionError, got ${error._tag}`)
+      yield* s.put(Payloads.whole.text, { key: Payloads.whole.key, contentType: "text/plain" })
+      yield* s.put(Stream.fromIterable(Payloads.streamChunks()).pipe(Stream.rechunk(1)), { key: Payloads.streamKey })
+      for (const key of [Payloads.whole.key, Payloads.streamKey]) {
+        const meta = yield* s.head(key)
+        yield* check(meta.compression === "zstd", `${key} stored as ${meta.compression}`)
+      }
+      yield* check((yield* s.getText(Payloads.whole.key)) === Payloads.whole.text, "whole: text differs")
+      const streamed = yield* s.getBytes(Payloads.streamKey)
+      const expected = ProtocolBytes.concat(Payloads.streamChunks())
+      yield* check(
+        streamed.length === expected.length && streamed.every((byte, i) => byte === expected[i]),
+        `stream: ${streamed.length} bytes back, ${expected.length} sent`
+      )
     })
   ],
   [
@@ -101,10 +121,30 @@ const checks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreCli
   ]
 ]
 
+/**
+ * Under a Content Security Policy without `'wasm-unsafe-eval'` (the driver loads the page so with `?csp=1`) no
+ * WebAssembly compiles: `Compression.layer` falls back to `fzstd`, a zstd upload fails with a typed
+ * `CompressionError`, and uploads with `compression: "none"` and zstd downloads still work.
+ */
+const cspChecks: ReadonlyArray<[string, Effect.Effect<void, unknown, ObjectstoreClient.ObjectstoreClient>]> = [
+  ["no WebAssembly (CSP): Compression.layer falls back to fzstd", picks("fzstd")],
+  [
+    "no WebAssembly (CSP): a zstd put fails with a typed CompressionError; none and zstd downloads work",
+    Effect.gen(function*() {
+      const s = yield* session
+      const error = yield* Effect.flip(s.put("needs an encoder", { compression: "zstd" }))
+      yield* check(error._tag === "CompressionError", `expected CompressionError, got ${error._tag}`)
+      const key = yield* s.put("no encoder needed", { compression: "none" })
+      yield* check((yield* s.getText(key)) === "no encoder needed", "text differs")
+      yield* check((yield* s.getText(param("zstdKey"))) === "zstd from node ".repeat(1000), "zstd download differs")
+    })
+  ]
+]
+
 const layer = FetchClient.layer({ baseUrl: location.origin, token: Redacted.make(param("token")) })
 
 const run = Effect.gen(function*() {
-  for (const [name, effect] of checks) {
+  for (const [name, effect] of query.get("csp") === "1" ? cspChecks : checks) {
     const outcome = yield* Effect.either(Effect.provide(effect, layer))
     results.push([
       name,

@@ -21,8 +21,13 @@
  *   Deno). Fails to build with `CompressionError` where the runtime lacks them (Node.js 20).
  * - {@link layerZstdNapi}: the `zstd-napi` native addon (an optional dependency), through its low-level streaming
  *   API. Fails to build with `CompressionError` when the addon is not installed.
+ * - {@link layerWasm}: zstd compiled to WebAssembly (`@hpcc-js/wasm-zstd`, inlined in its JavaScript: a bundled page
+ *   needs no extra file) for compression, `fzstd` for decompression. Imported and compiled only when this layer is
+ *   built (about 0.1 to 0.3 s, once per process). Fails to build with `CompressionError` where WebAssembly cannot
+ *   be compiled (a Content Security Policy without `'wasm-unsafe-eval'`).
  * - {@link layerFzstd}: pure JavaScript `fzstd`, decompression only; `compress` fails with `CompressionError`.
- * - {@link layer}: the best of the three available, decided once when the layer is built.
+ * - {@link layer}: the best available, decided once when the layer is built: `node:zlib` (Node.js >= 22.15, Bun,
+ *   Deno), else `zstd-napi` (Node.js 20), else WebAssembly (browsers, workers), else `fzstd` (no encoder).
  *
  * @example
  * ```ts
@@ -46,13 +51,14 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { codecError } from "./internal/codec.js"
 import * as zstd from "./internal/zstd.js"
+import * as zstdWasm from "./internal/zstdWasm.js"
 import type { CompressionError } from "./ObjectstoreError.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Implementation = "node:zlib" | "zstd-napi" | "fzstd"
+export type Implementation = "node:zlib" | "zstd-napi" | "wasm" | "fzstd"
 
 /**
  * @since 0.1.0
@@ -165,6 +171,18 @@ export const makeZstdNapi: Effect.Effect<Service, CompressionError> = Effect.zip
 )
 
 /**
+ * Builds the WebAssembly service (compression in WebAssembly, decompression with `fzstd`), importing and compiling
+ * the codec on first use in the process; fails with `CompressionError` where WebAssembly cannot be compiled.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeWasm: Effect.Effect<Service, CompressionError> = Effect.map(
+  zstdWasm.loadWasm,
+  (binding) => service("wasm", zstdWasm.wasmBackend(binding))
+)
+
+/**
  * The `fzstd` service: decompression in pure JavaScript; `compress` fails with `CompressionError` ("no zstd
  * encoder available in this runtime") when the stream is run.
  *
@@ -174,13 +192,14 @@ export const makeZstdNapi: Effect.Effect<Service, CompressionError> = Effect.zip
 export const fzstd: Service = service("fzstd", zstd.fzstdBackend)
 
 /**
- * Builds the best available service: `node:zlib`, else `zstd-napi`, else `fzstd`.
+ * Builds the best available service: `node:zlib`, else `zstd-napi`, else WebAssembly, else `fzstd`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make: Effect.Effect<Service> = makeNodeZlib.pipe(
   Effect.orElse(() => makeZstdNapi),
+  Effect.orElse(() => makeWasm),
   Effect.orElseSucceed(() => fzstd)
 )
 
@@ -203,6 +222,17 @@ export const layerNodeZlib: Layer.Layer<Compression, CompressionError> = Layer.e
 export const layerZstdNapi: Layer.Layer<Compression, CompressionError> = Layer.effect(Compression, makeZstdNapi)
 
 /**
+ * zstd compression in WebAssembly (`@hpcc-js/wasm-zstd`, zstd 1.5.7, level {@link DEFAULT_LEVEL}, one frame per
+ * body) and decompression with `fzstd`: what {@link layer} picks in browsers and workers. The codec is imported and
+ * compiled when the layer is built, once per process. Fails to build with a `CompressionError` where WebAssembly
+ * cannot be compiled (a page whose Content Security Policy lacks `'wasm-unsafe-eval'`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWasm: Layer.Layer<Compression, CompressionError> = Layer.effect(Compression, makeWasm)
+
+/**
  * Decompression only, with pure JavaScript `fzstd` (works in every runtime). Compressing fails with
  * `CompressionError`, so pair it with uploads that use compression "none".
  *
@@ -212,8 +242,10 @@ export const layerZstdNapi: Layer.Layer<Compression, CompressionError> = Layer.e
 export const layerFzstd: Layer.Layer<Compression> = Layer.succeed(Compression, fzstd)
 
 /**
- * The best available implementation (`node:zlib`, then `zstd-napi`, then `fzstd`), decided once when the layer is
- * built. Read `implementation` to see which one was chosen.
+ * The best available implementation, decided once when the layer is built: `node:zlib` (Node.js >= 22.15, Bun,
+ * Deno), then `zstd-napi` (Node.js 20), then WebAssembly (browsers, workers; see {@link layerWasm}), then `fzstd`
+ * (decompression only, where WebAssembly cannot be compiled). Read `implementation` to see which one was chosen.
+ * The WebAssembly codec is never loaded where a native one is found.
  *
  * @since 0.1.0
  * @category layers

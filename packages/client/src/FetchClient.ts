@@ -8,6 +8,10 @@
  * `content-encoding: zstd`, and the client decodes them itself. Bun's `fetch` decodes zstd on its own unless asked
  * not to, so every request is made with `decompress: false` (an option other runtimes ignore).
  *
+ * Uploads use the usecase's compression (zstd by default) in every runtime: `Compression.layer` compresses with
+ * `node:zlib` where the runtime has zstd there (Bun, Deno, Node.js >= 22.15) and with WebAssembly in browsers and
+ * workers (see `Compression.layerWasm`: a page's Content Security Policy must allow `'wasm-unsafe-eval'`).
+ *
  * What differs from `NodeClient`'s transport: the request deadlines (`timeout`, `idleTimeout`) interrupt the attempt
  * instead of aborting the socket, a byte body is handed to `fetch` whole (so its response deadline counts from the
  * start of the attempt), and a streamed body is sent chunked, which the server refuses for multipart parts and

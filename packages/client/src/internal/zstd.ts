@@ -50,7 +50,8 @@ export const runWhole = (codec: SyncCodec, bytes: Uint8Array): Uint8Array => {
  */
 const POOL_SIZE = 8
 
-class Pool<A> {
+/** @internal */
+export class Pool<A> {
   readonly #idle: Array<A> = []
   readonly #make: () => A
   readonly #size: number
@@ -61,8 +62,11 @@ class Pool<A> {
   take(): A {
     return this.#idle.pop() ?? this.#make()
   }
-  give(context: A): void {
-    if (this.#idle.length < this.#size) this.#idle.push(context)
+  /** Keeps `context` for reuse; `false` when the pool is full (the caller disposes of it). */
+  give(context: A): boolean {
+    if (this.#idle.length >= this.#size) return false
+    this.#idle.push(context)
+    return true
   }
 }
 
