@@ -103,6 +103,8 @@ const main = async () => {
   const ops = {
     // The harness alone (a fiber per operation, 16 at a time): subtract it from the rows below.
     "harness": (_: typeof sessions[number]) => Effect.void,
+    // The floor of any Stream a caller runs: one 1 KiB chunk, drained (Effect's channel executor, nothing of ours).
+    "stream floor": (_: typeof sessions[number]) => Stream.runDrain(Stream.succeed(BODY)),
     head: (s: typeof sessions[number]) => s.head("k"),
     getBytes: (s: typeof sessions[number]) => s.getBytes("k"),
     "get stream": (s: typeof sessions[number]) =>
