@@ -108,7 +108,7 @@ for (const codec of codecs) {
       Effect.gen(function*() {
         const service = yield* codec.service
         const encoder = yield* codec.encoder
-        assert.strictEqual(service.decompressBytes !== undefined, codec.name !== "node:zlib")
+        assert.isDefined(service.decompressBytes)
         for (const [name, payload] of payloads) {
           const compressed = yield* Compression.compressBytes(encoder, payload)
           // One frame with its content size: the `zstd` tool and the streaming decoder read it.

@@ -12,6 +12,7 @@ import type { Duplex } from "node:stream"
 import type { CompressionError } from "../ObjectstoreError.js"
 import { importBuiltin } from "./builtin.js"
 import { codecError, type SyncCodec, transformNode, transformNodeFrames, transformSync } from "./codec.js"
+import * as ZstdFrames from "./zstdFrames.js"
 
 /** @internal */
 export interface Backend {
@@ -402,6 +403,8 @@ export interface ZlibZstd {
   readonly zstdCompressSync?:
     | ((bytes: Uint8Array, options?: { params?: Record<number, number> }) => Uint8Array)
     | undefined
+  /** One-shot decompression of one frame (Node.js >= 22.15, Bun, Deno). */
+  readonly zstdDecompressSync?: ((bytes: Uint8Array) => Uint8Array) | undefined
   readonly constants: { readonly ZSTD_c_compressionLevel?: number }
 }
 
@@ -433,9 +436,34 @@ export const zlibBackend = (zlib: ZlibZstd): Backend => {
     compress: (self) => transformNode(self, "compress", () => zlib.createZstdCompress(options)),
     // One transform per frame: Node.js 22's stops after the first frame and accepts a truncated one.
     decompress: (self) => transformNodeFrames(self, () => zlib.createZstdDecompress()),
-    // Its one-shot decoder has the same limits as the transform: small bodies are decoded as a stream.
-    compressSync: typeof compressSync === "function" ? (bytes) => compressSync(bytes, options) : undefined
+    compressSync: typeof compressSync === "function" ? (bytes) => compressSync(bytes, options) : undefined,
+    // A body in memory, in one call per frame. Without the one-shot decoder, fzstd: a transform stream per body
+    // costs milliseconds (3-18 ms for 1 KiB on Node 22/24, Bun and Deno, against 7-28 us one-shot).
+    decompressSync: typeof zlib.zstdDecompressSync === "function"
+      ? framewise(zlib.zstdDecompressSync)
+      : fzstdBackend.decompressSync
   }
+}
+
+/**
+ * A one-shot decoder for one or more frames, from one that decodes a single frame: the input is split at frame
+ * boundaries first (so a decoder that stops after the first frame, or accepts a truncated one, as Node.js 22's does,
+ * still reads them all and rejects a cut), skippable frames dropped.
+ */
+const framewise = (decodeFrame: (frame: Uint8Array) => Uint8Array) => (bytes: Uint8Array): Uint8Array => {
+  const scanner = ZstdFrames.make()
+  const out: Array<Uint8Array> = []
+  let frame: Array<Uint8Array> = []
+  for (const segment of scanner.split(bytes)) {
+    frame.push(segment.bytes)
+    if (segment.endsFrame) {
+      const decoded = decodeFrame(frame.length === 1 ? frame[0]! : Bytes.concat(frame))
+      if (decoded.length > 0) out.push(decoded)
+      frame = []
+    }
+  }
+  if (!scanner.atBoundary()) throw new Error("truncated input: the data ended in the middle of a zstd frame")
+  return out.length === 1 ? out[0]! : Bytes.concat(out)
 }
 
 /**
