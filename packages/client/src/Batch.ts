@@ -274,7 +274,7 @@ export interface ManyOptions {
   /** Estimated body bytes per batch request (default 100 MiB). */
   readonly maxBatchBytes?: number | undefined
   /** Largest put that travels in a batch, after worst-case compression (default and maximum 1 MiB). */
-  readonly maxPartSize?: number | undefined
+  readonly maxBatchInsertSize?: number | undefined
 }
 
 /**
@@ -288,13 +288,13 @@ export const defaults: {
   readonly individualConcurrency: number
   readonly maxOperationsPerBatch: number
   readonly maxBatchBytes: number
-  readonly maxPartSize: number
+  readonly maxBatchInsertSize: number
 } = {
   batchConcurrency: 3,
   individualConcurrency: 5,
   maxOperationsPerBatch: 1000,
   maxBatchBytes: 104_857_600,
-  maxPartSize: 1_048_576
+  maxBatchInsertSize: 1_048_576
 }
 
 const byIndex = <A extends { readonly index: number }>(items: Chunk.Chunk<A>): Array<A> =>

@@ -107,7 +107,7 @@ export const make = (deps: Deps) => {
             scope,
             key
           })
-          yield* Http.executeWhole(
+          yield* Http.executeAndRead(
             context,
             {
               operation: "extend_expiry",

@@ -194,12 +194,13 @@ export const execute = <A, E>(
 ): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope> => run(context, spec, handle)
 
 /**
- * As {@link execute}, for a request whose `handle` reads the response body whole (put, head, delete): it needs no
- * `Scope`, and skips the per-request scope and body cancellation.
+ * Sends a request (retrying as {@link execute} does) and reads its answer within the attempt: `handle` consumes the
+ * whole response body (put, head, delete, `getBytes`, a batch), so a body broken off is retried like any failed
+ * attempt and nothing needs the caller's `Scope` (no per-request scope, no body cancellation).
  *
  * @internal
  */
-export const executeWhole = <A, E>(
+export const executeAndRead = <A, E>(
   context: ClientContext,
   spec: Omit<RequestSpec, "bodyInScope">,
   handle: (response: HttpClientResponse.HttpClientResponse, attempt: number) => Effect.Effect<A, AttemptError<E>>

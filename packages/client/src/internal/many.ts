@@ -147,7 +147,7 @@ const resolveOptions = (options: Batch.ManyOptions | undefined) => {
     individualConcurrency: pick("individualConcurrency", 5),
     maxOperationsPerBatch: pick("maxOperationsPerBatch", Limits.MAX_BATCH_OPERATIONS, Limits.MAX_BATCH_OPERATIONS),
     maxBatchBytes: pick("maxBatchBytes", 104_857_600),
-    maxPartSize: pick("maxPartSize", Limits.MAX_BATCH_PART_SIZE, Limits.MAX_BATCH_PART_SIZE)
+    maxBatchInsertSize: pick("maxBatchInsertSize", Limits.MAX_BATCH_PART_SIZE, Limits.MAX_BATCH_PART_SIZE)
   })
 }
 
@@ -244,7 +244,7 @@ export const make = (deps: Deps) =>
         }
       }
       const weight = size === undefined ? undefined : zstd ? Limits.compressBound(size) : size
-      if (weight === undefined || read === undefined || weight > settings.maxPartSize) {
+      if (weight === undefined || read === undefined || weight > settings.maxBatchInsertSize) {
         return {
           _tag: "Individual",
           index,
@@ -394,7 +394,7 @@ export const make = (deps: Deps) =>
     }
     // The answer is read within the attempt: outcomes are only handed on once all of it has arrived, so a response
     // broken off is retried like any failed attempt (when the batch may be repeated).
-    return HttpInternal.executeWhole(
+    return HttpInternal.executeAndRead(
       context,
       spec,
       (response): Effect.Effect<Array<Batch.Outcome>, Http.AttemptError<never>> => {

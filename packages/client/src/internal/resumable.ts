@@ -162,7 +162,7 @@ export const make = (deps: Deps): Resumable.Service => {
         const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
         const start = yield* Clock.currentTimeMillis
         const target = { method: "PUT", path: sessionPath }
-        const answer = yield* Http.executeWhole(
+        const answer = yield* Http.executeAndRead(
           context,
           // a repeated chunk after a lost answer is a 409, not a harm, but the answer to it says nothing useful:
           // only requests that certainly did not arrive are repeated; callers re-synchronise with `offset()`
@@ -188,7 +188,7 @@ export const make = (deps: Deps): Resumable.Service => {
       Effect.gen(function*() {
         yield* annotate(key)
         const target = { method: "PUT", path: sessionPath }
-        return yield* Http.executeWhole(
+        return yield* Http.executeAndRead(
           context,
           spec("resumable.offset", "PUT", sessionPath, { headers: { [ResumableProtocol.UPLOAD_OFFSET]: "*" } }),
           (response) => status(key, "resumable upload", target, response, undefined)
@@ -202,7 +202,7 @@ export const make = (deps: Deps): Resumable.Service => {
       Effect.gen(function*() {
         yield* annotate(key)
         const target = { method: "DELETE", path: sessionPath }
-        yield* Http.executeWhole(
+        yield* Http.executeAndRead(
           context,
           spec("resumable.cancel", "DELETE", sessionPath),
           (response) =>
@@ -249,7 +249,7 @@ export const make = (deps: Deps): Resumable.Service => {
       headers[ResumableProtocol.UPLOAD_LENGTH] = String(options.length)
       const requestPath = `${basePath(given)}?${ResumableProtocol.UPLOAD_TYPE}=resumable`
       const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
-      const created = yield* Http.executeWhole(
+      const created = yield* Http.executeAndRead(
         context,
         // never repeat a processed create: each one makes a session
         spec("resumable.create", given === undefined ? "POST" : "PUT", requestPath, { headers, idempotent: false }),

@@ -177,7 +177,7 @@ const makeSession = (
           const start = yield* Clock.currentTimeMillis
           const base = spec(given === undefined ? "POST" : "PUT", "put", given)
           const target = { method: base.method, path: base.path }
-          const key = yield* Http.executeWhole(
+          const key = yield* Http.executeAndRead(
             context,
             {
               ...base,
@@ -430,7 +430,7 @@ const makeSession = (
         "get",
         usecase.name,
         Effect.gen(function*() {
-          const { bytes, decompress, recordSize } = yield* open(key, options, Http.executeWhole, true)
+          const { bytes, decompress, recordSize } = yield* open(key, options, Http.executeAndRead, true)
           const raw = bytes!
           const decoded = decompress ? yield* Compression.decompressBytes(compression, raw) : raw
           yield* recordSize(raw.length, decoded.length)
@@ -448,7 +448,7 @@ const makeSession = (
         Effect.gen(function*() {
           yield* annotate(key)
           yield* Validation.key(key)
-          return yield* Http.executeWhole(context, spec("HEAD", "head", key), (response): Effect.Effect<
+          return yield* Http.executeAndRead(context, spec("HEAD", "head", key), (response): Effect.Effect<
             Session.ObjectMetadata,
             Http.AttemptError<NotFoundError>
           > => {
@@ -473,7 +473,7 @@ const makeSession = (
         Effect.gen(function*() {
           yield* annotate(key)
           yield* Validation.key(key)
-          yield* Http.executeWhole(context, spec("DELETE", "delete", key), (response): Effect.Effect<
+          yield* Http.executeAndRead(context, spec("DELETE", "delete", key), (response): Effect.Effect<
             void,
             Http.AttemptError<never>
           > => {
