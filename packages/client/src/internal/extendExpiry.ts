@@ -18,6 +18,7 @@ import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
+import * as Spans from "./spans.js"
 import * as Validation from "./validation.js"
 
 /** @internal */
@@ -87,7 +88,7 @@ const toRequest = (request: Session.ExtendExpiry): Effect.Effect<ExtendExpiry.Re
 export const make = (deps: Deps) => {
   const { components, context, scope, usecase } = deps
   return (key: string, request: Session.ExtendExpiry): Effect.Effect<void, Session.ExtendExpiryError> =>
-    Http.traced(
+    Spans.traced(
       "Session.extendExpiry",
       context.metrics.track(
         "extend_expiry",

@@ -152,16 +152,6 @@ const retrySchedule = (schedule: Schedule.Schedule<unknown, unknown>) =>
     )
   )
 
-/**
- * Runs `effect` in the span of a client operation (`Session.put`, ...). Unlike `Effect.fn`, no stack trace is
- * captured at each call (about 4 us a call); the span is of kind `client`, since, without `httpSpans`, it is the one
- * span of the operation's HTTP exchange.
- *
- * @internal
- */
-export const traced = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.withSpan(effect, name, { kind: "client", captureStackTrace: false })
-
 const spanAttributes = (method: string, url: string) => ({ "http.request.method": method, "url.full": url })
 
 type ScopedClient = HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
