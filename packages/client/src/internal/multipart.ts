@@ -162,86 +162,84 @@ export const make = (deps: Deps): Multipart.Service => {
       body: Multipart.PartBody<unknown, unknown>,
       options: Multipart.PutPartOptions | undefined
     ) =>
-      Spans.traced(
+      Spans.operation(
         "Multipart.putPart",
-        metrics.track(
-          "multipart.put_part",
-          usecase.name,
-          Effect.gen(function*() {
-            yield* annotate(key, uploadId)
-            yield* Effect.annotateCurrentSpan("objectstore.part_number", partNumber)
-            if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-              return yield* invalid("partNumber", `must be an integer from 1 to ${MAX_PART_NUMBER}, got ${partNumber}`)
-            }
-            const headers: Record<string, string> = {}
-            if (options?.contentMd5 !== undefined) headers["content-md5"] = yield* base64Md5(options.contentMd5)
-            const callerContext = yield* Effect.context<unknown>()
-            const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
-            const start = yield* Clock.currentTimeMillis
-            const requestPath = path("objects:multipart:parts", key, { upload_id: uploadId, part_number: partNumber })
-            const target = { method: "PUT", path: requestPath }
-            const etag = yield* Effect.scoped(Http.execute(
-              context,
-              spec("multipart.put_part", "PUT", requestPath, { headers, replayable, body: prepare }),
-              (response): Effect.Effect<string, Http.AttemptError<never>> =>
-                response.status === 200
-                  ? Effect.flatMap(readJson(response, target), (json) =>
-                    Either.match(decodeEtag(json), {
-                      onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `part answer: ${reason}`))),
-                      onRight: (answer) => Effect.succeed(answer.etag)
-                    }))
-                  : Http.failStatus(response)
-            ))
-            const end = yield* Clock.currentTimeMillis
-            yield* metrics.recordSize("multipart.put_part", usecase.name, {
-              bytes: length,
-              elapsed: Duration.millis(end - start)
-            })
-            return { partNumber, etag } satisfies Multipart.Part
+        metrics,
+        "multipart.put_part",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key, uploadId)
+          yield* Effect.annotateCurrentSpan("objectstore.part_number", partNumber)
+          if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
+            return yield* invalid("partNumber", `must be an integer from 1 to ${MAX_PART_NUMBER}, got ${partNumber}`)
+          }
+          const headers: Record<string, string> = {}
+          if (options?.contentMd5 !== undefined) headers["content-md5"] = yield* base64Md5(options.contentMd5)
+          const callerContext = yield* Effect.context<unknown>()
+          const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
+          const start = yield* Clock.currentTimeMillis
+          const requestPath = path("objects:multipart:parts", key, { upload_id: uploadId, part_number: partNumber })
+          const target = { method: "PUT", path: requestPath }
+          const etag = yield* Effect.scoped(Http.execute(
+            context,
+            spec("multipart.put_part", "PUT", requestPath, { headers, replayable, body: prepare }),
+            (response): Effect.Effect<string, Http.AttemptError<never>> =>
+              response.status === 200
+                ? Effect.flatMap(readJson(response, target), (json) =>
+                  Either.match(decodeEtag(json), {
+                    onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `part answer: ${reason}`))),
+                    onRight: (answer) => Effect.succeed(answer.etag)
+                  }))
+                : Http.failStatus(response)
+          ))
+          const end = yield* Clock.currentTimeMillis
+          yield* metrics.recordSize("multipart.put_part", usecase.name, {
+            bytes: length,
+            elapsed: Duration.millis(end - start)
           })
-        )
+          return { partNumber, etag } satisfies Multipart.Part
+        })
       )
 
     const listPartsPage = (
       options?: { readonly maxParts?: number | undefined; readonly partNumberMarker?: number | undefined }
     ) =>
-      Spans.traced(
+      Spans.operation(
         "Multipart.listPartsPage",
-        metrics.track(
-          "multipart.list_parts",
-          usecase.name,
-          Effect.gen(function*() {
-            yield* annotate(key, uploadId)
-            const query: Record<string, string | number> = { upload_id: uploadId }
-            if (options?.maxParts !== undefined) {
-              if (!Number.isSafeInteger(options.maxParts) || options.maxParts < 1) {
-                return yield* invalid("maxParts", "must be a positive integer")
-              }
-              query["max_parts"] = options.maxParts
+        metrics,
+        "multipart.list_parts",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key, uploadId)
+          const query: Record<string, string | number> = { upload_id: uploadId }
+          if (options?.maxParts !== undefined) {
+            if (!Number.isSafeInteger(options.maxParts) || options.maxParts < 1) {
+              return yield* invalid("maxParts", "must be a positive integer")
             }
-            if (options?.partNumberMarker !== undefined) {
-              if (!Number.isSafeInteger(options.partNumberMarker) || options.partNumberMarker < 1) {
-                return yield* invalid("partNumberMarker", "must be a positive integer")
-              }
-              query["part_number_marker"] = options.partNumberMarker
+            query["max_parts"] = options.maxParts
+          }
+          if (options?.partNumberMarker !== undefined) {
+            if (!Number.isSafeInteger(options.partNumberMarker) || options.partNumberMarker < 1) {
+              return yield* invalid("partNumberMarker", "must be a positive integer")
             }
-            const requestPath = path("objects:multipart:parts", key, query)
-            const target = { method: "GET", path: requestPath }
-            return yield* Effect.scoped(Http.execute(
-              context,
-              spec("multipart.list_parts", "GET", requestPath),
-              (response): Effect.Effect<Multipart.PartsPage, Http.AttemptError<never>> =>
-                response.status === 200
-                  ? Effect.flatMap(readJson(response, target), (json) => {
-                    const page = decodePage(json)
-                    return Either.isRight(page)
-                      ? Effect.succeed(page.right)
-                      : Effect.fail(Errors.failure(Errors.decode(target, page.left)))
-                  })
-                  : Http.failStatus(response)
-            ))
-          })
-        )
+            query["part_number_marker"] = options.partNumberMarker
+          }
+          const requestPath = path("objects:multipart:parts", key, query)
+          const target = { method: "GET", path: requestPath }
+          return yield* Effect.scoped(Http.execute(
+            context,
+            spec("multipart.list_parts", "GET", requestPath),
+            (response): Effect.Effect<Multipart.PartsPage, Http.AttemptError<never>> =>
+              response.status === 200
+                ? Effect.flatMap(readJson(response, target), (json) => {
+                  const page = decodePage(json)
+                  return Either.isRight(page)
+                    ? Effect.succeed(page.right)
+                    : Effect.fail(Errors.failure(Errors.decode(target, page.left)))
+                })
+                : Http.failStatus(response)
+          ))
+        })
       )
 
     const listParts = Effect.gen(function*() {
@@ -262,54 +260,53 @@ export const make = (deps: Deps): Multipart.Service => {
     }).pipe((effect) => Spans.traced("Multipart.listParts", effect))
 
     const complete = (parts: ReadonlyArray<Multipart.Part>) =>
-      Spans.traced(
+      Spans.operation(
         "Multipart.complete",
-        metrics.track(
-          "multipart.complete",
-          usecase.name,
-          Effect.gen(function*() {
-            yield* annotate(key, uploadId)
-            for (const part of parts) {
-              if (!Number.isSafeInteger(part.partNumber) || part.partNumber < 1 || part.partNumber > MAX_PART_NUMBER) {
-                return yield* invalid("parts", `part number ${part.partNumber} is out of range`)
-              }
-              if (typeof part.etag !== "string") return yield* invalid("parts", `part ${part.partNumber} has no etag`)
+        metrics,
+        "multipart.complete",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key, uploadId)
+          for (const part of parts) {
+            if (!Number.isSafeInteger(part.partNumber) || part.partNumber < 1 || part.partNumber > MAX_PART_NUMBER) {
+              return yield* invalid("parts", `part number ${part.partNumber} is out of range`)
             }
-            const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber)
-            const payload = JSON.stringify({
-              parts: sorted.map((part) => ({ part_number: part.partNumber, etag: part.etag }))
-            })
-            const requestPath = path("objects:multipart:complete", key, { upload_id: uploadId })
-            const target = { method: "POST", path: requestPath }
-            const outcome = yield* Effect.scoped(Http.execute(
-              context,
-              spec("multipart.complete", "POST", requestPath, {
-                body: Effect.succeed({
-                  body: HttpBody.text(payload, "application/json"),
-                  failed: Effect.succeedNone
-                })
-              }),
-              (response): Effect.Effect<Either.Either<string, MultipartCompleteError>, Http.AttemptError<never>> =>
-                response.status === 200
-                  ? Effect.flatMap(
-                    Effect.mapError(response.text, (error) => Errors.fromHttpClientError(error, target)),
-                    (text): Effect.Effect<
-                      Either.Either<string, MultipartCompleteError>,
-                      Errors.Failure<NetworkError>
-                    > => {
-                      const parsed = parseCompleteBody(text, key)
-                      if (Either.isRight(parsed)) return Effect.succeed(Either.right(parsed.right))
-                      return typeof parsed.left === "string"
-                        ? Effect.fail(Errors.failure(Errors.decode(target, parsed.left)))
-                        : Effect.succeed(Either.left(parsed.left))
-                    }
-                  )
-                  : Http.failStatus(response)
-            ))
-            if (Either.isLeft(outcome)) return yield* outcome.left
-            return outcome.right
+            if (typeof part.etag !== "string") return yield* invalid("parts", `part ${part.partNumber} has no etag`)
+          }
+          const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber)
+          const payload = JSON.stringify({
+            parts: sorted.map((part) => ({ part_number: part.partNumber, etag: part.etag }))
           })
-        )
+          const requestPath = path("objects:multipart:complete", key, { upload_id: uploadId })
+          const target = { method: "POST", path: requestPath }
+          const outcome = yield* Effect.scoped(Http.execute(
+            context,
+            spec("multipart.complete", "POST", requestPath, {
+              body: Effect.succeed({
+                body: HttpBody.text(payload, "application/json"),
+                failed: Effect.succeedNone
+              })
+            }),
+            (response): Effect.Effect<Either.Either<string, MultipartCompleteError>, Http.AttemptError<never>> =>
+              response.status === 200
+                ? Effect.flatMap(
+                  Effect.mapError(response.text, (error) => Errors.fromHttpClientError(error, target)),
+                  (text): Effect.Effect<
+                    Either.Either<string, MultipartCompleteError>,
+                    Errors.Failure<NetworkError>
+                  > => {
+                    const parsed = parseCompleteBody(text, key)
+                    if (Either.isRight(parsed)) return Effect.succeed(Either.right(parsed.right))
+                    return typeof parsed.left === "string"
+                      ? Effect.fail(Errors.failure(Errors.decode(target, parsed.left)))
+                      : Effect.succeed(Either.left(parsed.left))
+                  }
+                )
+                : Http.failStatus(response)
+          ))
+          if (Either.isLeft(outcome)) return yield* outcome.left
+          return outcome.right
+        })
       )
 
     const abort = Effect.gen(function*() {
@@ -343,46 +340,45 @@ export const make = (deps: Deps): Multipart.Service => {
   }
 
   const initiate = (options: Multipart.InitiateOptions | undefined) =>
-    Spans.traced(
+    Spans.operation(
       "Multipart.initiate",
-      metrics.track(
-        "multipart.initiate",
-        usecase.name,
-        Effect.gen(function*() {
-          const given = options?.key === undefined || options.key === "" ? undefined : options.key
-          yield* annotate(given)
-          if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
-          const chosen = yield* Insert.compression(usecase, options)
-          const headers = yield* Insert.headers(usecase, options, {
-            contentType: options?.contentType,
-            compression: chosen
-          })
-          const requestPath = path("objects:multipart", given)
-          const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
-          const ref = yield* Effect.scoped(Http.execute(
-            context,
-            // never repeat a processed initiation: each one creates an upload
-            spec("multipart.initiate", given === undefined ? "POST" : "PUT", requestPath, {
-              headers,
-              idempotent: false
-            }),
-            (response): Effect.Effect<Multipart.UploadRef, Http.AttemptError<never>> =>
-              response.status === 200 || response.status === 201
-                ? Effect.flatMap(
-                  readJson(response, target),
-                  (json) =>
-                    Either.match(decodeInitiate(json), {
-                      onLeft: (reason) =>
-                        Effect.fail(Errors.failure(Errors.decode(target, `initiate answer: ${reason}`))),
-                      onRight: (answer) => Effect.succeed({ key: answer.key, uploadId: answer.upload_id })
-                    })
-                )
-                : Http.failStatus(response)
-          ))
-          yield* annotate(ref.key, ref.uploadId)
-          return handle(ref)
+      metrics,
+      "multipart.initiate",
+      usecase.name,
+      Effect.gen(function*() {
+        const given = options?.key === undefined || options.key === "" ? undefined : options.key
+        yield* annotate(given)
+        if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
+        const chosen = yield* Insert.compression(usecase, options)
+        const headers = yield* Insert.headers(usecase, options, {
+          contentType: options?.contentType,
+          compression: chosen
         })
-      )
+        const requestPath = path("objects:multipart", given)
+        const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
+        const ref = yield* Effect.scoped(Http.execute(
+          context,
+          // never repeat a processed initiation: each one creates an upload
+          spec("multipart.initiate", given === undefined ? "POST" : "PUT", requestPath, {
+            headers,
+            idempotent: false
+          }),
+          (response): Effect.Effect<Multipart.UploadRef, Http.AttemptError<never>> =>
+            response.status === 200 || response.status === 201
+              ? Effect.flatMap(
+                readJson(response, target),
+                (json) =>
+                  Either.match(decodeInitiate(json), {
+                    onLeft: (reason) =>
+                      Effect.fail(Errors.failure(Errors.decode(target, `initiate answer: ${reason}`))),
+                    onRight: (answer) => Effect.succeed({ key: answer.key, uploadId: answer.upload_id })
+                  })
+              )
+              : Http.failStatus(response)
+        ))
+        yield* annotate(ref.key, ref.uploadId)
+        return handle(ref)
+      })
     )
 
   return {

@@ -153,41 +153,40 @@ export const make = (deps: Deps): Resumable.Service => {
       body: Resumable.ChunkBody<unknown, unknown>,
       options: { readonly contentLength?: number | undefined } | undefined
     ) =>
-      Spans.traced(
+      Spans.operation(
         "Resumable.put",
-        metrics.track(
-          "resumable.put",
-          usecase.name,
-          Effect.gen(function*() {
-            yield* annotate(key)
-            yield* Effect.annotateCurrentSpan("objectstore.offset", offset)
-            if (!Number.isSafeInteger(offset) || offset < 0) {
-              return yield* invalid("offset", `must be a non-negative integer, got ${offset}`)
-            }
-            const callerContext = yield* Effect.context<unknown>()
-            const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
-            const start = yield* Clock.currentTimeMillis
-            const target = { method: "PUT", path: sessionPath }
-            const answer = yield* Http.executeAndRead(
-              context,
-              // a repeated chunk after a lost answer is a 409, not a harm, but the answer to it says nothing useful:
-              // only requests that certainly did not arrive are repeated; callers re-synchronise with `offset()`
-              spec("resumable.put", "PUT", sessionPath, {
-                headers: { [ResumableProtocol.UPLOAD_OFFSET]: String(offset) },
-                replayable,
-                idempotent: false,
-                body: prepare
-              }),
-              (response) => status(key, "resumable upload", target, response, offset)
-            )
-            const end = yield* Clock.currentTimeMillis
-            yield* metrics.recordSize("resumable.put", usecase.name, {
-              bytes: length,
-              elapsed: Duration.millis(end - start)
-            })
-            return answer
+        metrics,
+        "resumable.put",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key)
+          yield* Effect.annotateCurrentSpan("objectstore.offset", offset)
+          if (!Number.isSafeInteger(offset) || offset < 0) {
+            return yield* invalid("offset", `must be a non-negative integer, got ${offset}`)
+          }
+          const callerContext = yield* Effect.context<unknown>()
+          const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
+          const start = yield* Clock.currentTimeMillis
+          const target = { method: "PUT", path: sessionPath }
+          const answer = yield* Http.executeAndRead(
+            context,
+            // a repeated chunk after a lost answer is a 409, not a harm, but the answer to it says nothing useful:
+            // only requests that certainly did not arrive are repeated; callers re-synchronise with `offset()`
+            spec("resumable.put", "PUT", sessionPath, {
+              headers: { [ResumableProtocol.UPLOAD_OFFSET]: String(offset) },
+              replayable,
+              idempotent: false,
+              body: prepare
+            }),
+            (response) => status(key, "resumable upload", target, response, offset)
+          )
+          const end = yield* Clock.currentTimeMillis
+          yield* metrics.recordSize("resumable.put", usecase.name, {
+            bytes: length,
+            elapsed: Duration.millis(end - start)
           })
-        )
+          return answer
+        })
       )
 
     const offset = () =>
@@ -240,57 +239,55 @@ export const make = (deps: Deps): Resumable.Service => {
   }
 
   const create = (options: Resumable.CreateOptions) =>
-    Spans.traced(
+    Spans.operation(
       "Resumable.create",
-      metrics.track(
-        "resumable.create",
-        usecase.name,
-        Effect.gen(function*() {
-          const given = options.key === undefined || options.key === "" ? undefined : options.key
-          yield* annotate(given)
-          if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
-          if (!Number.isSafeInteger(options.length) || options.length < 0) {
-            return yield* invalid("length", `must be a non-negative integer, got ${options.length}`)
-          }
-          const chosen = yield* Insert.compression(usecase, options)
-          const headers = yield* Insert.headers(usecase, options, {
-            contentType: options.contentType,
-            compression: options.encoding === "zstd" ? "zstd" : chosen
-          })
-          headers[ResumableProtocol.UPLOAD_LENGTH] = String(options.length)
-          const requestPath = `${basePath(given)}?${ResumableProtocol.UPLOAD_TYPE}=resumable`
-          const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
-          const created = yield* Http.executeAndRead(
-            context,
-            // never repeat a processed create: each one makes a session
-            spec("resumable.create", given === undefined ? "POST" : "PUT", requestPath, { headers, idempotent: false }),
-            (response): Effect.Effect<
-              { readonly key: string; readonly session: string },
-              Http.AttemptError<NotSupportedError | NetworkError>
-            > => {
-              if (response.status === 501) {
-                return Effect.flatMap(
-                  detailOf(response),
-                  (fields) =>
-                    Effect.fail(Errors.failure(new NotSupportedError({ operation: "resumable upload", ...fields })))
-                )
-              }
-              if (response.status !== 200 && response.status !== 201) return Http.failStatus(response)
+      metrics,
+      "resumable.create",
+      usecase.name,
+      Effect.gen(function*() {
+        const given = options.key === undefined || options.key === "" ? undefined : options.key
+        yield* annotate(given)
+        if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
+        if (!Number.isSafeInteger(options.length) || options.length < 0) {
+          return yield* invalid("length", `must be a non-negative integer, got ${options.length}`)
+        }
+        const chosen = yield* Insert.compression(usecase, options)
+        const headers = yield* Insert.headers(usecase, options, {
+          contentType: options.contentType,
+          compression: options.encoding === "zstd" ? "zstd" : chosen
+        })
+        headers[ResumableProtocol.UPLOAD_LENGTH] = String(options.length)
+        const requestPath = `${basePath(given)}?${ResumableProtocol.UPLOAD_TYPE}=resumable`
+        const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
+        const created = yield* Http.executeAndRead(
+          context,
+          // never repeat a processed create: each one makes a session
+          spec("resumable.create", given === undefined ? "POST" : "PUT", requestPath, { headers, idempotent: false }),
+          (response): Effect.Effect<
+            { readonly key: string; readonly session: string },
+            Http.AttemptError<NotSupportedError | NetworkError>
+          > => {
+            if (response.status === 501) {
               return Effect.flatMap(
-                readJson(response, target),
-                (json) =>
-                  Either.match(decodeCreate(json), {
-                    onLeft: (reason) =>
-                      Effect.fail(Errors.failure(Errors.decode(target, `a create answer: ${reason}`))),
-                    onRight: Effect.succeed
-                  })
+                detailOf(response),
+                (fields) =>
+                  Effect.fail(Errors.failure(new NotSupportedError({ operation: "resumable upload", ...fields })))
               )
             }
-          )
-          yield* annotate(created.key)
-          return handle(created.key, created.session)
-        })
-      )
+            if (response.status !== 200 && response.status !== 201) return Http.failStatus(response)
+            return Effect.flatMap(
+              readJson(response, target),
+              (json) =>
+                Either.match(decodeCreate(json), {
+                  onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `a create answer: ${reason}`))),
+                  onRight: Effect.succeed
+                })
+            )
+          }
+        )
+        yield* annotate(created.key)
+        return handle(created.key, created.session)
+      })
     )
 
   return {

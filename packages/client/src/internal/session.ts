@@ -62,68 +62,67 @@ export const make = (
 
 // Scoped: a stream body peeked for `contentType: "guess"` lives in the scope of the upload.
 const put = (env: Env.Env, body: Body.Input<unknown, unknown>, options: Session.PutOptions | undefined) =>
-  Spans.traced(
+  Spans.operation(
     "Session.put",
-    env.context.metrics.track(
-      "put",
-      env.usecase.name,
-      Effect.scoped(Effect.gen(function*() {
-        const { context, usecase } = env
-        const given = options?.key === undefined || options.key === "" ? undefined : options.key
-        yield* Env.annotate(env, given)
-        if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
-        const chosen = yield* Insert.compression(usecase, options)
-        const resolved = yield* EncodingUpload.resolve(body, {
-          contentType: options?.contentType,
-          compression: chosen,
-          requested: options?.compression,
-          encoding: options?.encoding
-        })
-        const headers = yield* Insert.headers(usecase, options, resolved)
-        // A small body already in memory is compressed here, once, in one call (a zstd stream per body costs more
-        // than the request); it is then sent, and replayed, as bytes with a length.
-        const inMemory = resolved.compress ? BodyInternal.inMemory(resolved.body) : undefined
-        const oneShot = inMemory !== undefined && inMemory.length <= BodyInternal.ONE_SHOT_LIMIT
-        const payload = oneShot ? yield* Compression.compressBytes(context.compression, inMemory) : resolved.body
-        const callerContext = yield* Effect.context<unknown>()
-        const upload = BodyInternal.prepare(payload, {
-          compression: resolved.compress && !oneShot ? "zstd" : "none",
-          compress: context.compression.compress,
-          context: callerContext as Context.Context<unknown>,
-          contentType: headers[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
-        })
-        let counts: () => BodyInternal.Counts = () => ({ raw: 0, sent: 0 })
-        const start = yield* Clock.currentTimeMillis
-        const base = Env.spec(env, given === undefined ? "POST" : "PUT", "put", given)
-        const target = { method: base.method, path: base.path }
-        const key = yield* Http.executeAndRead(
-          context,
-          {
-            ...base,
-            headers,
-            replayable: upload.replayable,
-            body: Effect.map(upload.attempt, (attempt) => {
-              counts = attempt.counts
-              return attempt.prepared
-            })
-          },
-          (response): Effect.Effect<string, Http.AttemptError<never>> =>
-            response.status === 200 || response.status === 201
-              ? readKey(response, target)
-              : Http.failStatus(response)
-        )
-        if (given === undefined) yield* Effect.annotateCurrentSpan("objectstore.key", key)
-        const end = yield* Clock.currentTimeMillis
-        const { raw, sent } = counts()
-        yield* context.metrics.recordSize("put", usecase.name, {
-          bytes: sent,
-          compression: resolved.compression,
-          uncompressedBytes: oneShot ? inMemory.length : resolved.compress ? raw : undefined,
-          elapsed: Duration.millis(end - start)
-        })
-        return key
-      }))
-    )
+    env.context.metrics,
+    "put",
+    env.usecase.name,
+    Effect.scoped(Effect.gen(function*() {
+      const { context, usecase } = env
+      const given = options?.key === undefined || options.key === "" ? undefined : options.key
+      yield* Env.annotate(env, given)
+      if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
+      const chosen = yield* Insert.compression(usecase, options)
+      const resolved = yield* EncodingUpload.resolve(body, {
+        contentType: options?.contentType,
+        compression: chosen,
+        requested: options?.compression,
+        encoding: options?.encoding
+      })
+      const headers = yield* Insert.headers(usecase, options, resolved)
+      // A small body already in memory is compressed here, once, in one call (a zstd stream per body costs more
+      // than the request); it is then sent, and replayed, as bytes with a length.
+      const inMemory = resolved.compress ? BodyInternal.inMemory(resolved.body) : undefined
+      const oneShot = inMemory !== undefined && inMemory.length <= BodyInternal.ONE_SHOT_LIMIT
+      const payload = oneShot ? yield* Compression.compressBytes(context.compression, inMemory) : resolved.body
+      const callerContext = yield* Effect.context<unknown>()
+      const upload = BodyInternal.prepare(payload, {
+        compression: resolved.compress && !oneShot ? "zstd" : "none",
+        compress: context.compression.compress,
+        context: callerContext as Context.Context<unknown>,
+        contentType: headers[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
+      })
+      let counts: () => BodyInternal.Counts = () => ({ raw: 0, sent: 0 })
+      const start = yield* Clock.currentTimeMillis
+      const base = Env.spec(env, given === undefined ? "POST" : "PUT", "put", given)
+      const target = { method: base.method, path: base.path }
+      const key = yield* Http.executeAndRead(
+        context,
+        {
+          ...base,
+          headers,
+          replayable: upload.replayable,
+          body: Effect.map(upload.attempt, (attempt) => {
+            counts = attempt.counts
+            return attempt.prepared
+          })
+        },
+        (response): Effect.Effect<string, Http.AttemptError<never>> =>
+          response.status === 200 || response.status === 201
+            ? readKey(response, target)
+            : Http.failStatus(response)
+      )
+      if (given === undefined) yield* Effect.annotateCurrentSpan("objectstore.key", key)
+      const end = yield* Clock.currentTimeMillis
+      const { raw, sent } = counts()
+      yield* context.metrics.recordSize("put", usecase.name, {
+        bytes: sent,
+        compression: resolved.compression,
+        uncompressedBytes: oneShot ? inMemory.length : resolved.compress ? raw : undefined,
+        elapsed: Duration.millis(end - start)
+      })
+      return key
+    }))
   )
 
 const readKey = (
@@ -141,50 +140,48 @@ const readKey = (
   )
 
 const head = (env: Env.Env, key: string): Effect.Effect<Session.ObjectMetadata, Session.GetError> =>
-  Spans.traced(
+  Spans.operation(
     "Session.head",
-    env.context.metrics.track(
-      "head",
-      env.usecase.name,
-      Effect.gen(function*() {
-        yield* Env.annotate(env, key)
-        yield* Validation.key(key)
-        return yield* Http.executeAndRead(env.context, Env.spec(env, "HEAD", "head", key), (response): Effect.Effect<
-          Session.ObjectMetadata,
-          Http.AttemptError<NotFoundError>
-        > => {
-          if (response.status === 204 || response.status === 200) {
-            return Effect.as(Http.drain(response), Env.toObjectMetadata(response))
-          }
-          if (response.status === 404) {
-            return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(Env.notFound(env, key))))
-          }
-          return Http.failStatus(response)
-        })
+    env.context.metrics,
+    "head",
+    env.usecase.name,
+    Effect.gen(function*() {
+      yield* Env.annotate(env, key)
+      yield* Validation.key(key)
+      return yield* Http.executeAndRead(env.context, Env.spec(env, "HEAD", "head", key), (response): Effect.Effect<
+        Session.ObjectMetadata,
+        Http.AttemptError<NotFoundError>
+      > => {
+        if (response.status === 204 || response.status === 200) {
+          return Effect.as(Http.drain(response), Env.toObjectMetadata(response))
+        }
+        if (response.status === 404) {
+          return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(Env.notFound(env, key))))
+        }
+        return Http.failStatus(response)
       })
-    )
+    })
   )
 
 const del = (env: Env.Env, key: string): Effect.Effect<void, Session.DeleteError> =>
-  Spans.traced(
+  Spans.operation(
     "Session.delete",
-    env.context.metrics.track(
-      "delete",
-      env.usecase.name,
-      Effect.gen(function*() {
-        yield* Env.annotate(env, key)
-        yield* Validation.key(key)
-        yield* Http.executeAndRead(env.context, Env.spec(env, "DELETE", "delete", key), (response): Effect.Effect<
-          void,
-          Http.AttemptError<never>
-        > => {
-          if (response.status === 204 || response.status === 200 || response.status === 404) {
-            return Http.drain(response)
-          }
-          return Http.failStatus(response)
-        })
+    env.context.metrics,
+    "delete",
+    env.usecase.name,
+    Effect.gen(function*() {
+      yield* Env.annotate(env, key)
+      yield* Validation.key(key)
+      yield* Http.executeAndRead(env.context, Env.spec(env, "DELETE", "delete", key), (response): Effect.Effect<
+        void,
+        Http.AttemptError<never>
+      > => {
+        if (response.status === 204 || response.status === 200 || response.status === 404) {
+          return Http.drain(response)
+        }
+        return Http.failStatus(response)
       })
-    )
+    })
   )
 
 /** `session.upload`: the automatic upload in a span of its own, with its requests (parts, chunks, put) under it. */

@@ -291,23 +291,22 @@ export const get = (
   key: string,
   options: Session.GetOptions | undefined
 ): Effect.Effect<Session.ObjectResponse, Session.GetError | RangeNotSatisfiableError, Scope.Scope> =>
-  Spans.traced(
+  Spans.operation(
     "Session.get",
-    env.context.metrics.track(
-      "get",
-      env.usecase.name,
-      Effect.gen(function*() {
-        const opened = yield* open(env, key, options, Http.execute, false)
-        const stream = bodyStream(env, opened, yield* Effect.clock)
-        return {
-          key,
-          metadata: opened.decompress ? { ...opened.stored, compression: "none" as const } : opened.stored,
-          stream,
-          ...(opened.ranged === undefined ? {} : { range: opened.ranged }),
-          ...(opened.size === undefined ? {} : { size: opened.size })
-        } satisfies Session.ObjectResponse
-      })
-    )
+    env.context.metrics,
+    "get",
+    env.usecase.name,
+    Effect.gen(function*() {
+      const opened = yield* open(env, key, options, Http.execute, false)
+      const stream = bodyStream(env, opened, yield* Effect.clock)
+      return {
+        key,
+        metadata: opened.decompress ? { ...opened.stored, compression: "none" as const } : opened.stored,
+        stream,
+        ...(opened.ranged === undefined ? {} : { range: opened.ranged }),
+        ...(opened.size === undefined ? {} : { size: opened.size })
+      } satisfies Session.ObjectResponse
+    })
   )
 
 /**
@@ -321,17 +320,16 @@ export const getBytes = (
   key: string,
   options: Session.GetOptions | undefined
 ): Effect.Effect<Uint8Array, Session.GetError | RangeNotSatisfiableError | CompressionError> =>
-  Spans.traced(
+  Spans.operation(
     "Session.getBytes",
-    env.context.metrics.track(
-      "get",
-      env.usecase.name,
-      Effect.gen(function*() {
-        const { bytes, decompress, recordSize } = yield* open(env, key, options, Http.executeAndRead, true)
-        const raw = bytes!
-        const decoded = decompress ? yield* Compression.decompressBytes(env.context.compression, raw) : raw
-        yield* recordSize(raw.length, decoded.length)
-        return decoded
-      })
-    )
+    env.context.metrics,
+    "get",
+    env.usecase.name,
+    Effect.gen(function*() {
+      const { bytes, decompress, recordSize } = yield* open(env, key, options, Http.executeAndRead, true)
+      const raw = bytes!
+      const decoded = decompress ? yield* Compression.decompressBytes(env.context.compression, raw) : raw
+      yield* recordSize(raw.length, decoded.length)
+      return decoded
+    })
   )

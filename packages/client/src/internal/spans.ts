@@ -13,6 +13,7 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import type * as Metrics from "../Metrics.js"
 
 /**
  * How a span is made: its kind (`client` by default: without `httpSpans`, an operation's span is the one span of
@@ -52,3 +53,16 @@ export const tracedStream = <A, E, R>(
   stream: Stream.Stream<A, E, R>,
   options?: Options
 ): Stream.Stream<A, E, R> => Stream.withSpan(stream, name, spanOptions(options))
+
+/**
+ * Runs `effect` as the client operation `name`: its span around its metrics (`operation` with `metrics.track`).
+ *
+ * @internal
+ */
+export const operation = <A, E, R>(
+  name: string,
+  metrics: Metrics.Service,
+  metric: Metrics.Operation,
+  usecase: string,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => traced(name, metrics.track(metric, usecase, effect))
