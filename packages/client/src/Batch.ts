@@ -43,7 +43,14 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Body from "./Body.js"
-import type { AuthError, CompressionError, InvalidInputError, NetworkError, ResponseError } from "./ObjectstoreError.js"
+import type {
+  AuthError,
+  CompressionError,
+  FileError,
+  InvalidInputError,
+  NetworkError,
+  ResponseError
+} from "./ObjectstoreError.js"
 import type * as Session from "./Session.js"
 
 /**
@@ -123,9 +130,10 @@ export type Operation = Put | PutFile | Get | Head | Delete
 export const put = (body: Body.Input, options?: Session.PutOptions): Put => ({ _tag: "Put", body, options })
 
 /**
- * A put of the file at `path`. Its size is read (`stat`) when the operation is classified, so a missing file fails
- * this operation alone (`InvalidInputError` on `path`); the file is opened only when its request is sent. Node.js
- * (or a runtime with `node:fs`) only.
+ * A put of the file at `path`. Its size is read (`stat`) when the operation is classified, so a missing file, a
+ * directory or an unreadable file fails this operation alone (`FileError` with the path and the reason); the file is
+ * opened only when its request is sent, through `@effect/platform`'s `FileSystem` (`NodeClient.layer` provides
+ * Node's; without one the operation fails with `FileError` `NoFileSystem`).
  *
  * @since 0.1.0
  * @category constructors
@@ -169,15 +177,21 @@ export {
 export type Kind = "put" | "get" | "head" | "delete"
 
 /**
- * What one operation can fail with: `InvalidInputError` before anything is sent (bad key or metadata, unreadable
- * file), `AuthError` (`Forbidden` for a per-operation 403), `ResponseError` for other per-operation statuses,
+ * What one operation can fail with: `InvalidInputError` before anything is sent (bad key or metadata), `FileError`
+ * for a `putFile` whose file is missing or unreadable (named, with the reason), `AuthError` (`Forbidden` for a per-operation 403), `ResponseError` for other per-operation statuses,
  * `NetworkError` when the whole batch request failed (applied to each of its operations) or the server's answer
  * for the operation was missing or malformed, `CompressionError` for a get that could not be decompressed.
  *
  * @since 0.1.0
  * @category errors
  */
-export type ManyError = AuthError | NetworkError | ResponseError | InvalidInputError | CompressionError
+export type ManyError =
+  | AuthError
+  | NetworkError
+  | ResponseError
+  | InvalidInputError
+  | FileError
+  | CompressionError
 
 /**
  * A downloaded object.
@@ -274,7 +288,7 @@ export interface ManyOptions {
   /** Estimated body bytes per batch request (default 100 MiB). */
   readonly maxBatchBytes?: number | undefined
   /** Largest put that travels in a batch, after worst-case compression (default and maximum 1 MiB). */
-  readonly maxPartSize?: number | undefined
+  readonly maxBatchInsertSize?: number | undefined
 }
 
 /**
@@ -288,13 +302,13 @@ export const defaults: {
   readonly individualConcurrency: number
   readonly maxOperationsPerBatch: number
   readonly maxBatchBytes: number
-  readonly maxPartSize: number
+  readonly maxBatchInsertSize: number
 } = {
   batchConcurrency: 3,
   individualConcurrency: 5,
   maxOperationsPerBatch: 1000,
   maxBatchBytes: 104_857_600,
-  maxPartSize: 1_048_576
+  maxBatchInsertSize: 1_048_576
 }
 
 const byIndex = <A extends { readonly index: number }>(items: Chunk.Chunk<A>): Array<A> =>

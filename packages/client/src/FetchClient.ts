@@ -18,7 +18,9 @@
  * resumable appends (PROTOCOL §20 item 16). `session.upload` of a stream works (each part is buffered); for a file
  * of 32 MiB or more sent without compression on the fly (which `method: "auto"` uploads as a resumable upload, in
  * chunks streamed from the file) pass `method: "multipart"`; `multipart.putPart` and `resumable.append` need byte
- * arrays. There is no connect timeout of its own.
+ * arrays. There is no connect timeout of its own. No `FileSystem` is provided (this is the browser setup too): on Bun
+ * and Deno, provide `NodeFileSystem.layer` from `@effect/platform-node` to upload files (`{ path }`, `Batch.putFile`);
+ * in a browser a file path fails with `FileError` `NoFileSystem`.
  *
  * @example
  * ```ts

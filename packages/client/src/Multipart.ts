@@ -45,6 +45,7 @@ import type * as Body from "./Body.js"
 import type {
   AuthError,
   CompressionError,
+  FileError,
   InvalidInputError,
   MultipartCompleteError,
   NetworkError,
@@ -243,7 +244,9 @@ export interface Service {
 // automatic upload
 
 /**
- * What `session.upload` reads: a stream of any length, or a file (read in part-sized ranges, never whole).
+ * What `session.upload` reads: a stream of any length, or a file (read in part-sized ranges, never whole, through
+ * `@effect/platform`'s `FileSystem`: `NodeClient.layer` provides Node's; without one a file fails with `FileError`
+ * `NoFileSystem`).
  *
  * @since 0.1.0
  * @category models
@@ -402,12 +405,14 @@ export interface UploadResult {
 }
 
 /**
- * The failures of `session.upload` (plus the source stream's own error).
+ * The failures of `session.upload` (plus the source stream's own error). A file source or state file that is
+ * missing, unreadable or not a regular file fails with `FileError` (its path and the reason); a state file that is
+ * not a valid state with `InvalidInputError` on `stateFile`.
  *
  * @since 0.1.0
  * @category errors
  */
-export type UploadError = CompleteError | CompressionError | Resumable.PutError
+export type UploadError = CompleteError | CompressionError | FileError | Resumable.PutError
 
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -216,7 +216,8 @@ const authLayer = (options: Options): Layer.Layer<Auth.Auth, AuthError> =>
     : Auth.layerNone
 
 /**
- * The client for Node.js: undici transport, best available zstd, metrics, and auth from the options.
+ * The client for Node.js: undici transport, best available zstd, metrics, auth from the options, and Node's
+ * `FileSystem` for file sources (`session.upload({ path })`, `Batch.putFile`, state files).
  *
  * @since 0.1.0
  * @category layers
@@ -229,7 +230,8 @@ export const layer = (
       layerHttpClient(options),
       Compression.layer,
       authLayer(options),
-      options.metrics === false ? Metrics.layerNoop : Metrics.layer
+      options.metrics === false ? Metrics.layerNoop : Metrics.layer,
+      NodeFileSystem.layer
     ))
   )
 

@@ -4,7 +4,10 @@
  *
  * The client needs an `HttpClient` plus the `Compression`, `Auth` and `Metrics` services; `NodeClient.layer`
  * provides all of them for Node in one line. Any `HttpClient` layer works (`FetchHttpClient.layer` in a browser);
- * a `Transport` in context (`NodeClient` provides one) gives the client finer control of its requests.
+ * a `Transport` in context (`NodeClient` provides one) gives the client finer control of its requests. File
+ * sources (`session.upload({ path })`, `Batch.putFile`, upload state files) are read through `@effect/platform`'s
+ * `FileSystem`: the one in context when the client is built (`NodeClient` provides Node's), else the caller's; without
+ * one they fail with `FileError` `NoFileSystem`.
  *
  * @example
  * ```ts
@@ -23,6 +26,7 @@
  *
  * @since 0.1.0
  */
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -234,6 +238,9 @@ export const make = (
     // The native transport behind the HttpClient, when one is declared (see `Transport`).
     const transport = Option.getOrUndefined(yield* Effect.serviceOption(Transport))
     const fetchMayDecode = Option.isSome(yield* Effect.serviceOption(FetchDecoding.FetchDecoding))
+    // The file system for file sources, when one is in context (`NodeClient` provides Node's); else each call looks
+    // in the caller's context (see `internal/files.ts`).
+    const fileSystem = Option.getOrUndefined(yield* Effect.serviceOption(FileSystem.FileSystem))
     const httpSpans = options.httpSpans ?? false
     const propagate = options.propagateTraces ?? false
     const httpClient = httpSpans
@@ -243,6 +250,7 @@ export const make = (
       httpClient,
       transport,
       fetchMayDecode,
+      fileSystem,
       // With the transport's spans off, the session annotates its own span and sends the trace headers itself.
       ownSpans: !httpSpans,
       propagateTraces: propagate && !httpSpans,

@@ -280,6 +280,63 @@ export class InvalidInputError extends Schema.TaggedError<InvalidInputError>(
 }
 
 /**
+ * Why a file could not be used: `NotFound` (no such file, or a path through something that is not a directory),
+ * `PermissionDenied`, `NotAFile` (a directory or another non-regular file), `Changed` (the file became shorter
+ * while it was read), `NoFileSystem` (this runtime has no file system: no `FileSystem` service was provided and
+ * the client was built without one) and `Unknown` (any other failure of the file system; see `detail`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const FileErrorReason = Schema.Literal(
+  "NotFound",
+  "PermissionDenied",
+  "NotAFile",
+  "Changed",
+  "NoFileSystem",
+  "Unknown"
+)
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type FileErrorReason = typeof FileErrorReason.Type
+
+const fileReasons: Record<FileErrorReason, string> = {
+  NotFound: "no such file",
+  PermissionDenied: "permission denied",
+  NotAFile: "not a regular file",
+  Changed: "the file changed while it was read",
+  NoFileSystem: "no file system: provide @effect/platform's FileSystem (NodeClient.layer does)",
+  Unknown: "file system error"
+}
+
+/**
+ * A local file the caller named (an upload source, a `Batch.putFile`, an upload's `stateFile`) could not be read
+ * or written. `path` is the file as given, `reason` says why (see {@link FileErrorReason}) and `detail` is the file
+ * system's own message, when there is one. Nothing was sent for the file: an upload of it is aborted (or kept, as
+ * `keepOnFailure` says), a batched put of it fails that operation alone.
+ *
+ * Files are read through `@effect/platform`'s `FileSystem` service: `NodeClient.layer` provides Node's; in a
+ * runtime without one (a browser) a file path fails with reason `NoFileSystem`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FileError extends Schema.TaggedError<FileError>("@objectstore/client/FileError")("FileError", {
+  path: Schema.String,
+  reason: FileErrorReason,
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `${JSON.stringify(this.path)}: ${fileReasons[this.reason]}${
+      this.detail === undefined ? "" : ` (${this.detail})`
+    }`
+  }
+}
+
+/**
  * zstd compression or decompression failed: the codec is unavailable in this runtime, or a downloaded payload
  * is not valid zstd (for example a truncated or corrupt frame).
  *
@@ -328,6 +385,7 @@ export type ObjectstoreError =
   | NetworkError
   | ResponseError
   | InvalidInputError
+  | FileError
   | CompressionError
   | RangeNotSatisfiableError
   | MultipartCompleteError

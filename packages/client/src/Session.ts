@@ -273,7 +273,9 @@ export interface Service {
    * Uploads a stream or a file of any size: one streamed `put` up to `threshold` bytes, else a parallel multipart
    * upload in bounded memory (per-part zstd frames when compressing) that is aborted on failure or interruption
    * unless kept, reports progress, and can be resumed from its state. Large files that need no compression on the
-   * fly go as a resumable upload where the server has them (`method`). See `Multipart` and `Resumable`.
+   * fly go as a resumable upload where the server has them (`method`). A file is read through the `FileSystem`
+   * service (`FileError` when it cannot be). Runs in a `Session.upload` span, with its requests nested under it.
+   * See `Multipart` and `Resumable`.
    */
   readonly upload: <E = never, R = never>(
     source: Multipart.Source<E, R>,
@@ -312,7 +314,8 @@ export interface Service {
    * Runs many put, get, head and delete operations (an `Iterable` or a `Stream` of any length) over the batch
    * endpoint, with large puts as individual requests (PROTOCOL §10.5). Each operation's outcome (its index, key
    * and own value or typed error) is emitted as soon as it is known; see `Batch`. Fails only for invalid options
-   * or a failure of the input stream.
+   * or a failure of the input stream. Runs in a `Session.many` span, with its batch requests and individual puts
+   * nested under it.
    */
   readonly many: <E = never, R = never>(
     operations: Iterable<Batch.Operation> | Stream.Stream<Batch.Operation, E, R>,

@@ -256,7 +256,7 @@ describe("Batch request encoding", () => {
       for (
         const options of [
           { maxOperationsPerBatch: 1001 },
-          { maxPartSize: 1_048_577 },
+          { maxBatchInsertSize: 1_048_577 },
           { batchConcurrency: 0 },
           { individualConcurrency: 1.5 }
         ]

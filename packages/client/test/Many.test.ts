@@ -3,6 +3,7 @@
  * batches, per-operation failures on the right operation, shuffled and reversed answers, files, interruption midway
  * and bounded memory for a long stream.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, layer } from "@effect/vitest"
@@ -58,7 +59,7 @@ const tcp = (options: Partial<ServerConfig.ServerConfig> = {}, auth: Layer.Layer
     HttpServer.addressFormattedWith((baseUrl) =>
       Effect.succeed(
         ObjectstoreClient.layer({ baseUrl, retry: false }).pipe(
-          Layer.provide(Layer.mergeAll(Compression.layer, auth, Metrics.layerNoop)),
+          Layer.provide(Layer.mergeAll(Compression.layer, auth, Metrics.layerNoop, NodeFileSystem.layer)),
           Layer.provide(recording),
           Layer.provide(Layer.succeed(RequestLog, log)),
           Layer.provide(NodeClient.layerHttpClient({ connectTimeout: "2 seconds" }))
@@ -187,8 +188,8 @@ layer(tcp())("many over TCP", (it) => {
       ]))
       assert.deepStrictEqual(outcomes.slice(0, 4).map(valueOf), ["file-a", "file-b", "file-big", "file-c"])
       const missing = errorOf(outcomes[4]!)
-      assert.strictEqual(missing._tag, "InvalidInputError")
-      assert.strictEqual((missing as { field: string }).field, "path")
+      assert.strictEqual(missing._tag, "FileError")
+      assert.deepInclude(missing, { path: path.join(dir, "missing.txt"), reason: "NotFound" })
       assert.deepStrictEqual(log.slice().sort(), [
         "POST /v1/objects:batch/attachments/org=42/",
         "PUT /v1/objects/attachments/org=42/file-big"

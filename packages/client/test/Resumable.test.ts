@@ -2,6 +2,7 @@
  * Resumable uploads (PROTOCOL §22), extending an expiry (§23) and percent-encoded metadata (§6.8) from the client's
  * side, against the local server over loopback TCP and in-process; and `session.upload` choosing resumable uploads.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, layer } from "@effect/vitest"
 import * as Auth from "@objectstore/client/Auth"
@@ -30,7 +31,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { tempDirSync } from "../../../test/support.js"
 
-const Services = Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop)
+const Services = Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop, NodeFileSystem.layer)
 
 const tcp = (options: Partial<ServerConfig.ServerConfig> = {}) =>
   Layer.unwrapEffect(

@@ -3,6 +3,7 @@
  * parallel multipart above it (compressed and not, streams and files), progress, abort on failure and
  * interruption, and resuming after an upload was cut off midway.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, layer } from "@effect/vitest"
 import * as Auth from "@objectstore/client/Auth"
@@ -37,7 +38,7 @@ const TestLayer = Layer.unwrapEffect(
   HttpServer.addressFormattedWith((baseUrl) =>
     Effect.succeed(
       ObjectstoreClient.layer({ baseUrl, retry: false }).pipe(
-        Layer.provide(Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop))
+        Layer.provide(Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop, NodeFileSystem.layer))
       )
     )
   )
@@ -195,7 +196,8 @@ layer(TestLayer, { timeout: "120 seconds", excludeTestServices: true })("session
       yield* s.upload(Stream.empty, { key })
       assert.strictEqual((yield* s.getBytes(key)).length, 0)
       const missing = yield* Effect.flip(s.upload({ path: path.join(root, "does-not-exist") }))
-      assert.deepInclude(missing, { _tag: "InvalidInputError", field: "path" })
+      assert.strictEqual(missing._tag, "FileError")
+      assert.deepInclude(missing, { path: path.join(root, "does-not-exist"), reason: "NotFound" })
       const invalid = yield* Effect.flip(s.upload(Stream.empty, { concurrency: 0 }))
       assert.deepInclude(invalid, { _tag: "InvalidInputError", field: "concurrency" })
     }))

@@ -27,6 +27,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Auth from "@objectstore/client/Auth"
 import * as Compression from "@objectstore/client/Compression"
 import * as Metrics from "@objectstore/client/Metrics"
@@ -102,7 +103,13 @@ export const layer = (
   const { metrics, server, ...client } = options
   return ObjectstoreClient.layer({ ...client, baseUrl: INTERNAL_BASE_URL }).pipe(
     Layer.provide(
-      Layer.mergeAll(Compression.layer, Auth.layerNone, metrics === false ? Metrics.layerNoop : Metrics.layer)
+      Layer.mergeAll(
+        Compression.layer,
+        Auth.layerNone,
+        metrics === false ? Metrics.layerNoop : Metrics.layer,
+        // file sources read through Node's file system, as with NodeClient
+        NodeFileSystem.layer
+      )
     ),
     Layer.provide(
       ServerEmbedded.layerHttpClient(baseUrl, server).pipe(

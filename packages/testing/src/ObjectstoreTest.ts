@@ -43,6 +43,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Auth from "@objectstore/client/Auth"
 import * as Compression from "@objectstore/client/Compression"
@@ -369,7 +370,9 @@ export const make = (
     const client = yield* ObjectstoreClient.make({ ...options.client, baseUrl }).pipe(
       Effect.provide(services),
       Effect.provideService(Compression.Compression, compression),
-      Effect.provideService(HttpClient.HttpClient, http)
+      Effect.provideService(HttpClient.HttpClient, http),
+      // file sources (`session.upload({ path })`, `Batch.putFile`) read through Node's file system, as with NodeClient
+      Effect.provide(NodeFileSystem.layer)
     )
     const store = makeStore({ baseUrl, control, compression, log, key })
     return Context.make(ObjectstoreClient.ObjectstoreClient, client).pipe(

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Auth from "@objectstore/client/Auth"
 import * as Compression from "@objectstore/client/Compression"
 import * as Metrics from "@objectstore/client/Metrics"
@@ -163,7 +164,7 @@ export const clientLayer = (settings: Settings.Settings): Layer.Layer<
   }
   return Embedded.isEmbeddedUrl(settings.url)
     ? ObjectstoreClient.layer({ baseUrl: Embedded.INTERNAL_BASE_URL, ...deadlines }).pipe(
-      Layer.provide(Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop)),
+      Layer.provide(Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop, NodeFileSystem.layer)),
       Layer.provide(Embedded.layerHttpClient(settings.url))
     )
     : NodeClient.layer({

@@ -18,6 +18,7 @@ import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
+import * as Spans from "./spans.js"
 import * as Validation from "./validation.js"
 
 /** @internal */
@@ -87,57 +88,56 @@ const toRequest = (request: Session.ExtendExpiry): Effect.Effect<ExtendExpiry.Re
 export const make = (deps: Deps) => {
   const { components, context, scope, usecase } = deps
   return (key: string, request: Session.ExtendExpiry): Effect.Effect<void, Session.ExtendExpiryError> =>
-    Http.traced(
+    Spans.operation(
       "Session.extendExpiry",
-      context.metrics.track(
-        "extend_expiry",
-        usecase.name,
-        Effect.gen(function*() {
-          yield* Effect.annotateCurrentSpan({
-            "objectstore.usecase": usecase.name,
-            "objectstore.scope": scope,
-            "objectstore.key": key
-          })
-          yield* Validation.key(key)
-          const body = ExtendExpiry.encode(yield* toRequest(request))
-          const path = Path.objectPath({
-            basePath: context.basePath,
-            resource: "objects",
-            usecase: usecase.name,
-            scope,
-            key
-          })
-          yield* Http.executeWhole(
-            context,
-            {
-              operation: "extend_expiry",
-              usecase: usecase.name,
-              scope: components,
-              method: "PATCH",
-              path,
-              replayable: true,
-              // repeating it asks for the same deadline again (from now: a slightly later one, never a shorter)
-              idempotent: true,
-              body: Effect.succeed({ body: HttpBody.text(body, "application/json"), failed: Effect.succeedNone })
-            },
-            (response): Effect.Effect<void, Http.AttemptError<NotFoundError | ExpiryRejectedError>> => {
-              if (response.status === 204 || response.status === 200) return Http.drain(response)
-              if (response.status === 404) {
-                return Effect.zipRight(
-                  Http.drain(response),
-                  Effect.fail(Errors.failure(new NotFoundError({ usecase: usecase.name, scope, key })))
-                )
-              }
-              if (response.status === 409 || response.status === 422) {
-                return Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) =>
-                  Effect.fail(Errors.failure(
-                    new ExpiryRejectedError({ key, status: response.status, ...Errors.serverDetail(text) })
-                  )))
-              }
-              return Http.failStatus(response)
-            }
-          )
+      context.metrics,
+      "extend_expiry",
+      usecase.name,
+      Effect.gen(function*() {
+        yield* Effect.annotateCurrentSpan({
+          "objectstore.usecase": usecase.name,
+          "objectstore.scope": scope,
+          "objectstore.key": key
         })
-      )
+        yield* Validation.key(key)
+        const body = ExtendExpiry.encode(yield* toRequest(request))
+        const path = Path.objectPath({
+          basePath: context.basePath,
+          resource: "objects",
+          usecase: usecase.name,
+          scope,
+          key
+        })
+        yield* Http.executeAndRead(
+          context,
+          {
+            operation: "extend_expiry",
+            usecase: usecase.name,
+            scope: components,
+            method: "PATCH",
+            path,
+            replayable: true,
+            // repeating it asks for the same deadline again (from now: a slightly later one, never a shorter)
+            idempotent: true,
+            body: Effect.succeed({ body: HttpBody.text(body, "application/json"), failed: Effect.succeedNone })
+          },
+          (response): Effect.Effect<void, Http.AttemptError<NotFoundError | ExpiryRejectedError>> => {
+            if (response.status === 204 || response.status === 200) return Http.drain(response)
+            if (response.status === 404) {
+              return Effect.zipRight(
+                Http.drain(response),
+                Effect.fail(Errors.failure(new NotFoundError({ usecase: usecase.name, scope, key })))
+              )
+            }
+            if (response.status === 409 || response.status === 422) {
+              return Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (text) =>
+                Effect.fail(Errors.failure(
+                  new ExpiryRejectedError({ key, status: response.status, ...Errors.serverDetail(text) })
+                )))
+            }
+            return Http.failStatus(response)
+          }
+        )
+      })
     )
 }

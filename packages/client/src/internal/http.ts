@@ -152,16 +152,6 @@ const retrySchedule = (schedule: Schedule.Schedule<unknown, unknown>) =>
     )
   )
 
-/**
- * Runs `effect` in the span of a client operation (`Session.put`, ...). Unlike `Effect.fn`, no stack trace is
- * captured at each call (about 4 us a call); the span is of kind `client`, since, without `httpSpans`, it is the one
- * span of the operation's HTTP exchange.
- *
- * @internal
- */
-export const traced = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.withSpan(effect, name, { kind: "client", captureStackTrace: false })
-
 const spanAttributes = (method: string, url: string) => ({ "http.request.method": method, "url.full": url })
 
 type ScopedClient = HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
@@ -194,12 +184,13 @@ export const execute = <A, E>(
 ): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope> => run(context, spec, handle)
 
 /**
- * As {@link execute}, for a request whose `handle` reads the response body whole (put, head, delete): it needs no
- * `Scope`, and skips the per-request scope and body cancellation.
+ * Sends a request (retrying as {@link execute} does) and reads its answer within the attempt: `handle` consumes the
+ * whole response body (put, head, delete, `getBytes`, a batch), so a body broken off is retried like any failed
+ * attempt and nothing needs the caller's `Scope` (no per-request scope, no body cancellation).
  *
  * @internal
  */
-export const executeWhole = <A, E>(
+export const executeAndRead = <A, E>(
   context: ClientContext,
   spec: Omit<RequestSpec, "bodyInScope">,
   handle: (response: HttpClientResponse.HttpClientResponse, attempt: number) => Effect.Effect<A, AttemptError<E>>

@@ -23,6 +23,7 @@ import * as Errors from "./errors.js"
 import * as Http from "./http.js"
 import * as Insert from "./insert.js"
 import * as SizedBody from "./sizedBody.js"
+import * as Spans from "./spans.js"
 import * as Validation from "./validation.js"
 
 /** @internal */
@@ -156,80 +157,90 @@ export const make = (deps: Deps): Multipart.Service => {
   const handle = (ref: Multipart.UploadRef): Multipart.Upload => {
     const { key, uploadId } = ref
 
-    const putPart = Effect.fn("Multipart.putPart")(
-      function*(
-        partNumber: number,
-        body: Multipart.PartBody<unknown, unknown>,
-        options: Multipart.PutPartOptions | undefined
-      ) {
-        yield* annotate(key, uploadId)
-        yield* Effect.annotateCurrentSpan("objectstore.part_number", partNumber)
-        if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-          return yield* invalid("partNumber", `must be an integer from 1 to ${MAX_PART_NUMBER}, got ${partNumber}`)
-        }
-        const headers: Record<string, string> = {}
-        if (options?.contentMd5 !== undefined) headers["content-md5"] = yield* base64Md5(options.contentMd5)
-        const callerContext = yield* Effect.context<unknown>()
-        const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
-        const start = yield* Clock.currentTimeMillis
-        const requestPath = path("objects:multipart:parts", key, { upload_id: uploadId, part_number: partNumber })
-        const target = { method: "PUT", path: requestPath }
-        const etag = yield* Effect.scoped(Http.execute(
-          context,
-          spec("multipart.put_part", "PUT", requestPath, { headers, replayable, body: prepare }),
-          (response): Effect.Effect<string, Http.AttemptError<never>> =>
-            response.status === 200
-              ? Effect.flatMap(readJson(response, target), (json) =>
-                Either.match(decodeEtag(json), {
-                  onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `part answer: ${reason}`))),
-                  onRight: (answer) => Effect.succeed(answer.etag)
-                }))
-              : Http.failStatus(response)
-        ))
-        const end = yield* Clock.currentTimeMillis
-        yield* metrics.recordSize("multipart.put_part", usecase.name, {
-          bytes: length,
-          elapsed: Duration.millis(end - start)
+    const putPart = (
+      partNumber: number,
+      body: Multipart.PartBody<unknown, unknown>,
+      options: Multipart.PutPartOptions | undefined
+    ) =>
+      Spans.operation(
+        "Multipart.putPart",
+        metrics,
+        "multipart.put_part",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key, uploadId)
+          yield* Effect.annotateCurrentSpan("objectstore.part_number", partNumber)
+          if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
+            return yield* invalid("partNumber", `must be an integer from 1 to ${MAX_PART_NUMBER}, got ${partNumber}`)
+          }
+          const headers: Record<string, string> = {}
+          if (options?.contentMd5 !== undefined) headers["content-md5"] = yield* base64Md5(options.contentMd5)
+          const callerContext = yield* Effect.context<unknown>()
+          const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
+          const start = yield* Clock.currentTimeMillis
+          const requestPath = path("objects:multipart:parts", key, { upload_id: uploadId, part_number: partNumber })
+          const target = { method: "PUT", path: requestPath }
+          const etag = yield* Effect.scoped(Http.execute(
+            context,
+            spec("multipart.put_part", "PUT", requestPath, { headers, replayable, body: prepare }),
+            (response): Effect.Effect<string, Http.AttemptError<never>> =>
+              response.status === 200
+                ? Effect.flatMap(readJson(response, target), (json) =>
+                  Either.match(decodeEtag(json), {
+                    onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `part answer: ${reason}`))),
+                    onRight: (answer) => Effect.succeed(answer.etag)
+                  }))
+                : Http.failStatus(response)
+          ))
+          const end = yield* Clock.currentTimeMillis
+          yield* metrics.recordSize("multipart.put_part", usecase.name, {
+            bytes: length,
+            elapsed: Duration.millis(end - start)
+          })
+          return { partNumber, etag } satisfies Multipart.Part
         })
-        return { partNumber, etag } satisfies Multipart.Part
-      },
-      (effect) => metrics.track("multipart.put_part", usecase.name, effect)
-    )
+      )
 
-    const listPartsPage = Effect.fn("Multipart.listPartsPage")(
-      function*(options?: { readonly maxParts?: number | undefined; readonly partNumberMarker?: number | undefined }) {
-        yield* annotate(key, uploadId)
-        const query: Record<string, string | number> = { upload_id: uploadId }
-        if (options?.maxParts !== undefined) {
-          if (!Number.isSafeInteger(options.maxParts) || options.maxParts < 1) {
-            return yield* invalid("maxParts", "must be a positive integer")
+    const listPartsPage = (
+      options?: { readonly maxParts?: number | undefined; readonly partNumberMarker?: number | undefined }
+    ) =>
+      Spans.operation(
+        "Multipart.listPartsPage",
+        metrics,
+        "multipart.list_parts",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key, uploadId)
+          const query: Record<string, string | number> = { upload_id: uploadId }
+          if (options?.maxParts !== undefined) {
+            if (!Number.isSafeInteger(options.maxParts) || options.maxParts < 1) {
+              return yield* invalid("maxParts", "must be a positive integer")
+            }
+            query["max_parts"] = options.maxParts
           }
-          query["max_parts"] = options.maxParts
-        }
-        if (options?.partNumberMarker !== undefined) {
-          if (!Number.isSafeInteger(options.partNumberMarker) || options.partNumberMarker < 1) {
-            return yield* invalid("partNumberMarker", "must be a positive integer")
+          if (options?.partNumberMarker !== undefined) {
+            if (!Number.isSafeInteger(options.partNumberMarker) || options.partNumberMarker < 1) {
+              return yield* invalid("partNumberMarker", "must be a positive integer")
+            }
+            query["part_number_marker"] = options.partNumberMarker
           }
-          query["part_number_marker"] = options.partNumberMarker
-        }
-        const requestPath = path("objects:multipart:parts", key, query)
-        const target = { method: "GET", path: requestPath }
-        return yield* Effect.scoped(Http.execute(
-          context,
-          spec("multipart.list_parts", "GET", requestPath),
-          (response): Effect.Effect<Multipart.PartsPage, Http.AttemptError<never>> =>
-            response.status === 200
-              ? Effect.flatMap(readJson(response, target), (json) => {
-                const page = decodePage(json)
-                return Either.isRight(page)
-                  ? Effect.succeed(page.right)
-                  : Effect.fail(Errors.failure(Errors.decode(target, page.left)))
-              })
-              : Http.failStatus(response)
-        ))
-      },
-      (effect) => metrics.track("multipart.list_parts", usecase.name, effect)
-    )
+          const requestPath = path("objects:multipart:parts", key, query)
+          const target = { method: "GET", path: requestPath }
+          return yield* Effect.scoped(Http.execute(
+            context,
+            spec("multipart.list_parts", "GET", requestPath),
+            (response): Effect.Effect<Multipart.PartsPage, Http.AttemptError<never>> =>
+              response.status === 200
+                ? Effect.flatMap(readJson(response, target), (json) => {
+                  const page = decodePage(json)
+                  return Either.isRight(page)
+                    ? Effect.succeed(page.right)
+                    : Effect.fail(Errors.failure(Errors.decode(target, page.left)))
+                })
+                : Http.failStatus(response)
+          ))
+        })
+      )
 
     const listParts = Effect.gen(function*() {
       const parts: Array<Multipart.ListedPart> = []
@@ -246,53 +257,57 @@ export const make = (deps: Deps): Multipart.Service => {
         }
         marker = page.nextPartNumberMarker
       }
-    }).pipe(Effect.withSpan("Multipart.listParts"))
+    }).pipe((effect) => Spans.traced("Multipart.listParts", effect))
 
-    const complete = Effect.fn("Multipart.complete")(
-      function*(parts: ReadonlyArray<Multipart.Part>) {
-        yield* annotate(key, uploadId)
-        for (const part of parts) {
-          if (!Number.isSafeInteger(part.partNumber) || part.partNumber < 1 || part.partNumber > MAX_PART_NUMBER) {
-            return yield* invalid("parts", `part number ${part.partNumber} is out of range`)
+    const complete = (parts: ReadonlyArray<Multipart.Part>) =>
+      Spans.operation(
+        "Multipart.complete",
+        metrics,
+        "multipart.complete",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key, uploadId)
+          for (const part of parts) {
+            if (!Number.isSafeInteger(part.partNumber) || part.partNumber < 1 || part.partNumber > MAX_PART_NUMBER) {
+              return yield* invalid("parts", `part number ${part.partNumber} is out of range`)
+            }
+            if (typeof part.etag !== "string") return yield* invalid("parts", `part ${part.partNumber} has no etag`)
           }
-          if (typeof part.etag !== "string") return yield* invalid("parts", `part ${part.partNumber} has no etag`)
-        }
-        const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber)
-        const payload = JSON.stringify({
-          parts: sorted.map((part) => ({ part_number: part.partNumber, etag: part.etag }))
+          const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber)
+          const payload = JSON.stringify({
+            parts: sorted.map((part) => ({ part_number: part.partNumber, etag: part.etag }))
+          })
+          const requestPath = path("objects:multipart:complete", key, { upload_id: uploadId })
+          const target = { method: "POST", path: requestPath }
+          const outcome = yield* Effect.scoped(Http.execute(
+            context,
+            spec("multipart.complete", "POST", requestPath, {
+              body: Effect.succeed({
+                body: HttpBody.text(payload, "application/json"),
+                failed: Effect.succeedNone
+              })
+            }),
+            (response): Effect.Effect<Either.Either<string, MultipartCompleteError>, Http.AttemptError<never>> =>
+              response.status === 200
+                ? Effect.flatMap(
+                  Effect.mapError(response.text, (error) => Errors.fromHttpClientError(error, target)),
+                  (text): Effect.Effect<
+                    Either.Either<string, MultipartCompleteError>,
+                    Errors.Failure<NetworkError>
+                  > => {
+                    const parsed = parseCompleteBody(text, key)
+                    if (Either.isRight(parsed)) return Effect.succeed(Either.right(parsed.right))
+                    return typeof parsed.left === "string"
+                      ? Effect.fail(Errors.failure(Errors.decode(target, parsed.left)))
+                      : Effect.succeed(Either.left(parsed.left))
+                  }
+                )
+                : Http.failStatus(response)
+          ))
+          if (Either.isLeft(outcome)) return yield* outcome.left
+          return outcome.right
         })
-        const requestPath = path("objects:multipart:complete", key, { upload_id: uploadId })
-        const target = { method: "POST", path: requestPath }
-        const outcome = yield* Effect.scoped(Http.execute(
-          context,
-          spec("multipart.complete", "POST", requestPath, {
-            body: Effect.succeed({
-              body: HttpBody.text(payload, "application/json"),
-              failed: Effect.succeedNone
-            })
-          }),
-          (response): Effect.Effect<Either.Either<string, MultipartCompleteError>, Http.AttemptError<never>> =>
-            response.status === 200
-              ? Effect.flatMap(
-                Effect.mapError(response.text, (error) => Errors.fromHttpClientError(error, target)),
-                (text): Effect.Effect<
-                  Either.Either<string, MultipartCompleteError>,
-                  Errors.Failure<NetworkError>
-                > => {
-                  const parsed = parseCompleteBody(text, key)
-                  if (Either.isRight(parsed)) return Effect.succeed(Either.right(parsed.right))
-                  return typeof parsed.left === "string"
-                    ? Effect.fail(Errors.failure(Errors.decode(target, parsed.left)))
-                    : Effect.succeed(Either.left(parsed.left))
-                }
-              )
-              : Http.failStatus(response)
-        ))
-        if (Either.isLeft(outcome)) return yield* outcome.left
-        return outcome.right
-      },
-      (effect) => metrics.track("multipart.complete", usecase.name, effect)
-    )
+      )
 
     const abort = Effect.gen(function*() {
       yield* annotate(key, uploadId)
@@ -304,7 +319,7 @@ export const make = (deps: Deps): Multipart.Service => {
           response.status === 204 || response.status === 200 ? Http.drain(response) : Http.failStatus(response)
       ))
     }).pipe(
-      Effect.withSpan("Multipart.abort"),
+      (effect) => Spans.traced("Multipart.abort", effect),
       (effect) => metrics.track("multipart.abort", usecase.name, effect)
     )
 
@@ -324,39 +339,47 @@ export const make = (deps: Deps): Multipart.Service => {
     }
   }
 
-  const initiate = Effect.fn("Multipart.initiate")(
-    function*(options: Multipart.InitiateOptions | undefined) {
-      const given = options?.key === undefined || options.key === "" ? undefined : options.key
-      yield* annotate(given)
-      if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
-      const chosen = yield* Insert.compression(usecase, options)
-      const headers = yield* Insert.headers(usecase, options, {
-        contentType: options?.contentType,
-        compression: chosen
+  const initiate = (options: Multipart.InitiateOptions | undefined) =>
+    Spans.operation(
+      "Multipart.initiate",
+      metrics,
+      "multipart.initiate",
+      usecase.name,
+      Effect.gen(function*() {
+        const given = options?.key === undefined || options.key === "" ? undefined : options.key
+        yield* annotate(given)
+        if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
+        const chosen = yield* Insert.compression(usecase, options)
+        const headers = yield* Insert.headers(usecase, options, {
+          contentType: options?.contentType,
+          compression: chosen
+        })
+        const requestPath = path("objects:multipart", given)
+        const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
+        const ref = yield* Effect.scoped(Http.execute(
+          context,
+          // never repeat a processed initiation: each one creates an upload
+          spec("multipart.initiate", given === undefined ? "POST" : "PUT", requestPath, {
+            headers,
+            idempotent: false
+          }),
+          (response): Effect.Effect<Multipart.UploadRef, Http.AttemptError<never>> =>
+            response.status === 200 || response.status === 201
+              ? Effect.flatMap(
+                readJson(response, target),
+                (json) =>
+                  Either.match(decodeInitiate(json), {
+                    onLeft: (reason) =>
+                      Effect.fail(Errors.failure(Errors.decode(target, `initiate answer: ${reason}`))),
+                    onRight: (answer) => Effect.succeed({ key: answer.key, uploadId: answer.upload_id })
+                  })
+              )
+              : Http.failStatus(response)
+        ))
+        yield* annotate(ref.key, ref.uploadId)
+        return handle(ref)
       })
-      const requestPath = path("objects:multipart", given)
-      const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
-      const ref = yield* Effect.scoped(Http.execute(
-        context,
-        // never repeat a processed initiation: each one creates an upload
-        spec("multipart.initiate", given === undefined ? "POST" : "PUT", requestPath, { headers, idempotent: false }),
-        (response): Effect.Effect<Multipart.UploadRef, Http.AttemptError<never>> =>
-          response.status === 200 || response.status === 201
-            ? Effect.flatMap(
-              readJson(response, target),
-              (json) =>
-                Either.match(decodeInitiate(json), {
-                  onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `initiate answer: ${reason}`))),
-                  onRight: (answer) => Effect.succeed({ key: answer.key, uploadId: answer.upload_id })
-                })
-            )
-            : Http.failStatus(response)
-      ))
-      yield* annotate(ref.key, ref.uploadId)
-      return handle(ref)
-    },
-    (effect) => metrics.track("multipart.initiate", usecase.name, effect)
-  )
+    )
 
   return {
     initiate: (options) => initiate(options),

@@ -22,6 +22,7 @@ import * as Errors from "./errors.js"
 import * as Http from "./http.js"
 import * as Insert from "./insert.js"
 import * as SizedBody from "./sizedBody.js"
+import * as Spans from "./spans.js"
 import * as Validation from "./validation.js"
 
 /** @internal */
@@ -147,54 +148,58 @@ export const make = (deps: Deps): Resumable.Service => {
   const handle = (key: string, session: string): Resumable.Upload => {
     const sessionPath = `${basePath(key)}?${ResumableProtocol.SESSION}=${session}`
 
-    const put = Effect.fn("Resumable.put")(
-      function*(
-        offset: number,
-        body: Resumable.ChunkBody<unknown, unknown>,
-        options: { readonly contentLength?: number | undefined } | undefined
-      ) {
-        yield* annotate(key)
-        yield* Effect.annotateCurrentSpan("objectstore.offset", offset)
-        if (!Number.isSafeInteger(offset) || offset < 0) {
-          return yield* invalid("offset", `must be a non-negative integer, got ${offset}`)
-        }
-        const callerContext = yield* Effect.context<unknown>()
-        const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
-        const start = yield* Clock.currentTimeMillis
-        const target = { method: "PUT", path: sessionPath }
-        const answer = yield* Http.executeWhole(
-          context,
-          // a repeated chunk after a lost answer is a 409, not a harm, but the answer to it says nothing useful:
-          // only requests that certainly did not arrive are repeated; callers re-synchronise with `offset()`
-          spec("resumable.put", "PUT", sessionPath, {
-            headers: { [ResumableProtocol.UPLOAD_OFFSET]: String(offset) },
-            replayable,
-            idempotent: false,
-            body: prepare
-          }),
-          (response) => status(key, "resumable upload", target, response, offset)
-        )
-        const end = yield* Clock.currentTimeMillis
-        yield* metrics.recordSize("resumable.put", usecase.name, {
-          bytes: length,
-          elapsed: Duration.millis(end - start)
+    const put = (
+      offset: number,
+      body: Resumable.ChunkBody<unknown, unknown>,
+      options: { readonly contentLength?: number | undefined } | undefined
+    ) =>
+      Spans.operation(
+        "Resumable.put",
+        metrics,
+        "resumable.put",
+        usecase.name,
+        Effect.gen(function*() {
+          yield* annotate(key)
+          yield* Effect.annotateCurrentSpan("objectstore.offset", offset)
+          if (!Number.isSafeInteger(offset) || offset < 0) {
+            return yield* invalid("offset", `must be a non-negative integer, got ${offset}`)
+          }
+          const callerContext = yield* Effect.context<unknown>()
+          const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
+          const start = yield* Clock.currentTimeMillis
+          const target = { method: "PUT", path: sessionPath }
+          const answer = yield* Http.executeAndRead(
+            context,
+            // a repeated chunk after a lost answer is a 409, not a harm, but the answer to it says nothing useful:
+            // only requests that certainly did not arrive are repeated; callers re-synchronise with `offset()`
+            spec("resumable.put", "PUT", sessionPath, {
+              headers: { [ResumableProtocol.UPLOAD_OFFSET]: String(offset) },
+              replayable,
+              idempotent: false,
+              body: prepare
+            }),
+            (response) => status(key, "resumable upload", target, response, offset)
+          )
+          const end = yield* Clock.currentTimeMillis
+          yield* metrics.recordSize("resumable.put", usecase.name, {
+            bytes: length,
+            elapsed: Duration.millis(end - start)
+          })
+          return answer
         })
-        return answer
-      },
-      (effect) => metrics.track("resumable.put", usecase.name, effect)
-    )
+      )
 
     const offset = () =>
       Effect.gen(function*() {
         yield* annotate(key)
         const target = { method: "PUT", path: sessionPath }
-        return yield* Http.executeWhole(
+        return yield* Http.executeAndRead(
           context,
           spec("resumable.offset", "PUT", sessionPath, { headers: { [ResumableProtocol.UPLOAD_OFFSET]: "*" } }),
           (response) => status(key, "resumable upload", target, response, undefined)
         )
       }).pipe(
-        Effect.withSpan("Resumable.offset"),
+        (effect) => Spans.traced("Resumable.offset", effect),
         (effect) => metrics.track("resumable.offset", usecase.name, effect)
       ) as Effect.Effect<Resumable.Status, Resumable.RequestError>
 
@@ -202,7 +207,7 @@ export const make = (deps: Deps): Resumable.Service => {
       Effect.gen(function*() {
         yield* annotate(key)
         const target = { method: "DELETE", path: sessionPath }
-        yield* Http.executeWhole(
+        yield* Http.executeAndRead(
           context,
           spec("resumable.cancel", "DELETE", sessionPath),
           (response) =>
@@ -211,7 +216,7 @@ export const make = (deps: Deps): Resumable.Service => {
               : Effect.asVoid(status(key, "resumable upload", target, response, undefined))
         )
       }).pipe(
-        Effect.withSpan("Resumable.cancel"),
+        (effect) => Spans.traced("Resumable.cancel", effect),
         (effect) => metrics.track("resumable.cancel", usecase.name, effect)
       ) as Effect.Effect<void, Resumable.RequestError>
 
@@ -233,53 +238,57 @@ export const make = (deps: Deps): Resumable.Service => {
     }
   }
 
-  const create = Effect.fn("Resumable.create")(
-    function*(options: Resumable.CreateOptions) {
-      const given = options.key === undefined || options.key === "" ? undefined : options.key
-      yield* annotate(given)
-      if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
-      if (!Number.isSafeInteger(options.length) || options.length < 0) {
-        return yield* invalid("length", `must be a non-negative integer, got ${options.length}`)
-      }
-      const chosen = yield* Insert.compression(usecase, options)
-      const headers = yield* Insert.headers(usecase, options, {
-        contentType: options.contentType,
-        compression: options.encoding === "zstd" ? "zstd" : chosen
-      })
-      headers[ResumableProtocol.UPLOAD_LENGTH] = String(options.length)
-      const requestPath = `${basePath(given)}?${ResumableProtocol.UPLOAD_TYPE}=resumable`
-      const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
-      const created = yield* Http.executeWhole(
-        context,
-        // never repeat a processed create: each one makes a session
-        spec("resumable.create", given === undefined ? "POST" : "PUT", requestPath, { headers, idempotent: false }),
-        (response): Effect.Effect<
-          { readonly key: string; readonly session: string },
-          Http.AttemptError<NotSupportedError | NetworkError>
-        > => {
-          if (response.status === 501) {
+  const create = (options: Resumable.CreateOptions) =>
+    Spans.operation(
+      "Resumable.create",
+      metrics,
+      "resumable.create",
+      usecase.name,
+      Effect.gen(function*() {
+        const given = options.key === undefined || options.key === "" ? undefined : options.key
+        yield* annotate(given)
+        if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
+        if (!Number.isSafeInteger(options.length) || options.length < 0) {
+          return yield* invalid("length", `must be a non-negative integer, got ${options.length}`)
+        }
+        const chosen = yield* Insert.compression(usecase, options)
+        const headers = yield* Insert.headers(usecase, options, {
+          contentType: options.contentType,
+          compression: options.encoding === "zstd" ? "zstd" : chosen
+        })
+        headers[ResumableProtocol.UPLOAD_LENGTH] = String(options.length)
+        const requestPath = `${basePath(given)}?${ResumableProtocol.UPLOAD_TYPE}=resumable`
+        const target = { method: given === undefined ? "POST" : "PUT", path: requestPath }
+        const created = yield* Http.executeAndRead(
+          context,
+          // never repeat a processed create: each one makes a session
+          spec("resumable.create", given === undefined ? "POST" : "PUT", requestPath, { headers, idempotent: false }),
+          (response): Effect.Effect<
+            { readonly key: string; readonly session: string },
+            Http.AttemptError<NotSupportedError | NetworkError>
+          > => {
+            if (response.status === 501) {
+              return Effect.flatMap(
+                detailOf(response),
+                (fields) =>
+                  Effect.fail(Errors.failure(new NotSupportedError({ operation: "resumable upload", ...fields })))
+              )
+            }
+            if (response.status !== 200 && response.status !== 201) return Http.failStatus(response)
             return Effect.flatMap(
-              detailOf(response),
-              (fields) =>
-                Effect.fail(Errors.failure(new NotSupportedError({ operation: "resumable upload", ...fields })))
+              readJson(response, target),
+              (json) =>
+                Either.match(decodeCreate(json), {
+                  onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `a create answer: ${reason}`))),
+                  onRight: Effect.succeed
+                })
             )
           }
-          if (response.status !== 200 && response.status !== 201) return Http.failStatus(response)
-          return Effect.flatMap(
-            readJson(response, target),
-            (json) =>
-              Either.match(decodeCreate(json), {
-                onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `a create answer: ${reason}`))),
-                onRight: Effect.succeed
-              })
-          )
-        }
-      )
-      yield* annotate(created.key)
-      return handle(created.key, created.session)
-    },
-    (effect) => metrics.track("resumable.create", usecase.name, effect)
-  )
+        )
+        yield* annotate(created.key)
+        return handle(created.key, created.session)
+      })
+    )
 
   return {
     create: (options) => create(options),

@@ -1,0 +1,226 @@
+/**
+ * The wire format of `Session.many` (PROTOCOL §10): the multipart request body of one batch, and the answer's parts
+ * mapped back to the operations' outcomes (§10.5 steps 6, 7).
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as Bytes from "@objectstore/protocol/Bytes"
+import * as MultipartForm from "@objectstore/protocol/MultipartForm"
+import * as Path from "@objectstore/protocol/Path"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import type * as Batch from "../Batch.js"
+import * as Compression from "../Compression.js"
+import type { NetworkError } from "../ObjectstoreError.js"
+import type * as Session from "../Session.js"
+import * as Errors from "./errors.js"
+import type * as Http from "./http.js"
+import type { BatchItem } from "./manyPlan.js"
+import { outcome } from "./manyPlan.js"
+
+/** Request body buffers are flushed at this size. */
+const FLUSH_SIZE = 256 * 1024
+
+/**
+ * Four groups of 16 hex digits joined with `-`, like the Rust client's boundaries.
+ *
+ * @internal
+ */
+export const randomBoundary = (): string => {
+  const bytes = new Uint8Array(32)
+  globalThis.crypto.getRandomValues(bytes)
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
+  return [0, 16, 32, 48].map((start) => hex.slice(start, start + 16)).join("-")
+}
+
+const withDisposition = (headers: ReadonlyArray<readonly [string, string]>) => [
+  ["content-disposition", "form-data; name=\"part\""] as const,
+  ...headers
+]
+
+/**
+ * The multipart request body of one batch, in buffers of about `FLUSH_SIZE` bytes (a write per part would be slow).
+ * A body that fails to read (a file) is remembered in `failed`, so the request's failure can name it.
+ *
+ * @internal
+ */
+export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =>
+  Effect.gen(function*() {
+    const captured = yield* Ref.make(Option.none<unknown>())
+    const empty = new Uint8Array(0)
+    const parts = Stream.suspend(() => {
+      let pending: Array<Uint8Array> = []
+      let size = 0
+      const flush = (): Array<Uint8Array> => {
+        if (pending.length === 0) return []
+        const out = Bytes.concat(pending)
+        pending = []
+        size = 0
+        return [out]
+      }
+      return Stream.fromIterable(items).pipe(
+        Stream.mapEffect((item) =>
+          item.body === undefined
+            ? Effect.succeed(MultipartForm.encodePart(boundary, withDisposition(item.headers), empty))
+            : Effect.map(item.body, (bytes) => MultipartForm.encodePart(boundary, withDisposition(item.headers), bytes))
+        ),
+        Stream.mapConcat((bytes) => {
+          pending.push(bytes)
+          size += bytes.length
+          return size >= FLUSH_SIZE ? flush() : []
+        }),
+        Stream.concat(Stream.suspend(() => {
+          pending.push(new TextEncoder().encode(`--${boundary}--\r\n`))
+          return Stream.fromIterable(flush())
+        })),
+        Stream.tapError((error) => Ref.set(captured, Option.some<unknown>(error)))
+      )
+    })
+    return {
+      body: HttpBody.stream(parts, `multipart/form-data; boundary=${boundary}`),
+      failed: Ref.get(captured)
+    } satisfies Http.PreparedBody
+  })
+
+/**
+ * What the answer's parts are read with.
+ *
+ * @internal
+ */
+export interface ReadContext {
+  readonly target: { readonly method: string; readonly path: string }
+  readonly compression: Compression.Service
+  readonly toObjectMetadata: (response: { readonly headers: Headers.Headers }) => Session.ObjectMetadata
+}
+
+/**
+ * The outcomes of a batch from its answer: one per item, in item order; an item the answer says nothing about
+ * fails with a decode error naming what was wrong.
+ *
+ * @internal
+ */
+export const readResponse = (
+  context: ReadContext,
+  items: ReadonlyArray<BatchItem>,
+  body: Stream.Stream<Uint8Array, HttpClientError.ResponseError>,
+  boundary: string
+): Effect.Effect<Array<Batch.Outcome>, Errors.Failure<NetworkError>> =>
+  Effect.gen(function*() {
+    const { target } = context
+    const results: Array<Effect.Effect<Batch.Outcome> | undefined> = new Array(items.length)
+    const malformed: Array<string | undefined> = new Array(items.length)
+    let seen = 0
+    let unattributable = 0
+    const groups = MultipartForm.partGroups(body, boundary, { maxBody: Infinity }).pipe(
+      Stream.mapError((error) =>
+        error instanceof MultipartForm.FramingError
+          ? Errors.failure(Errors.decode(target, `malformed batch response: ${error.reason}`))
+          : Errors.fromHttpClientError(error, target)
+      )
+    )
+    yield* Stream.runForEachWhile(groups, (group) =>
+      Effect.sync(() => {
+        for (const part of group) {
+          seen++
+          const mapped = mapPart(context, items, part)
+          if (mapped._tag === "Unattributable") {
+            unattributable++
+            if (mapped.index !== undefined && malformed[mapped.index] === undefined) {
+              malformed[mapped.index] = mapped.reason
+            }
+          } else if (results[mapped.index] === undefined) {
+            results[mapped.index] = mapped.outcome
+          } else {
+            unattributable++
+          }
+          // an endless answer (a server that repeats an error part) is cut off
+          if (seen > items.length) return false
+        }
+        return true
+      }))
+    return yield* Effect.all(
+      items.map((item, i) =>
+        results[i] ?? Effect.succeed(outcome(
+          item.kind,
+          item.index,
+          item.key,
+          Either.left(Errors.decode(
+            target,
+            `server did not return a response for operation ${item.index}${
+              malformed[i] === undefined ? "" : ` (malformed answer: ${malformed[i]})`
+            }${unattributable > 0 ? ` (${unattributable} unattributable answer part(s))` : ""}`
+          ))
+        ))
+      ),
+      { concurrency: 1 }
+    )
+  })
+
+type Mapped =
+  | { readonly _tag: "Outcome"; readonly index: number; readonly outcome: Effect.Effect<Batch.Outcome> }
+  | { readonly _tag: "Unattributable"; readonly index: number | undefined; readonly reason: string }
+
+/** §10.5 step 6. */
+const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: MultipartForm.Part): Mapped => {
+  const indexText = part.headers["x-sn-batch-operation-index"]
+  const position = indexText !== undefined && /^[0-9]{1,9}$/.test(indexText.trim()) ? Number(indexText) : undefined
+  if (position === undefined || position >= items.length) {
+    return { _tag: "Unattributable", index: undefined, reason: `part with unknown index ${String(indexText)}` }
+  }
+  const item = items[position]!
+  const unattributable = (reason: string): Mapped => ({ _tag: "Unattributable", index: position, reason })
+  const statusText = part.headers["x-sn-batch-operation-status"]?.trim().split(" ")[0]
+  const status = statusText !== undefined && /^[0-9]{3}$/.test(statusText) ? Number(statusText) : undefined
+  if (status === undefined) return unattributable("missing or invalid status")
+  const keyText = part.headers["x-sn-batch-operation-key"]
+  const decoded = keyText === undefined ? undefined : Either.getOrUndefined(Path.decodeBatchKey(keyText))
+  const key = decoded ?? item.key
+  const done = (result: Either.Either<unknown, Batch.ManyError>): Mapped => ({
+    _tag: "Outcome",
+    index: position,
+    outcome: Effect.succeed(outcome(item.kind, item.index, key, result))
+  })
+  if (status === 404 && (item.kind === "get" || item.kind === "head")) return done(Either.right(Option.none()))
+  if (status === 404 && item.kind === "delete") return done(Either.right(undefined))
+  if (status >= 400) {
+    const body = new TextDecoder().decode(part.body)
+    return done(Either.left(Errors.fromStatus({ status, body, retryAfter: undefined }).error))
+  }
+  if (key === undefined) return unattributable("success without a key")
+  switch (item.kind) {
+    case "put":
+      return done(Either.right(key))
+    case "delete":
+      return done(Either.right(undefined))
+    case "head":
+      return done(Either.right(Option.some(context.toObjectMetadata({ headers: Headers.fromInput(part.headers) }))))
+    case "get": {
+      const stored = context.toObjectMetadata({ headers: Headers.fromInput(part.headers) })
+      if (stored.compression !== "zstd" || !item.decompress) {
+        return done(Either.right(Option.some({ key, metadata: stored, bytes: part.body })))
+      }
+      return {
+        _tag: "Outcome",
+        index: position,
+        outcome: Effect.map(
+          Effect.either(Compression.decompressBytes(context.compression, part.body)),
+          (result) =>
+            outcome(
+              item.kind,
+              item.index,
+              key,
+              Either.map(result, (bytes) =>
+                Option.some({ key, metadata: { ...stored, compression: "none" as const }, bytes }))
+            )
+        )
+      }
+    }
+  }
+}
