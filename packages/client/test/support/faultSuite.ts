@@ -395,7 +395,11 @@ const pendingIo = Effect.promise(() => new Promise<void>((resolve) => setImmedia
  * wrote waiting unread in the server's socket while the timer of this loop fires first, which would make a request
  * in flight look like a stall. Without these two checks, on Node.js 22 and 24 (whose codec, `node:zlib`, works off
  * the main thread) the clock moved while the client was still compressing or writing: a stopped single-use upload
- * took 10 to 44 idle deadlines instead of one (300 to 1,320 s on the TestClock), and parts of a multipart upload were timed out and sent again.
+ * took 10 to 44 idle deadlines instead of one (300 to 1,320 s on the TestClock), and parts of a multipart upload
+ * were timed out and sent again.
+ *
+ * A transfer that keeps moving for more than 5 s of real time (the trickle cells, on a loaded machine) leaves the
+ * clock where it is that long, and the TestClock logs its "not advancing the test clock" warning: expected here.
  */
 export const drive = <A, E>(
   fiber: Fiber.RuntimeFiber<A, E>,
