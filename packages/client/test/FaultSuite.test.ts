@@ -18,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Suite from "./support/faultSuite.js"
 
 layer(Server.layer({ port: 0 }), { excludeTestServices: true, timeout: 60_000 })("faults × operations", (it) => {
-  it.scoped.skipIf(!Suite.onCalibratedRuntime)(
+  it.scoped(
     "explicit deadlines (live clock, httpSpans on): every operation × every fault",
     () =>
       Effect.gen(function*() {

@@ -22,7 +22,7 @@ layer(Server.layer({ port: 0 }), { excludeTestServices: true, timeout: 60_000 })
       assert.strictEqual(Duration.toMillis(NodeClient.DEFAULT_KEEP_ALIVE_TIMEOUT), Suite.limits.default.keepAlive)
     }))
 
-  it.scoped.skipIf(!Suite.onCalibratedRuntime)(
+  it.scoped(
     "default options (TestClock): every operation × every fault",
     () =>
       Effect.gen(function*() {

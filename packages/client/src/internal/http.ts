@@ -421,7 +421,9 @@ const run = <A, E>(
       return Effect.catchAll(first, (failure) => give(failure, notRetried(failure, spec, false)))
     }
     const again = Effect.zipRight(
-      context.metrics.recordRetry(spec.operation, spec.usecase),
+      // After the backoff, the I/O that arrived while it ran is handled first: a connection the server reset or
+      // closed after its answer (an early 429 or 503) is known dead, and the retry does not go out on it.
+      Effect.zipRight(context.metrics.recordRetry(spec.operation, spec.usecase), Watchdog.pendingIo),
       Effect.suspend(() => {
         attempts++
         return attempt(clock, attempts)

@@ -58,6 +58,16 @@ const afterIo: (f: () => void) => void = typeof globalThis.setImmediate === "fun
   : (f) => globalThis.setTimeout(f, 0)
 
 /**
+ * Completes once the event loop has had its turn at I/O: the events that arrived meanwhile (a connection the server
+ * reset or closed, data) have been handled.
+ *
+ * @internal
+ */
+export const pendingIo: Effect.Effect<void> = Effect.async<void>((resume) => {
+  afterIo(() => resume(Effect.void))
+})
+
+/**
  * Runs `f` once `millis` have passed on `clock` (and, on the live clock, pending I/O has been handled); returns the
  * cancellation.
  *
