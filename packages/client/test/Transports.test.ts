@@ -5,7 +5,9 @@
  * aborted from outside, so the request deadlines race the attempt instead; and `fetch` sends a stream body chunked,
  * so multipart parts must reach it as bytes (PROTOCOL §20 item 16).
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, layer } from "@effect/vitest"
 import { Auth, Batch, Compression, Metrics, ObjectstoreClient, Scope, Usecase } from "@objectstore/client"
@@ -67,5 +69,53 @@ describe("other transports", () => {
         { timeout: 30_000 }
       )
     }
+
+    it.scoped(
+      "FetchClient: a file of 32 MiB or more goes resumable (chunks whole, with their length); sized stream parts",
+      () =>
+        HttpServer.addressFormattedWith((baseUrl) =>
+          Effect.gen(function*() {
+            const fs = yield* FileSystem.FileSystem
+            const dir = yield* fs.makeTempDirectoryScoped()
+            const path = `${dir}/large.bin`
+            const large = new Uint8Array(33 * MiB)
+            for (let offset = 0; offset < large.length; offset += data.length) {
+              large.set(data.subarray(0, Math.min(data.length, large.length - offset)), offset)
+            }
+            yield* fs.writeFile(path, large)
+            const client = yield* ObjectstoreClient.ObjectstoreClient
+            const session = yield* client.session(Usecase.make("transports"), Scope.make({ org: 6 }))
+            const result = yield* session.upload({ path }, { key: "large.bin", compression: "none" })
+            assert.deepInclude(result, { method: "resumable", bytes: large.length })
+            assert.isTrue(Buffer.from(yield* session.getBytes("large.bin")).equals(Buffer.from(large)))
+
+            // A part given as a stream of known length (fetch alone would send it chunked: 400).
+            const upload = yield* session.multipart.initiate({ key: "streamed-part.bin", compression: "none" })
+            const part = yield* upload.putPart(1, Stream.make(data.subarray(0, MiB), data.subarray(MiB, 2 * MiB)), {
+              contentLength: 2 * MiB
+            })
+            yield* upload.complete([part])
+            assert.isTrue(
+              Buffer.from(yield* session.getBytes("streamed-part.bin")).equals(Buffer.from(data.subarray(0, 2 * MiB)))
+            )
+            yield* session.delete("large.bin")
+            yield* session.delete("streamed-part.bin")
+          }).pipe(
+            Effect.provide(
+              ObjectstoreClient.layer({ baseUrl }).pipe(
+                Layer.provide(Layer.mergeAll(
+                  FetchClient.layerHttpClient(),
+                  Compression.layer,
+                  Auth.layerNone,
+                  Metrics.layer,
+                  NodeFileSystem.layer
+                ))
+              )
+            ),
+            Effect.provide(NodeFileSystem.layer)
+          )
+        ),
+      { timeout: 60_000 }
+    )
   })
 })
