@@ -113,7 +113,7 @@ describe("Compression.layerWasm output", () => {
         const wasm = yield* Compression.Compression
         for (const size of [0, 1024, 200_000, 1024 * 1024]) {
           const frame = yield* Compression.compressBytes(wasm, text(size))
-          // Frame header descriptor (RFC 8878 §3.1.1.1.1): a content size field, or a single segment.
+          // Frame header descriptor (RFC 8878, section 3.1.1.1.1): a content size field, or a single segment.
           const descriptor = frame[4]!
           assert.isTrue((descriptor >> 6) !== 0 || (descriptor & 0x20) !== 0, `${size} bytes: no content size`)
           assert.isTrue(Buffer.from(yield* Compression.decompressBytes(wasm, frame)).equals(text(size)))
