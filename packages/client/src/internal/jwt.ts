@@ -16,7 +16,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { CompactSign, importPKCS8 } from "jose"
-import type { Grant, Service, Signer } from "../Auth.js"
+import type { Grant, Service, Signer } from "../AuthModel.js"
 import { AuthError } from "../ObjectstoreError.js"
 import * as Validation from "./validation.js"
 

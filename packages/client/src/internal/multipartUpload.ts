@@ -27,7 +27,7 @@ import * as Multipart from "../Multipart.js"
 import { InvalidInputError } from "../ObjectstoreError.js"
 import type { CompressionError, NetworkError, ResponseError } from "../ObjectstoreError.js"
 import * as Resumable from "../Resumable.js"
-import type * as Session from "../Session.js"
+import type * as Session from "../SessionModel.js"
 import type * as Usecase from "../Usecase.js"
 import { importBuiltin } from "./builtin.js"
 
