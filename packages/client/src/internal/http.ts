@@ -29,7 +29,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Auth from "../Auth.js"
 import type * as Metrics from "../Metrics.js"
@@ -164,7 +164,7 @@ export const traced = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): E
 
 const spanAttributes = (method: string, url: string) => ({ "http.request.method": method, "url.full": url })
 
-type ScopedClient = HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope>
+type ScopedClient = HttpClient.HttpClient.With<HttpClientError.HttpClientError, EffectScope.Scope>
 
 const scopedClients = new WeakMap<HttpClient.HttpClient, ScopedClient>()
 
@@ -190,8 +190,8 @@ export const execute = <A, E>(
   handle: (
     response: HttpClientResponse.HttpClientResponse,
     attempt: number
-  ) => Effect.Effect<A, AttemptError<E>, Scope.Scope>
-): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope> => run(context, spec, handle)
+  ) => Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
+): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope> => run(context, spec, handle)
 
 /**
  * As {@link execute}, for a request whose `handle` reads the response body whole (put, head, delete): it needs no
@@ -324,8 +324,8 @@ const run = <A, E>(
   handle: (
     response: HttpClientResponse.HttpClientResponse,
     attempt: number
-  ) => Effect.Effect<A, AttemptError<E>, Scope.Scope>
-): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope> => {
+  ) => Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
+): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope> => {
   const target = { method: spec.method, path: spec.path }
   const url = context.origin + spec.path
   const inScope = spec.bodyInScope !== false
@@ -333,9 +333,9 @@ const run = <A, E>(
   const client = !inScope || transport !== undefined ? context.httpClient : scoped(context.httpClient)
   const { limits } = context
   const timedOut = (fired: Watchdog.Fired): AttemptError<E> => Errors.timeout(target, fired)
-  const attempt = (clock: Clock.Clock, number: number): Effect.Effect<A, AttemptError<E>, Scope.Scope> => {
+  const attempt = (clock: Clock.Clock, number: number): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> => {
     const dog = new Watchdog.Watchdog(clock)
-    const sent: Effect.Effect<A, AttemptError<E>, Scope.Scope> = Effect.gen(function*() {
+    const sent: Effect.Effect<A, AttemptError<E>, EffectScope.Scope> = Effect.gen(function*() {
       const token = yield* Effect.mapError(
         context.auth.token({ usecase: spec.usecase, scope: spec.scope }),
         (error) => Errors.failure(error)
@@ -420,7 +420,7 @@ const run = <A, E>(
   const schedule = context.schedule
   const retryable = (failure: AttemptError<E>): boolean =>
     spec.replayable && (failure.retry === "safe" || (failure.retry === "idempotent" && spec.idempotent))
-  type Outcome = Effect.Effect<A, E | AuthError | NetworkError | ResponseError, Scope.Scope>
+  type Outcome = Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope>
   return Effect.clockWith((clock): Outcome => {
     let attempts = 1
     const give = (failure: AttemptError<E>, retries: RetriesOutcome): Outcome =>

@@ -15,7 +15,7 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Limits from "@objectstore/protocol/Limits"
-import * as Multipart from "@objectstore/protocol/MultipartForm"
+import * as MultipartForm from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Effect from "effect/Effect"
@@ -356,8 +356,11 @@ export const make = (deps: Deps) =>
         return Stream.fromIterable(items).pipe(
           Stream.mapEffect((item) =>
             item.body === undefined
-              ? Effect.succeed(Multipart.encodePart(boundary, withDisposition(item.headers), empty))
-              : Effect.map(item.body, (bytes) => Multipart.encodePart(boundary, withDisposition(item.headers), bytes))
+              ? Effect.succeed(MultipartForm.encodePart(boundary, withDisposition(item.headers), empty))
+              : Effect.map(
+                item.body,
+                (bytes) => MultipartForm.encodePart(boundary, withDisposition(item.headers), bytes)
+              )
           ),
           Stream.mapConcat((bytes) => {
             pending.push(bytes)
@@ -399,7 +402,7 @@ export const make = (deps: Deps) =>
       spec,
       (response): Effect.Effect<Array<Batch.Outcome>, Http.AttemptError<never>> => {
         if (response.status !== 200) return HttpInternal.failStatus(response)
-        const responseBoundary = Multipart.boundaryOf(response.headers["content-type"])
+        const responseBoundary = MultipartForm.boundaryOf(response.headers["content-type"])
         if (Option.isNone(responseBoundary)) {
           return Effect.zipRight(
             HttpInternal.drain(response),
@@ -433,9 +436,9 @@ export const make = (deps: Deps) =>
       const malformed: Array<string | undefined> = new Array(items.length)
       let seen = 0
       let unattributable = 0
-      const groups = Multipart.partGroups(body, boundary, { maxBody: Infinity }).pipe(
+      const groups = MultipartForm.partGroups(body, boundary, { maxBody: Infinity }).pipe(
         Stream.mapError((error) =>
-          error instanceof Multipart.FramingError
+          error instanceof MultipartForm.FramingError
             ? Errors.failure(Errors.decode(target, `malformed batch response: ${error.reason}`))
             : Errors.fromHttpClientError(error, target)
         )
@@ -483,7 +486,7 @@ export const make = (deps: Deps) =>
     | { readonly _tag: "Unattributable"; readonly index: number | undefined; readonly reason: string }
 
   /** §10.5 step 6. */
-  const mapPart = (items: ReadonlyArray<BatchItem>, part: Multipart.Part): Mapped => {
+  const mapPart = (items: ReadonlyArray<BatchItem>, part: MultipartForm.Part): Mapped => {
     const indexText = part.headers["x-sn-batch-operation-index"]
     const position = indexText !== undefined && /^[0-9]{1,9}$/.test(indexText.trim()) ? Number(indexText) : undefined
     if (position === undefined || position >= items.length) {
