@@ -1,5 +1,5 @@
 // Finds import cycles among the modules of every package (packages/*/src), including cycles across packages, and
-// fails on any cycle that the allowlist below does not cover. Run: npm run check:cycles
+// fails on any. Run: npm run check:cycles
 //
 // Imports are read with the TypeScript compiler's parser (no type-check; about a second for all packages):
 // `import … from`, `export … from`, `import x = require(…)`, `import(…)` and `import("…").T` type references.
@@ -9,9 +9,9 @@
 // Type-only imports count (`import type`, `export type … from`, `import("…").T`). They are erased at run time, so
 // they cannot cause an initialisation-order bug, but they still tie two modules into one unit: neither can be read,
 // tested or moved without the other, and a type-only edge becomes a run-time one the first time a value is needed
-// from the same module (`new Storage.StorageError` in the server was exactly that). Issue 18 asks to remove cycles
-// that are type-only (client `Auth.ts` <-> `internal/jwt.ts`, where jwt.ts imports only types; `Session.ts` <->
-// `Batch.ts`); a run-time-only check would not see them. Effect itself tolerates the pattern (a public module
+// from the same module (`new Storage.StorageError` in the server was exactly that). Issue 18 removed cycles that
+// were type-only (client `Auth.ts` <-> `internal/jwt.ts`, where jwt.ts imported only types; `Session.ts` <->
+// `Batch.ts`); a run-time-only check would not have seen them. Effect itself tolerates the pattern (a public module
 // declares interfaces, its internal module imports them as types); the remedy here is the same for both kinds:
 // models and errors in a leaf module. Every edge printed says whether it exists at run time (`->`) or only for types
 // (`-(type)->`), and each cycle whether it survives with run-time edges alone.
@@ -24,82 +24,8 @@ import ts from "typescript"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
-/**
- * Known cycles, as the exact import edges that close them (`from -> to`, paths under `packages/`). An edge that
- * lies on a cycle (both ends in one strongly connected component) must be listed here, so any new import that closes
- * a cycle fails, even one among modules that are already in a listed cycle. Edges listed here that no longer lie on a
- * cycle are reported, so the list only shrinks.
- *
- * The client's cycles below are being removed by the client work of issue 18 (item 1): the lead removes these entries
- * when it lands. Add nothing here: break the cycle instead (models and errors in a leaf module, helpers in their own).
- */
-const allowed = [
-  {
-    why: "client: Session.ts <-> Batch.ts <-> Multipart.ts <-> ObjectstoreClient.ts share option types, and " +
-      "Session.layer builds the client; the internal modules that read Session's option types join the cycle " +
-      "(many, upload and the session's operations split into modules by concern: the same cycle, more names)",
-    edges: [
-      "client/src/Batch.ts -> client/src/Session.ts",
-      "client/src/Multipart.ts -> client/src/Resumable.ts",
-      "client/src/Multipart.ts -> client/src/Session.ts",
-      "client/src/ObjectstoreClient.ts -> client/src/Session.ts",
-      "client/src/ObjectstoreClient.ts -> client/src/internal/session.ts",
-      "client/src/Resumable.ts -> client/src/Multipart.ts",
-      "client/src/Resumable.ts -> client/src/Session.ts",
-      "client/src/Session.ts -> client/src/Batch.ts",
-      "client/src/Session.ts -> client/src/Multipart.ts",
-      "client/src/Session.ts -> client/src/ObjectstoreClient.ts",
-      "client/src/Session.ts -> client/src/Resumable.ts",
-      "client/src/internal/extendExpiry.ts -> client/src/Session.ts",
-      "client/src/internal/insert.ts -> client/src/Session.ts",
-      "client/src/internal/many.ts -> client/src/Batch.ts",
-      "client/src/internal/many.ts -> client/src/internal/manyPlan.ts",
-      "client/src/internal/many.ts -> client/src/internal/manyWire.ts",
-      "client/src/internal/manyPlan.ts -> client/src/Batch.ts",
-      "client/src/internal/manyPlan.ts -> client/src/Session.ts",
-      "client/src/internal/manyPlan.ts -> client/src/internal/insert.ts",
-      "client/src/internal/manyWire.ts -> client/src/Batch.ts",
-      "client/src/internal/manyWire.ts -> client/src/Session.ts",
-      "client/src/internal/manyWire.ts -> client/src/internal/manyPlan.ts",
-      "client/src/internal/multipart.ts -> client/src/Multipart.ts",
-      "client/src/internal/multipart.ts -> client/src/internal/insert.ts",
-      "client/src/internal/multipart.ts -> client/src/internal/sizedBody.ts",
-      "client/src/internal/multipartUpload.ts -> client/src/Multipart.ts",
-      "client/src/internal/multipartUpload.ts -> client/src/Resumable.ts",
-      "client/src/internal/multipartUpload.ts -> client/src/Session.ts",
-      "client/src/internal/multipartUpload.ts -> client/src/internal/uploadParts.ts",
-      "client/src/internal/multipartUpload.ts -> client/src/internal/uploadResumable.ts",
-      "client/src/internal/multipartUpload.ts -> client/src/internal/uploadState.ts",
-      "client/src/internal/resumable.ts -> client/src/Resumable.ts",
-      "client/src/internal/resumable.ts -> client/src/internal/insert.ts",
-      "client/src/internal/resumable.ts -> client/src/internal/sizedBody.ts",
-      "client/src/internal/session.ts -> client/src/Session.ts",
-      "client/src/internal/session.ts -> client/src/internal/extendExpiry.ts",
-      "client/src/internal/session.ts -> client/src/internal/insert.ts",
-      "client/src/internal/session.ts -> client/src/internal/many.ts",
-      "client/src/internal/session.ts -> client/src/internal/multipart.ts",
-      "client/src/internal/session.ts -> client/src/internal/multipartUpload.ts",
-      "client/src/internal/session.ts -> client/src/internal/resumable.ts",
-      "client/src/internal/session.ts -> client/src/internal/sessionEnv.ts",
-      "client/src/internal/session.ts -> client/src/internal/sessionGet.ts",
-      "client/src/internal/sessionEnv.ts -> client/src/Session.ts",
-      "client/src/internal/sessionGet.ts -> client/src/Session.ts",
-      "client/src/internal/sessionGet.ts -> client/src/internal/sessionEnv.ts",
-      "client/src/internal/sizedBody.ts -> client/src/Multipart.ts",
-      "client/src/internal/uploadParts.ts -> client/src/Multipart.ts",
-      "client/src/internal/uploadParts.ts -> client/src/internal/uploadState.ts",
-      "client/src/internal/uploadResumable.ts -> client/src/Multipart.ts",
-      "client/src/internal/uploadResumable.ts -> client/src/Resumable.ts",
-      "client/src/internal/uploadResumable.ts -> client/src/internal/uploadState.ts",
-      "client/src/internal/uploadState.ts -> client/src/Multipart.ts",
-      "client/src/internal/uploadState.ts -> client/src/Session.ts"
-    ]
-  },
-  {
-    why: "client: Auth.ts <-> internal/jwt.ts (the signer reads Auth's models and errors)",
-    edges: ["client/src/Auth.ts -> client/src/internal/jwt.ts", "client/src/internal/jwt.ts -> client/src/Auth.ts"]
-  }
-]
+// There is no allowlist: every cycle fails, type-only ones included. Break it instead: models and errors in a leaf
+// module (`StorageModel`, `ObjectModel`, `SessionModel`, `AuthModel`), helpers in their own module.
 
 const args = new Set(process.argv.slice(2))
 
@@ -261,30 +187,17 @@ const describe = (cycle) =>
     i === 0 ? rel(file) : `${arrow(graph.get(all[i - 1]).get(file))} ${rel(file)}`
   ).join(" ")
 
-const edgeName = (from, to) =>
-  `${path.relative(packagesDir, from)} -> ${path.relative(packagesDir, to)}`
-    .split(path.sep).join("/")
-const allowance = new Map(allowed.flatMap((entry) => entry.edges.map((edge) => [edge, entry.why])))
-const used = new Set()
-
 const report = components.map((component) => {
   const members = new Set(component)
   const edges = component.flatMap((from) =>
-    [...graph.get(from)].filter(([to]) => members.has(to)).map(([to, edge]) => {
-      const name = edgeName(from, to)
-      if (allowance.has(name)) used.add(name)
-      return { from, to, runtime: edge.runtime, allowedBecause: allowance.get(name) }
-    })
+    [...graph.get(from)].filter(([to]) => members.has(to)).map(([to, edge]) => ({ from, to, runtime: edge.runtime }))
   )
-  const newEdges = edges.filter((edge) => edge.allowedBecause === undefined)
-  // A component that is all allowed or all new is shown by one cycle; otherwise each new edge with a cycle it closes.
-  const shown = newEdges.length === 0 || newEdges.length === edges.length ? [edges[0]] : newEdges
   return {
     modules: component.map(rel),
     runtime: isRuntimeCycle(component),
-    cycles: shown.map((edge) => describe(cycleThrough(edge.from, edge.to, members))),
-    edges: edges.map((edge) => ({ ...edge, from: rel(edge.from), to: rel(edge.to) })),
-    newEdges: newEdges.length
+    // Each edge of a component lies on a cycle; the one through its first edge shows what it is.
+    cycles: [describe(cycleThrough(edges[0].from, edges[0].to, members))],
+    edges: edges.map((edge) => ({ ...edge, from: rel(edge.from), to: rel(edge.to) }))
   }
 })
 
@@ -306,31 +219,20 @@ function isRuntimeCycle(component) {
   return component.some((node) => state.get(node) === undefined && visit(node))
 }
 
-const stale = [...allowance.keys()].filter((edge) => !used.has(edge))
-const failures = report.filter((cycle) => cycle.newEdges > 0)
-
 if (args.has("--json")) {
-  console.log(JSON.stringify({ modules: files.length, cycles: report, stale }, null, 2))
+  console.log(JSON.stringify({ modules: files.length, cycles: report }, null, 2))
 } else {
   for (const cycle of report) {
-    const kind = cycle.runtime ? "run-time cycle" : "type-only cycle"
-    const whys = [...new Set(cycle.edges.map((edge) => edge.allowedBecause).filter((why) => why !== undefined))]
-    const status = cycle.newEdges > 0 ? `NEW (${cycle.newEdges} edge(s) not allowed)` : `allowed (${whys.join("; ")})`
-    console.log(`${kind} among ${cycle.modules.length} modules, ${status}:`)
+    console.log(`${cycle.runtime ? "run-time" : "type-only"} cycle among ${cycle.modules.length} modules:`)
     for (const line of cycle.cycles) console.log(`  ${line}`)
     if (args.has("--verbose")) {
       console.log(`  modules: ${cycle.modules.join(", ")}`)
-      for (const edge of cycle.edges) {
-        console.log(`    ${edge.allowedBecause === undefined ? "new: " : ""}${edge.from} ${arrow(edge)} ${edge.to}`)
-      }
+      for (const edge of cycle.edges) console.log(`    ${edge.from} ${arrow(edge)} ${edge.to}`)
     }
   }
-  for (const edge of stale) console.log(`allowlist edge no longer on a cycle, remove it: ${edge}`)
-  console.log(
-    `${files.length} modules in ${packageNames.length} packages: ${report.length} cycle(s), ${failures.length} new`
-  )
+  console.log(`${files.length} modules in ${packageNames.length} packages: ${report.length} cycle(s)`)
 }
-if (failures.length > 0) {
-  console.error("new import cycles: move shared models and errors to a leaf module, helpers to their own module")
+if (report.length > 0) {
+  console.error("import cycles: move shared models and errors to a leaf module, helpers to their own module")
   process.exit(1)
 }

@@ -30,7 +30,6 @@
  * @since 0.1.0
  */
 import type * as Permission from "@objectstore/protocol/Permission"
-import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -39,50 +38,17 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import type { Service } from "./AuthModel.js"
 import * as jwt from "./internal/jwt.js"
 import type { AuthError } from "./ObjectstoreError.js"
 
 /**
- * What a token must grant: a usecase, the ordered scope components, and permissions (default: the configured
- * ones).
+ * The models (`Grant`, `Signer`, `Service`), defined in the leaf module `AuthModel` so that the signer this module
+ * builds on can use them without importing it.
  *
  * @since 0.1.0
- * @category models
  */
-export interface Grant {
-  readonly usecase: string
-  readonly scope: ProtocolScope.Components
-  readonly permissions?: ReadonlyArray<Permission.Permission> | undefined
-}
-
-/**
- * A configured Ed25519 signing key.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Signer {
-  readonly kid: string
-  /** The permissions this key may grant (default: all three). */
-  readonly permissions: ReadonlyArray<Permission.Permission>
-  /** Signs raw bytes with Ed25519 (pre-signed URLs). */
-  readonly sign: (data: Uint8Array) => Effect.Effect<Uint8Array, AuthError>
-  /** Mints a fresh JWT (never cached); fails with reason `Signing` for permissions the key does not hold. */
-  readonly mint: (
-    grant: Grant & { readonly expiresIn?: Duration.DurationInput | undefined }
-  ) => Effect.Effect<Redacted.Redacted<string>, AuthError>
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface Service {
-  /** The token to send with a request for `grant`; `None` when no auth is configured. */
-  readonly token: (grant: Grant) => Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthError>
-  /** The signing key, when one is configured (needed for pre-signed URLs and minting tokens). */
-  readonly signer: Option.Option<Signer>
-}
+export * from "./AuthModel.js"
 
 /**
  * @since 0.1.0

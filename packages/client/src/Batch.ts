@@ -43,6 +43,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Body from "./Body.js"
+import type * as ObjectModel from "./ObjectModel.js"
 import type {
   AuthError,
   CompressionError,
@@ -51,7 +52,6 @@ import type {
   NetworkError,
   ResponseError
 } from "./ObjectstoreError.js"
-import type * as Session from "./Session.js"
 
 /**
  * Upload `body` (bytes, a string, a stream or a replayable factory) with the options of `session.put`.
@@ -62,7 +62,7 @@ import type * as Session from "./Session.js"
 export interface Put {
   readonly _tag: "Put"
   readonly body: Body.Input
-  readonly options: Session.PutOptions | undefined
+  readonly options: ObjectModel.PutOptions | undefined
 }
 
 /**
@@ -74,7 +74,7 @@ export interface Put {
 export interface PutFile {
   readonly _tag: "PutFile"
   readonly path: string
-  readonly options: Session.PutOptions | undefined
+  readonly options: ObjectModel.PutOptions | undefined
 }
 
 /**
@@ -86,7 +86,7 @@ export interface PutFile {
 export interface Get {
   readonly _tag: "Get"
   readonly key: string
-  readonly options: Session.GetOptions | undefined
+  readonly options: ObjectModel.GetOptions | undefined
 }
 
 /**
@@ -127,7 +127,7 @@ export type Operation = Put | PutFile | Get | Head | Delete
  * @since 0.1.0
  * @category constructors
  */
-export const put = (body: Body.Input, options?: Session.PutOptions): Put => ({ _tag: "Put", body, options })
+export const put = (body: Body.Input, options?: ObjectModel.PutOptions): Put => ({ _tag: "Put", body, options })
 
 /**
  * A put of the file at `path`. Its size is read (`stat`) when the operation is classified, so a missing file, a
@@ -138,7 +138,7 @@ export const put = (body: Body.Input, options?: Session.PutOptions): Put => ({ _
  * @since 0.1.0
  * @category constructors
  */
-export const putFile = (path: string, options?: Session.PutOptions): PutFile => ({ _tag: "PutFile", path, options })
+export const putFile = (path: string, options?: ObjectModel.PutOptions): PutFile => ({ _tag: "PutFile", path, options })
 
 /**
  * A get of `key`: the whole object in memory, decompressed like `session.get` unless `decompress: false`.
@@ -146,7 +146,7 @@ export const putFile = (path: string, options?: Session.PutOptions): PutFile => 
  * @since 0.1.0
  * @category constructors
  */
-export const get = (key: string, options?: Session.GetOptions): Get => ({ _tag: "Get", key, options })
+export const get = (key: string, options?: ObjectModel.GetOptions): Get => ({ _tag: "Get", key, options })
 
 /**
  * A head of `key`.
@@ -201,7 +201,7 @@ export type ManyError =
  */
 export interface GetValue {
   readonly key: string
-  readonly metadata: Session.ObjectMetadata
+  readonly metadata: ObjectModel.ObjectMetadata
   readonly bytes: Uint8Array
 }
 
@@ -241,7 +241,7 @@ export type GetOutcome = OutcomeOf<"get", Option.Option<GetValue>>
  * @since 0.1.0
  * @category models
  */
-export type HeadOutcome = OutcomeOf<"head", Option.Option<Session.ObjectMetadata>>
+export type HeadOutcome = OutcomeOf<"head", Option.Option<ObjectModel.ObjectMetadata>>
 
 /**
  * A delete's outcome.

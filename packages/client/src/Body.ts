@@ -46,6 +46,15 @@ export type Input<E = never, R = never> =
   | Replayable<E, R>
 
 /**
+ * A body sent with its exact length up front (multipart parts, resumable chunks): bytes, a replayable stream
+ * factory, or a stream (whose length the caller then gives separately).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Sized<E = never, R = never> = Uint8Array | Replayable<E, R> | Stream.Stream<Uint8Array, E, R>
+
+/**
  * Marks a stream factory as replayable: each call must produce the same bytes. Uploads of replayable bodies
  * are retried like byte arrays.
  *

@@ -42,6 +42,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type * as Body from "./Body.js"
+import type * as ObjectModel from "./ObjectModel.js"
 import type {
   AuthError,
   CompressionError,
@@ -52,7 +53,6 @@ import type {
   ResponseError
 } from "./ObjectstoreError.js"
 import type * as Resumable from "./Resumable.js"
-import type * as Session from "./Session.js"
 
 /**
  * The default part size of automatic uploads: 8 MiB (above the 5 MiB minimum production backends require of
@@ -100,7 +100,7 @@ export const MAX_PARTS = 10_000
  * @since 0.1.0
  * @category models
  */
-export type InitiateOptions = Session.PutOptions
+export type InitiateOptions = ObjectModel.PutOptions
 
 /**
  * Where an upload can be found again: the object's key and the server's upload id (kept verbatim).
@@ -158,7 +158,7 @@ export interface PartsPage {
  * @since 0.1.0
  * @category models
  */
-export type PartBody<E = never, R = never> = Uint8Array | Body.Replayable<E, R> | Stream.Stream<Uint8Array, E, R>
+export type PartBody<E = never, R = never> = Body.Sized<E, R>
 
 /**
  * Options of `putPart`.
@@ -347,7 +347,7 @@ export interface Progress {
  * @since 0.1.0
  * @category models
  */
-export interface UploadOptions extends Session.PutOptions {
+export interface UploadOptions extends ObjectModel.PutOptions {
   /**
    * How sources above `threshold` are sent. `"auto"` (default): a resumable upload (PROTOCOL §22) for files of at
    * least `Resumable.AUTOMATIC_THRESHOLD` bytes that need no compression on the fly (compression `"none"`, or

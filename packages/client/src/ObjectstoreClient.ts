@@ -45,7 +45,7 @@ import * as Validation from "./internal/validation.js"
 import { Metrics } from "./Metrics.js"
 import { InvalidInputError } from "./ObjectstoreError.js"
 import type * as Scope from "./Scope.js"
-import type * as Session from "./Session.js"
+import type * as SessionModel from "./SessionModel.js"
 import { Transport } from "./Transport.js"
 import type * as Usecase from "./Usecase.js"
 
@@ -125,7 +125,10 @@ export interface Service {
   /** The options the client was made with. */
   readonly options: Options
   /** A session for `usecase` and `scope`; fails with `InvalidInputError` when either is invalid. */
-  readonly session: (usecase: Usecase.Usecase, scope: Scope.Scope) => Effect.Effect<Session.Service, InvalidInputError>
+  readonly session: (
+    usecase: Usecase.Usecase,
+    scope: Scope.Scope
+  ) => Effect.Effect<SessionModel.Service, InvalidInputError>
 }
 
 /**

@@ -37,7 +37,8 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
-import type * as Multipart from "./Multipart.js"
+import type * as Body from "./Body.js"
+import type * as ObjectModel from "./ObjectModel.js"
 import type {
   AuthError,
   InvalidInputError,
@@ -47,7 +48,6 @@ import type {
   ResumableOffsetError,
   ResumableSessionGoneError
 } from "./ObjectstoreError.js"
-import type * as Session from "./Session.js"
 
 /**
  * Files of at least this many bytes go resumable in `session.upload` (32 MiB, as the upstream clients).
@@ -64,7 +64,7 @@ export const AUTOMATIC_THRESHOLD = 32 * 1024 * 1024
  * @since 0.1.0
  * @category models
  */
-export interface CreateOptions extends Session.PutOptions {
+export interface CreateOptions extends ObjectModel.PutOptions {
   readonly length: number
 }
 
@@ -84,7 +84,7 @@ export type Status =
  * @since 0.1.0
  * @category models
  */
-export type ChunkBody<E = never, R = never> = Multipart.PartBody<E, R>
+export type ChunkBody<E = never, R = never> = Body.Sized<E, R>
 
 /**
  * The failures of every session request (chunk, offset query, cancel).

@@ -16,6 +16,16 @@ export * as Session from "./Session.js"
 /**
  * @since 0.1.0
  */
+export * as SessionModel from "./SessionModel.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ObjectModel from "./ObjectModel.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Multipart from "./Multipart.js"
 
 /**
@@ -47,6 +57,11 @@ export * as Compression from "./Compression.js"
  * @since 0.1.0
  */
 export * as Auth from "./Auth.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as AuthModel from "./AuthModel.js"
 
 /**
  * @since 0.1.0

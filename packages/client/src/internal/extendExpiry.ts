@@ -12,9 +12,9 @@ import * as Timestamp from "@objectstore/protocol/Timestamp"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as ObjectModel from "../ObjectModel.js"
 import { ExpiryRejectedError, NotFoundError } from "../ObjectstoreError.js"
 import type { InvalidInputError } from "../ObjectstoreError.js"
-import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
 import * as Errors from "./errors.js"
 import * as Http from "./http.js"
@@ -49,7 +49,7 @@ const seconds = (input: Duration.DurationInput): Effect.Effect<number, InvalidIn
       : Effect.succeed(Number(whole))
   })
 
-const toRequest = (request: Session.ExtendExpiry): Effect.Effect<ExtendExpiry.Request, InvalidInputError> =>
+const toRequest = (request: ObjectModel.ExtendExpiry): Effect.Effect<ExtendExpiry.Request, InvalidInputError> =>
   Effect.suspend(() => {
     const value = request as Record<string, unknown>
     const given = ["at", "fromNow", "fromCreation"].filter((name) => value[name] !== undefined)
@@ -87,7 +87,7 @@ const toRequest = (request: Session.ExtendExpiry): Effect.Effect<ExtendExpiry.Re
  */
 export const make = (deps: Deps) => {
   const { components, context, scope, usecase } = deps
-  return (key: string, request: Session.ExtendExpiry): Effect.Effect<void, Session.ExtendExpiryError> =>
+  return (key: string, request: ObjectModel.ExtendExpiry): Effect.Effect<void, ObjectModel.ExtendExpiryError> =>
     Spans.operation(
       "Session.extendExpiry",
       context.metrics,

@@ -6,8 +6,8 @@
  */
 import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Either from "effect/Either"
+import type * as ObjectModel from "../ObjectModel.js"
 import { InvalidInputError } from "../ObjectstoreError.js"
-import type * as Session from "../Session.js"
 import type * as Usecase from "../Usecase.js"
 
 /**
@@ -17,7 +17,7 @@ import type * as Usecase from "../Usecase.js"
  */
 export const compression = (
   usecase: Usecase.Usecase,
-  options: Session.PutOptions | undefined
+  options: ObjectModel.PutOptions | undefined
 ): Either.Either<Usecase.Compression, InvalidInputError> => {
   const chosen = options?.compression ?? usecase.compression
   return chosen === "zstd" || chosen === "none"
@@ -33,7 +33,7 @@ export const compression = (
  */
 export const headers = (
   usecase: Usecase.Usecase,
-  options: Session.PutOptions | undefined,
+  options: ObjectModel.PutOptions | undefined,
   payload: { readonly contentType: string | undefined; readonly compression: Usecase.Compression }
 ): Either.Either<Record<string, string>, InvalidInputError> =>
   Either.mapLeft(

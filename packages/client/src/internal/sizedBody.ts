@@ -13,7 +13,6 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Body from "../Body.js"
-import type * as Multipart from "../Multipart.js"
 import { InvalidInputError } from "../ObjectstoreError.js"
 import type * as Http from "./http.js"
 
@@ -32,7 +31,7 @@ export interface Sized {
  * @internal
  */
 export const make = (
-  body: Multipart.PartBody<unknown, unknown>,
+  body: Body.Sized<unknown, unknown>,
   declared: number | undefined,
   callerContext: Context.Context<unknown>
 ): Effect.Effect<Sized, InvalidInputError> =>

@@ -10,7 +10,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Multipart from "../Multipart.js"
 import type { FileError, InvalidInputError } from "../ObjectstoreError.js"
-import type * as Session from "../Session.js"
+import type * as Session from "../SessionModel.js"
 import * as Files from "./files.js"
 import * as Validation from "./validation.js"
 

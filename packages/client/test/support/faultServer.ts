@@ -25,7 +25,7 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import type * as EffectScope from "effect/Scope"
 import * as http from "node:http"
 import * as net from "node:net"
 import { Worker } from "node:worker_threads"
@@ -167,7 +167,7 @@ server.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
 })
 
 /** Starts a fault server in front of `options.upstream`, closed (with every connection) when the scope closes. */
-export const make = (options: Options): Effect.Effect<FaultServer, never, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<FaultServer, never, EffectScope.Scope> =>
   Effect.gen(function*() {
     const { fault } = options
     const answered = yield* Deferred.make<void>()
