@@ -103,7 +103,7 @@ describe("other transports", () => {
           }).pipe(
             Effect.provide(
               ObjectstoreClient.layer({ baseUrl }).pipe(
-                Layer.provide(Layer.mergeAll(
+                Layer.provideMerge(Layer.mergeAll(
                   FetchClient.layerHttpClient(),
                   Compression.layer,
                   Auth.layerNone,
@@ -111,8 +111,7 @@ describe("other transports", () => {
                   NodeFileSystem.layer
                 ))
               )
-            ),
-            Effect.provide(NodeFileSystem.layer)
+            )
           )
         ),
       { timeout: 60_000 }
