@@ -214,7 +214,9 @@ export const layerNodeZlib: Layer.Layer<Compression, CompressionError> = Layer.e
 
 /**
  * zstd from the native `zstd-napi` addon, loaded when the layer is built (so this module can be imported where
- * the addon is absent). Fails to build with a `CompressionError` when it cannot be loaded.
+ * the addon is absent). Fails to build with a `CompressionError` when it cannot be loaded. Where the machine has a
+ * second core, a streamed body whose first chunk is 64 KiB or more is compressed on two background threads of
+ * zstd's own (one frame, as on one thread), so the calling thread keeps sending; smaller bodies stay on it.
  *
  * @since 0.1.0
  * @category layers
