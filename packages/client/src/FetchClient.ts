@@ -15,10 +15,11 @@
  * What differs from `NodeClient`'s transport: the request deadlines (`timeout`, `idleTimeout`) interrupt the attempt
  * instead of aborting the socket, a byte body is handed to `fetch` whole (so its response deadline counts from the
  * start of the attempt), and a streamed body is sent chunked, which the server refuses for multipart parts and
- * resumable appends (PROTOCOL §20 item 16): so a streamed body of known length up to {@link MAX_BUFFERED_BODY} (a
- * part, a chunk) is collected and sent whole, one at a time. There is no connect timeout of its own. No `FileSystem` is provided (this is the browser setup too): on Bun
- * and Deno, provide `NodeFileSystem.layer` from `@effect/platform-node` to upload files (`{ path }`, `Batch.putFile`);
- * in a browser a file path fails with `FileError` `NoFileSystem`.
+ * resumable appends (PROTOCOL §20 item 16): so the client collects a part or chunk given as a stream and sends it as
+ * bytes, one at a time, whenever its `HttpClient` is not NodeClient's. There is no connect timeout of its own. No
+ * `FileSystem` is provided (this is the browser setup too): on Bun and Deno, provide `NodeFileSystem.layer` from
+ * `@effect/platform-node` to upload files (`{ path }`, `Batch.putFile`); in a browser a file path fails with
+ * `FileError` `NoFileSystem`.
  *
  * @example
  * ```ts
@@ -75,15 +76,11 @@ export const REQUEST_INIT: globalThis.RequestInit = { decompress: false } as glo
 
 /**
  * `FetchHttpClient.layer` with {@link REQUEST_INIT} (and `requestInit` on top): the transport part of
- * {@link layer}, for composing `ObjectstoreClient.layer` by hand.
- *
- * `fetch` sends a streamed request body chunked, without a `Content-Length`, which the server refuses for multipart
- * parts and resumable chunks (PROTOCOL §20 item 16); so a streamed body whose length is known and at most
- * {@link MAX_BUFFERED_BODY} (a part, a chunk) is collected and sent whole, holding one part in memory at a time.
- * With `bufferStreams` (default: in a browser) every streamed body is sent whole, since browsers stream request
- * bodies only over HTTP/2. It also tells the client that `fetch` may have decoded a zstd body already (browsers and
- * Node 24 do), which the client then recognises by the missing frame magic; with `FetchHttpClient.layer` alone it
- * would report such a body as a length mismatch or corrupt.
+ * {@link layer}, for composing `ObjectstoreClient.layer` by hand. With `bufferStreams` (default: in a browser), a
+ * streamed request body is collected and sent whole, since browsers stream request bodies only over HTTP/2. It also
+ * tells the client that `fetch` may have decoded a zstd body already (browsers and Node 24 do), which the client
+ * then recognises by the missing frame magic; with `FetchHttpClient.layer` alone it would report such a body as a
+ * length mismatch or corrupt.
  *
  * @since 0.1.0
  * @category layers
@@ -95,22 +92,12 @@ export const layerHttpClient = (
   const fetchLayer = FetchHttpClient.layer.pipe(
     Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { ...requestInit, ...REQUEST_INIT }))
   )
-  const bufferAll = options.bufferStreams ?? isBrowser()
-  const client = Layer.effect(
+  const client = !(options.bufferStreams ?? isBrowser()) ? fetchLayer : Layer.effect(
     HttpClient.HttpClient,
-    Effect.map(HttpClient.HttpClient, (client) => HttpClient.mapRequestEffect(client, bufferStream(bufferAll)))
+    Effect.map(HttpClient.HttpClient, (client) => HttpClient.mapRequestEffect(client, bufferStream))
   ).pipe(Layer.provide(fetchLayer))
   return Layer.merge(client, Layer.succeed(FetchDecoding.FetchDecoding, true))
 }
-
-/**
- * The largest streamed body of known length that {@link layerHttpClient} sends whole (64 MiB): above every part and
- * chunk size the client chooses itself (8 MiB by default). A larger one is sent chunked, as `fetch` does.
- *
- * @since 0.1.0
- * @category constants
- */
-export const MAX_BUFFERED_BODY = 64 * 1024 * 1024
 
 /** Whether this is a browser page or worker (where `fetch` streams a request body only over HTTP/2). */
 const isBrowser = (): boolean =>
@@ -118,24 +105,19 @@ const isBrowser = (): boolean =>
   typeof (globalThis as { readonly importScripts?: unknown }).importScripts === "function"
 
 /**
- * A stream request body collected into bytes: every one with `all`, else those of a known length up to
- * {@link MAX_BUFFERED_BODY}. A failure of the caller's stream is the request's failure, as it would be while
- * streaming.
+ * A stream request body collected into bytes: browsers send a `ReadableStream` body only over HTTP/2 (Chromium
+ * fails it with `ERR_ALPN_NEGOTIATION_FAILED` over HTTP/1.1), so in a browser every body is sent whole. A failure of
+ * the caller's stream is the request's failure, as it would be while streaming.
  */
-const bufferStream = (all: boolean) =>
-(
+const bufferStream = (
   request: HttpClientRequest.HttpClientRequest
-): Effect.Effect<HttpClientRequest.HttpClientRequest, HttpClientError.RequestError> => {
-  const body = request.body
-  if (body._tag !== "Stream") return Effect.succeed(request)
-  if (!all && !(body.contentLength !== undefined && body.contentLength <= MAX_BUFFERED_BODY)) {
-    return Effect.succeed(request)
-  }
-  return Bytes.collect(body.stream).pipe(
-    Effect.map((bytes) => HttpClientRequest.bodyUint8Array(request, bytes, body.contentType)),
-    Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
-  )
-}
+): Effect.Effect<HttpClientRequest.HttpClientRequest, HttpClientError.RequestError> =>
+  request.body._tag !== "Stream"
+    ? Effect.succeed(request)
+    : Bytes.collect(request.body.stream).pipe(
+      Effect.map((bytes) => HttpClientRequest.bodyUint8Array(request, bytes, request.body.contentType)),
+      Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause }))
+    )
 
 /**
  * The client over `fetch`: best available zstd, metrics, and auth from the options. Fails as

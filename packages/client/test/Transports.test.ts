@@ -94,6 +94,11 @@ describe("other transports", () => {
             const part = yield* upload.putPart(1, Stream.make(data.subarray(0, MiB), data.subarray(MiB, 2 * MiB)), {
               contentLength: 2 * MiB
             })
+            // Collected for fetch, a stream that is not its declared length fails as the caller's error.
+            const short = yield* Effect.flip(
+              upload.putPart(2, Stream.make(data.subarray(0, 10)), { contentLength: 11 })
+            )
+            assert.deepInclude(short, { _tag: "InvalidInputError", field: "contentLength" })
             yield* upload.complete([part])
             assert.isTrue(
               Buffer.from(yield* session.getBytes("streamed-part.bin")).equals(Buffer.from(data.subarray(0, 2 * MiB)))

@@ -176,7 +176,12 @@ export const make = (deps: Deps): Multipart.Service => {
           const headers: Record<string, string> = {}
           if (options?.contentMd5 !== undefined) headers["content-md5"] = yield* base64Md5(options.contentMd5)
           const callerContext = yield* Effect.context<unknown>()
-          const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
+          const { length, prepare, replayable } = yield* SizedBody.make(
+            body,
+            options?.contentLength,
+            callerContext,
+            context.transport === undefined
+          )
           const start = yield* Clock.currentTimeMillis
           const requestPath = path("objects:multipart:parts", key, { upload_id: uploadId, part_number: partNumber })
           const target = { method: "PUT", path: requestPath }

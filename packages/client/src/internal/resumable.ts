@@ -165,7 +165,12 @@ export const make = (deps: Deps): Resumable.Service => {
             return yield* invalid("offset", `must be a non-negative integer, got ${offset}`)
           }
           const callerContext = yield* Effect.context<unknown>()
-          const { length, prepare, replayable } = yield* SizedBody.make(body, options?.contentLength, callerContext)
+          const { length, prepare, replayable } = yield* SizedBody.make(
+            body,
+            options?.contentLength,
+            callerContext,
+            context.transport === undefined
+          )
           const start = yield* Clock.currentTimeMillis
           const target = { method: "PUT", path: sessionPath }
           const answer = yield* Http.executeAndRead(

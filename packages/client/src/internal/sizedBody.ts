@@ -3,10 +3,15 @@
  * `contentLength`, checked and turned into the HTTP body of one attempt (sent with that `Content-Length`; the
  * caller's own stream failure is captured, since `HttpBody.stream` would turn it into a transport error).
  *
+ * The server refuses a part or chunk without a `Content-Length` (PROTOCOL §20 item 16). NodeClient's transport
+ * sends a stream with its length; another `HttpClient` may not (`fetch` sends every stream chunked), so there a
+ * stream is collected for the attempt and sent as bytes: one part or chunk in memory at a time.
+ *
  * @since 0.1.0
  * @internal
  */
 import * as HttpBody from "@effect/platform/HttpBody"
+import * as Bytes from "@objectstore/protocol/Bytes"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -26,14 +31,16 @@ export interface Sized {
 }
 
 /**
- * Checks `body` against `declared` (required for streams) and prepares its attempts in the caller's context.
+ * Checks `body` against `declared` (required for streams) and prepares its attempts in the caller's context; with
+ * `whole`, a stream is collected and sent as bytes (for transports that would send it without its length).
  *
  * @internal
  */
 export const make = (
   body: Body.Sized<unknown, unknown>,
   declared: number | undefined,
-  callerContext: Context.Context<unknown>
+  callerContext: Context.Context<unknown>,
+  whole: boolean
 ): Effect.Effect<Sized, InvalidInputError> =>
   Effect.suspend(() => {
     if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0)) {
@@ -75,6 +82,8 @@ export const make = (
         body: HttpBody.uint8Array(body instanceof Uint8Array ? body : new Uint8Array(0), "application/octet-stream"),
         failed: Effect.succeedNone
       })
+      : whole
+      ? collected(make().pipe(Stream.provideContext(callerContext)), length)
       : Effect.map(Ref.make(Option.none<unknown>()), (captured) => ({
         body: HttpBody.stream(
           make().pipe(
@@ -88,3 +97,24 @@ export const make = (
       }))
     return Effect.succeed({ length, replayable, prepare })
   })
+
+/**
+ * `stream` collected into the bytes of one attempt. The caller's failure, or a stream whose length is not the
+ * declared one, becomes a body that fails at once, with that failure captured (as the streamed form reports it).
+ */
+const collected = (
+  stream: Stream.Stream<Uint8Array, unknown>,
+  length: number
+): Effect.Effect<Http.PreparedBody> =>
+  Effect.match(Bytes.collect(stream), {
+    onFailure: failing,
+    onSuccess: (bytes): Http.PreparedBody =>
+      bytes.length === length
+        ? { body: HttpBody.uint8Array(bytes, "application/octet-stream"), failed: Effect.succeedNone }
+        : failing(invalid("contentLength", `is ${length} but the stream had ${bytes.length} bytes`))
+  })
+
+const failing = (error: unknown): Http.PreparedBody => ({
+  body: HttpBody.stream(Stream.fail(error), "application/octet-stream"),
+  failed: Effect.succeedSome(error)
+})
