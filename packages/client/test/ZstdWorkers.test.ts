@@ -51,7 +51,7 @@ describe("zstd-napi with a background worker", () => {
       Effect.gen(function*() {
         const binding: NapiBinding = yield* loadNapi
         const input = LARGE
-        for (const workers of [1, 0]) {
+        for (const workers of [2, 1, 0]) {
           const backend = napiBackend(binding, workers)
           const compressed = concat(
             yield* Stream.runCollect(backend.compress(Stream.fromIterable(slices(input, 100 * KiB))))
@@ -73,7 +73,7 @@ describe("zstd-napi with a background worker", () => {
     () =>
       Effect.gen(function*() {
         const binding = yield* loadNapi
-        const backend = napiBackend(binding, 1)
+        const backend = napiBackend(binding, 2)
         const piece = LARGE.subarray(0, 256 * KiB)
         let pulled = 0
         const input = Stream.repeatEffect(Effect.sync(() => {
@@ -93,7 +93,7 @@ describe("zstd-napi with a background worker", () => {
     () =>
       Effect.gen(function*() {
         const binding = yield* loadNapi
-        const backend = napiBackend(binding, 1)
+        const backend = napiBackend(binding, 2)
         for (let round = 0; round < 3; round++) {
           for (const input of [new Uint8Array(0), new Uint8Array([round]), LARGE.subarray(round, 3 * MiB)]) {
             const compressed = concat(
