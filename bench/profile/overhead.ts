@@ -68,7 +68,7 @@ const dispatcher = {
 }
 
 const main = async () => {
-  const { httpClient, transport } = UndiciClient.make(dispatcher as never)
+  const { httpClient, transport } = UndiciClient.make(dispatcher as never, true)
   const make = (metrics: boolean, extra: Partial<ObjectstoreClient.Options> = {}) =>
     ManagedRuntime.make(
       ObjectstoreClient.layer({ baseUrl: "http://127.0.0.1:1", ...extra }).pipe(

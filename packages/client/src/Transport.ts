@@ -9,16 +9,26 @@
  * (without interrupting a fiber), an unread response body is destroyed at once, and the bytes of a response body
  * are reported as they arrive (the download deadline sees progress however the body is read).
  *
- * `NodeClient.layerHttpClient` (and so `NodeClient.layer`) provides both, over one undici dispatcher. Its
- * `HttpClient` may be wrapped by `HttpClient` combinators (`mapRequest`, `tap`, ...): the transport's controls follow
- * the fiber, not the request object. Provide a `Transport` only with an `HttpClient` that sends through it: the
- * deadlines of requests sent by another client could not be enforced.
+ * `NodeClient.layerHttpClient` provides both, over one undici dispatcher. Its `HttpClient` may be wrapped by
+ * `HttpClient` combinators (`mapRequest`, `tap`, ...): the transport's controls follow the fiber, not the request
+ * object. Provide a `Transport` only with an `HttpClient` that sends through it: the deadlines of requests sent by
+ * another client could not be enforced.
+ *
+ * A transport may also offer {@link Service.send}: `ObjectstoreClient` then sends its requests through the transport
+ * directly, without building `HttpClient` request and response objects (about half the client CPU of a small request,
+ * BENCHMARKS.md), unless `httpSpans` asks for the `HttpClient`'s own spans. `NodeClient.layer` uses such a transport
+ * (`NodeClient.layerHttpClient({ direct: true })`): its `HttpClient` is internal to the layer, so there is nothing to
+ * wrap. Compose `ObjectstoreClient.layer` with `NodeClient.layerHttpClient()` (no `direct`) to have every request go
+ * through an `HttpClient` you wrap.
  *
  * This module imports nothing from Node.js: the client's root entry stays usable in browsers.
  *
  * @since 0.1.0
  */
+import type * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 
@@ -43,6 +53,38 @@ export interface Service {
    * the body is read; returns `false` (and does nothing) for responses of other clients.
    */
   readonly watchBody: (response: HttpClientResponse.HttpClientResponse, onBytes: (bytes: number) => void) => boolean
+  /**
+   * When present, sends one request through the transport itself (not through the `HttpClient`): aborting
+   * `controller` aborts it, or destroys its response body once the response has arrived (as {@link abortWith}).
+   * Fails with the `HttpClientError` the transport's `HttpClient` would fail with (`RequestError` `Transport` for a
+   * connection that failed or was aborted). The response works with {@link cancel} and {@link watchBody}.
+   */
+  readonly send?:
+    | ((request: Request, controller: AbortController) => Effect.Effect<
+      HttpClientResponse.HttpClientResponse,
+      HttpClientError.HttpClientError
+    >)
+    | undefined
+}
+
+/**
+ * One request for {@link Service.send}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  readonly method: HttpMethod.HttpMethod
+  /** The scheme, host and port (`http://127.0.0.1:8888`). */
+  readonly origin: string
+  /** The encoded path and query. */
+  readonly path: string
+  /**
+   * The headers, lower-case names (the body's `content-type` and `content-length` included). Secret ones
+   * (`x-os-auth`, `authorization`) are sent but never kept in a response, an error or a span.
+   */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: HttpBody.HttpBody
 }
 
 /**

@@ -7,6 +7,7 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
+import { Transport } from "@objectstore/client"
 import * as NodeClient from "@objectstore/client/NodeClient"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -134,6 +135,60 @@ describe("NodeClient.layerHttpClient", () => {
         yield* cookies.text
       })
     ))
+
+  it.scopedLive("Transport.send (direct): the request as given, bodies of every kind; no secret in responses or errors", () =>
+    Effect.gen(function*() {
+      const loopback = yield* server
+      const transport = yield* Transport.Transport
+      const send = transport.send!
+      const secret = "Bearer s3cret-token"
+      const headers = { "x-os-auth": secret, "user-agent": "direct-test" }
+      const bytes = yield* send({
+        method: "PUT",
+        origin: loopback.url,
+        path: "/echo?x=1",
+        headers: { ...headers, "content-type": "text/plain", "content-length": "5" },
+        body: HttpBody.text("hello")
+      }, new AbortController())
+      assert.strictEqual(bytes.status, 200)
+      assert.deepStrictEqual(yield* bytes.json, {
+        method: "PUT",
+        url: "/echo?x=1",
+        contentType: "text/plain",
+        length: 5
+      })
+      const last = loopback.seen[loopback.seen.length - 1]!
+      assert.strictEqual(last.headers["x-os-auth"], secret)
+      assert.strictEqual(last.headers["user-agent"], "direct-test")
+      // The response keeps the request without the secret, however it is shown.
+      assert.strictEqual(bytes.request.headers["x-os-auth"], "<redacted>")
+      assert.strictEqual(bytes.request.url, `${loopback.url}/echo?x=1`)
+      assert.notInclude(JSON.stringify(bytes), "s3cret")
+
+      const streamed = yield* send({
+        method: "POST",
+        origin: loopback.url,
+        path: "/echo",
+        headers: { ...headers, "content-length": "6" },
+        body: HttpBody.stream(Stream.make(new Uint8Array([1, 2, 3]), new Uint8Array([4, 5, 6])), "", 6)
+      }, new AbortController())
+      assert.strictEqual(((yield* streamed.json) as { length: number }).length, 6)
+      const empty = yield* send(
+        { method: "GET", origin: loopback.url, path: "/echo", headers, body: HttpBody.empty },
+        new AbortController()
+      )
+      assert.strictEqual(((yield* empty.json) as { length: number }).length, 0)
+
+      // Aborted before it is sent: a RequestError that shows no secret.
+      const aborted = new AbortController()
+      aborted.abort()
+      const error = yield* Effect.flip(
+        send({ method: "GET", origin: loopback.url, path: "/echo", headers, body: HttpBody.empty }, aborted)
+      )
+      assert.strictEqual(error._tag, "RequestError")
+      assert.strictEqual(error.request.headers["x-os-auth"], "<redacted>")
+      assert.notInclude(JSON.stringify(error) + String(error), "s3cret")
+    }).pipe(Effect.provide(NodeClient.layerHttpClient({ connectTimeout: "5 seconds", direct: true }))))
 
   it.scopedLive("sends bytes, text, streams, form data and URL parameters", () =>
     withClient((client, loopback) =>

@@ -77,9 +77,40 @@ describe("Transport", () => {
       assert.isTrue(Option.isSome(Context.getOption(context, Transport.Transport)))
     }))
 
+  it.scoped("NodeClient.layerHttpClient offers Transport.send only with direct: true", () =>
+    Effect.gen(function*() {
+      const plain = yield* Layer.build(NodeClient.layerHttpClient())
+      const direct = yield* Layer.build(NodeClient.layerHttpClient({ direct: true }))
+      assert.isUndefined(Context.get(plain, Transport.Transport).send)
+      assert.isFunction(Context.get(direct, Transport.Transport).send)
+    }))
+
+  it.scopedLive("direct: requests bypass the HttpClient (and its combinators); without it they go through it", () =>
+    Effect.gen(function*() {
+      const server = yield* silentServer
+      for (const direct of [false, true]) {
+        let seen = 0
+        const counted = Layer.effect(
+          HttpClient.HttpClient,
+          Effect.map(HttpClient.HttpClient, HttpClient.tapRequest(() => Effect.sync(() => seen++)))
+        ).pipe(Layer.provideMerge(NodeClient.layerHttpClient({ connectTimeout: "5 seconds", direct })))
+        const session = yield* sessionWith(server.url, counted)
+        const error = yield* Effect.flip(session.head("k"))
+        assert.strictEqual(error._tag === "NetworkError" && error.reason, "Timeout")
+        assert.strictEqual(seen, direct ? 0 : 1)
+      }
+      // Both went out, with the same request line.
+      assert.strictEqual(server.received().split("HEAD /v1/objects/transport/org=1/k HTTP/1.1").length, 3)
+    }))
+
   for (
     const [name, http, aborts] of [
       ["NodeClient's HttpClient wrapped by mapRequest (Transport in context)", wrappedNodeClient, true],
+      [
+        "NodeClient.layerHttpClient({ direct: true }) (Transport.send)",
+        NodeClient.layerHttpClient({ connectTimeout: "5 seconds", direct: true }),
+        true
+      ],
       ["FetchHttpClient.layer (no Transport)", FetchHttpClient.layer, false]
     ] as const
   ) {
@@ -100,7 +131,7 @@ describe("Transport", () => {
         assert.strictEqual(error._tag === "NetworkError" && error.reason, "Timeout")
         assert.include(server.received(), "HEAD /v1/objects/transport/org=1/k")
         if (aborts) {
-          assert.include(server.received(), "x-wrapped: yes")
+          if (http === wrappedNodeClient) assert.include(server.received(), "x-wrapped: yes")
           // The transport aborted the one request: its connection is closed.
           yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
           assert.strictEqual(server.closed(), 1)

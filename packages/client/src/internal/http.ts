@@ -321,6 +321,8 @@ const run = <A, E>(
   const url = context.origin + spec.path
   const inScope = spec.bodyInScope !== false
   const transport = context.transport
+  // Sent by the transport itself where it can, unless the `HttpClient`'s own spans are wanted (`httpSpans`).
+  const direct = context.ownSpans === true ? transport?.send : undefined
   const client = !inScope || transport !== undefined ? context.httpClient : scoped(context.httpClient)
   const { limits } = context
   const timedOut = (fired: Watchdog.Fired): AttemptError<E> => Errors.timeout(target, fired)
@@ -331,34 +333,53 @@ const run = <A, E>(
         context.auth.token({ usecase: spec.usecase, scope: spec.scope }),
         (error) => Errors.failure(error)
       )
-      let request = HttpClientRequest.make(spec.method)(url)
       let failed: Effect.Effect<Option.Option<unknown>> = Effect.succeedNone
+      let body: HttpBody.HttpBody = HttpBody.empty
       if (spec.body !== undefined) {
         const prepared = yield* spec.body
-        const watched = watchedBody(prepared.body, dog, limits, transport !== undefined)
-        request = HttpClientRequest.setBody(request, watched ?? prepared.body)
+        body = watchedBody(prepared.body, dog, limits, transport !== undefined) ?? prepared.body
         failed = prepared.failed
       }
-      request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
-      if (Option.isSome(token)) {
-        request = HttpClientRequest.setHeader(request, "x-os-auth", `Bearer ${Redacted.value(token.value)}`)
-      }
-      if (context.propagateTraces === true) {
-        const span = yield* Effect.option(Effect.currentSpan)
-        if (Option.isSome(span)) request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span.value))
-      }
+      const trace = context.propagateTraces === true ? yield* Effect.option(Effect.currentSpan) : Option.none()
       if (context.ownSpans === true) yield* Effect.annotateCurrentSpan(spanAttributes(spec.method, url))
-      let controller: AbortController | undefined
-      if (transport !== undefined) {
+      let executed: Effect.Effect<
+        HttpClientResponse.HttpClientResponse,
+        HttpClientError.HttpClientError,
+        EffectScope.Scope
+      >
+      if (direct !== undefined) {
+        // The transport sends it itself: the headers as the `HttpClient` would have sent them, without its objects.
+        const headers: Record<string, string> = {}
+        if (body._tag !== "Empty" && body._tag !== "FormData") {
+          if (body.contentType !== undefined && body.contentType !== "") headers["content-type"] = body.contentType
+          if (body.contentLength !== undefined) headers["content-length"] = String(body.contentLength)
+        }
+        headers["user-agent"] = context.userAgent
+        if (spec.headers !== undefined) {
+          for (const name in spec.headers) headers[name.toLowerCase()] = spec.headers[name]!
+        }
+        if (Option.isSome(token)) headers["x-os-auth"] = `Bearer ${Redacted.value(token.value)}`
+        if (Option.isSome(trace)) Object.assign(headers, HttpTraceContext.toHeaders(trace.value))
         const aborts = new AbortController()
-        controller = aborts
         dog.onFire = (fired) => aborts.abort(new Watchdog.DeadlineError(fired))
+        executed = direct({ method: spec.method, origin: context.origin, path: spec.path, headers, body }, aborts)
       } else {
-        request = protect(request)
+        let request = HttpClientRequest.setBody(HttpClientRequest.make(spec.method)(url), body)
+        request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
+        if (Option.isSome(token)) {
+          request = HttpClientRequest.setHeader(request, "x-os-auth", `Bearer ${Redacted.value(token.value)}`)
+        }
+        if (Option.isSome(trace)) {
+          request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(trace.value))
+        }
+        if (transport !== undefined) {
+          const aborts = new AbortController()
+          dog.onFire = (fired) => aborts.abort(new Watchdog.DeadlineError(fired))
+          executed = transport.abortWith(client.execute(request), aborts)
+        } else {
+          executed = client.execute(protect(request))
+        }
       }
-      const executed = controller === undefined
-        ? client.execute(request)
-        : transport!.abortWith(client.execute(request), controller)
       // Until the transport takes the first chunk of a streamed body, or for a request without one until the
       // answer, the response deadline runs from now.
       dog.arm("response", limits.headers)

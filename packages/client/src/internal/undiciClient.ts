@@ -169,6 +169,61 @@ const sendBody = (body: HttpClientRequest.HttpClientRequest["body"]): Effect.Eff
 const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
   new HttpClientError.RequestError({ request, reason: "Transport", cause })
 
+/** What {@link dispatch} sends: the request's parts, without an `HttpClientRequest` when sent directly. */
+interface Outgoing {
+  readonly method: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly origin: string
+  readonly path: string
+  readonly body: HttpClientRequest.HttpClientRequest["body"]
+  /** The request as responses and errors show it (secret headers redacted), made only when one needs it. */
+  readonly shown: () => HttpClientRequest.HttpClientRequest
+}
+
+const dispatch = (
+  dispatcher: Undici.Dispatcher,
+  outgoing: Outgoing,
+  controller: AbortController | undefined,
+  scoped: boolean
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
+  const sent = (body: RequestBody) =>
+    Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+      // Without a scope's controller, interruption before the response still needs one to abort the request.
+      const abort = controller ?? new AbortController()
+      let done = false
+      const form = body !== null && typeof body === "object" && formContentType in body
+        ? (body as { [formContentType]: string | null })[formContentType]
+        : null
+      dispatcher.request({
+        method: outgoing.method as Undici.Dispatcher.HttpMethod,
+        headers: form === null ? outgoing.headers : { ...outgoing.headers, "content-type": form },
+        origin: outgoing.origin,
+        path: outgoing.path,
+        body,
+        signal: abort.signal,
+        // Timeouts are left to Effect (the session's watchdog, through `abortWith`), as the platform client does.
+        headersTimeout: 60 * 60 * 1000,
+        bodyTimeout: 0
+      }, (cause, data) => {
+        done = true
+        if (cause !== null) return resume(Effect.fail(transportError(outgoing.shown(), cause)))
+        const response = new UndiciResponse(outgoing.shown, data)
+        if (!scoped) unread.register(response, data.body, response)
+        resume(Effect.succeed(response))
+      })
+      return Effect.sync(() => {
+        if (!done) abort.abort()
+      })
+    })
+  const body = outgoing.body
+  // Bodies already in memory skip a step.
+  return body._tag === "Uint8Array"
+    ? sent(body.body)
+    : body._tag === "Empty"
+    ? sent(null)
+    : Effect.flatMap(sendBody(body), sent)
+}
+
 const send = (
   dispatcher: Undici.Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
@@ -177,38 +232,54 @@ const send = (
   controller: AbortController | undefined,
   scoped: boolean
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-  Effect.flatMap(
-    sendBody(request.body),
-    (body) =>
-      Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-        // Without a scope's controller, interruption before the response still needs one to abort the request.
-        const abort = controller ?? new AbortController()
-        let done = false
-        const form = body !== null && typeof body === "object" && formContentType in body
-          ? (body as { [formContentType]: string | null })[formContentType]
-          : null
-        dispatcher.request({
-          method: request.method,
-          headers: form === null ? request.headers : { ...request.headers, "content-type": form },
-          origin: url.origin,
-          path: url.pathname + url.search + url.hash,
-          body,
-          signal: abort.signal,
-          // Timeouts are left to Effect (the session's watchdog, through `abortWith`), as the platform client does.
-          headersTimeout: 60 * 60 * 1000,
-          bodyTimeout: 0
-        }, (cause, data) => {
-          done = true
-          if (cause !== null) return resume(Effect.fail(transportError(shown, cause)))
-          const response = new UndiciResponse(shown, data)
-          if (!scoped) unread.register(response, data.body, response)
-          resume(Effect.succeed(response))
-        })
-        return Effect.sync(() => {
-          if (!done) abort.abort()
-        })
-      })
+  dispatch(
+    dispatcher,
+    {
+      method: request.method,
+      headers: request.headers,
+      origin: url.origin,
+      path: url.pathname + url.search + url.hash,
+      body: request.body,
+      shown: () => shown
+    },
+    controller,
+    scoped
   )
+
+/** The headers every request sent directly hides from responses and errors. */
+const secretHeaders = new Set(["x-os-auth", "authorization", "cookie", "proxy-authorization", "x-api-key"])
+
+/**
+ * {@link Transport.Service.send} over `dispatcher`: the request is sent as given, without `HttpClient` objects; the
+ * response is the same as the `HttpClient`'s.
+ */
+const sendDirect = (dispatcher: Undici.Dispatcher) =>
+(
+  request: Transport.Request,
+  controller: AbortController
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
+  let shown: HttpClientRequest.HttpClientRequest | undefined
+  return dispatch(
+    dispatcher,
+    {
+      method: request.method,
+      headers: request.headers,
+      origin: request.origin,
+      path: request.path,
+      body: request.body,
+      shown: () => {
+        if (shown !== undefined) return shown
+        const headers: Record<string, string> = {}
+        for (const name in request.headers) {
+          headers[name] = secretHeaders.has(name) ? "<redacted>" : request.headers[name]!
+        }
+        return shown = HttpClientRequest.make(request.method)(request.origin + request.path, { headers })
+      }
+    },
+    controller,
+    false
+  )
+}
 
 const ATTR_URL_QUERY = "url.query"
 
@@ -247,10 +318,11 @@ const tracedResponse = (
  * @internal
  */
 export const make = (
-  dispatcher: Undici.Dispatcher
+  dispatcher: Undici.Dispatcher,
+  direct: boolean
 ): { httpClient: HttpClient.HttpClient; transport: Transport.Service } => ({
   httpClient: build(dispatcher),
-  transport: { abortWith, cancel, watchBody }
+  transport: direct ? { abortWith, cancel, watchBody, send: sendDirect(dispatcher) } : { abortWith, cancel, watchBody }
 })
 
 const build = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
@@ -299,18 +371,22 @@ const build = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
 class UndiciResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
-  readonly request: HttpClientRequest.HttpClientRequest
+  readonly #request: () => HttpClientRequest.HttpClientRequest
   readonly #source: Undici.Dispatcher.ResponseData
   #headers: Headers.Headers | undefined
   #cookies: Cookies.Cookies | undefined
   #reads: Map<string, Promise<unknown>> | undefined
 
-  constructor(request: HttpClientRequest.HttpClientRequest, source: Undici.Dispatcher.ResponseData) {
+  constructor(request: () => HttpClientRequest.HttpClientRequest, source: Undici.Dispatcher.ResponseData) {
     super()
-    this.request = request
+    this.#request = request
     this.#source = source
     // Errors reach readers through the body's own API; an unread body's error must not crash the process.
     source.body.on("error", noop)
+  }
+
+  get request(): HttpClientRequest.HttpClientRequest {
+    return this.#request()
   }
 
   get status(): number {

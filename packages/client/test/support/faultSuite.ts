@@ -352,7 +352,8 @@ const describeError = (error: unknown): string => {
  * the live one) and the client (its deadlines on the clock of the fiber that runs a request: the TestClock, in the
  * default run). On loopback a connection completes at once; a TestClock moved while it does would time it out.
  */
-const transport = (mode: Mode) => NodeClient.layerHttpClient(mode === "explicit" ? explicitOptions : {})
+const transport = (mode: Mode) =>
+  NodeClient.layerHttpClient({ ...(mode === "explicit" ? explicitOptions : {}), direct: true })
 
 /**
  * The idle deadline of the trickle cells with explicit deadlines. Their pauses are 40 to 125 ms on a quiet machine;

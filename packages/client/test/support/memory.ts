@@ -73,7 +73,7 @@ export const clientAndServer = (prefix: string) =>
         Effect.succeed(
           ObjectstoreClient.layer({ baseUrl, retry: false }).pipe(
             Layer.provide(Layer.mergeAll(
-              NodeClient.layerHttpClient({ connectTimeout: "2 seconds" }),
+              NodeClient.layerHttpClient({ connectTimeout: "2 seconds", direct: true }),
               Compression.layer,
               Auth.layerNone,
               Metrics.layerNoop
