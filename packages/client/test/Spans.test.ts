@@ -112,4 +112,20 @@ describe("spans", () => {
       }
       assertNoToken(spans)
     }).pipe(Effect.provide(client)))
+
+  it.effect("with the tracer disabled for a call, the caller's span gets none of the operation's attributes", () =>
+    Effect.gen(function*() {
+      const s = yield* session
+      const key = unique("quiet")
+      yield* s.put("x", { key })
+      const spans = yield* traced(
+        Effect.withSpan(
+          Effect.zipRight(s.head(key), s.getBytes(key)).pipe(Effect.withTracerEnabled(false)),
+          "caller"
+        )
+      )
+      const caller = spans.find((span) => span.name === "caller")!
+      assert.deepStrictEqual([...caller.attributes.keys()], [])
+      assert.isFalse(spans.some((span) => span.name.startsWith("Session.")))
+    }).pipe(Effect.provide(client)))
 })

@@ -94,7 +94,7 @@ export const make = (deps: Deps) => {
       "extend_expiry",
       usecase.name,
       Effect.gen(function*() {
-        yield* Effect.annotateCurrentSpan({
+        yield* Spans.annotate({
           "objectstore.usecase": usecase.name,
           "objectstore.scope": scope,
           "objectstore.key": key

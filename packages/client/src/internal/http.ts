@@ -36,6 +36,7 @@ import type * as Metrics from "../Metrics.js"
 import type { AuthError, NetworkError, ResponseError, RetriesOutcome } from "../ObjectstoreError.js"
 import type * as Transport from "../Transport.js"
 import * as Errors from "./errors.js"
+import * as Spans from "./spans.js"
 import * as Watchdog from "./watchdog.js"
 
 /**
@@ -341,7 +342,7 @@ const run = <A, E>(
         failed = prepared.failed
       }
       const trace = context.propagateTraces === true ? yield* Effect.option(Effect.currentSpan) : Option.none()
-      if (context.ownSpans === true) yield* Effect.annotateCurrentSpan(spanAttributes(spec.method, url))
+      if (context.ownSpans === true) yield* Spans.annotate(spanAttributes(spec.method, url))
       let executed: Effect.Effect<
         HttpClientResponse.HttpClientResponse,
         HttpClientError.HttpClientError,
@@ -398,7 +399,7 @@ const run = <A, E>(
         transport.watchBody(response, () => dog.progress())
         if (inScope) yield* Effect.addFinalizer(() => Effect.sync(() => transport.cancel(response)))
       }
-      if (context.ownSpans === true) yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
+      if (context.ownSpans === true) yield* Spans.annotate({ "http.response.status_code": response.status })
       yield* context.metrics.recordResponse(spec.operation, spec.usecase, response.status)
       // A server may answer before it notices the body broke off (an in-process server answers 400): the caller's
       // own failure is still what happened, not the server's complaint about the truncated body.

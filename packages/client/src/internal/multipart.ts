@@ -147,7 +147,7 @@ export const make = (deps: Deps): Multipart.Service => {
   })
 
   const annotate = (key: string | undefined, uploadId?: string) =>
-    Effect.annotateCurrentSpan({
+    Spans.annotate({
       "objectstore.usecase": usecase.name,
       "objectstore.scope": scope,
       ...(key === undefined ? {} : { "objectstore.key": key }),
@@ -169,7 +169,7 @@ export const make = (deps: Deps): Multipart.Service => {
         usecase.name,
         Effect.gen(function*() {
           yield* annotate(key, uploadId)
-          yield* Effect.annotateCurrentSpan("objectstore.part_number", partNumber)
+          yield* Spans.annotate({ "objectstore.part_number": partNumber })
           if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
             return yield* invalid("partNumber", `must be an integer from 1 to ${MAX_PART_NUMBER}, got ${partNumber}`)
           }

@@ -139,7 +139,7 @@ export const make = (deps: Deps): Resumable.Service => {
   })
 
   const annotate = (key: string | undefined) =>
-    Effect.annotateCurrentSpan({
+    Spans.annotate({
       "objectstore.usecase": usecase.name,
       "objectstore.scope": scope,
       ...(key === undefined ? {} : { "objectstore.key": key })
@@ -160,7 +160,7 @@ export const make = (deps: Deps): Resumable.Service => {
         usecase.name,
         Effect.gen(function*() {
           yield* annotate(key)
-          yield* Effect.annotateCurrentSpan("objectstore.offset", offset)
+          yield* Spans.annotate({ "objectstore.offset": offset })
           if (!Number.isSafeInteger(offset) || offset < 0) {
             return yield* invalid("offset", `must be a non-negative integer, got ${offset}`)
           }

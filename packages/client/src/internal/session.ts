@@ -112,7 +112,7 @@ const put = (env: Env.Env, body: Body.Input<unknown, unknown>, options: Session.
             ? readKey(response, target)
             : Http.failStatus(response)
       )
-      if (given === undefined) yield* Effect.annotateCurrentSpan("objectstore.key", key)
+      if (given === undefined) yield* Spans.annotate({ "objectstore.key": key })
       const end = yield* Clock.currentTimeMillis
       const { raw, sent } = counts()
       yield* context.metrics.recordSize("put", usecase.name, {

@@ -11,13 +11,13 @@ import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Path from "@objectstore/protocol/Path"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Timestamp from "@objectstore/protocol/Timestamp"
-import * as Effect from "effect/Effect"
 import type * as Compression from "../Compression.js"
 import { NotFoundError } from "../ObjectstoreError.js"
 import type * as Session from "../SessionModel.js"
 import type * as Usecase from "../Usecase.js"
 import type * as Files from "./files.js"
 import type * as Http from "./http.js"
+import * as Spans from "./spans.js"
 
 /**
  * The client context a session is made from.
@@ -72,7 +72,7 @@ export const spec = (
  * @internal
  */
 export const annotate = (env: Env, key?: string) =>
-  Effect.annotateCurrentSpan({
+  Spans.annotate({
     "objectstore.usecase": env.usecase.name,
     "objectstore.scope": env.scope,
     ...(key === undefined ? {} : { "objectstore.key": key })

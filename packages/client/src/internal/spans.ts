@@ -33,6 +33,22 @@ const spanOptions = (options: Options | undefined): Tracer.SpanOptions => ({
 })
 
 /**
+ * Sets attributes on the current span, when there is one. `Effect.annotateCurrentSpan` fails internally (an
+ * exception with its stack trace, then ignored) whenever the span does not propagate, which is every span while the
+ * tracer is disabled (`Effect.withTracerEnabled(false)`): several times per request. This reads the fiber's span.
+ *
+ * @internal
+ */
+export const annotate = (attributes: Readonly<Record<string, unknown>>): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const span = fiber.currentSpan
+    if (span !== undefined && span._tag === "Span") {
+      for (const key in attributes) span.attribute(key, attributes[key])
+    }
+    return Effect.void
+  })
+
+/**
  * Runs `effect` in the span `name`.
  *
  * @internal
