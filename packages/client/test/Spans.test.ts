@@ -9,6 +9,7 @@ import * as Compression from "@objectstore/client/Compression"
 import * as Metrics from "@objectstore/client/Metrics"
 import * as ObjectstoreClient from "@objectstore/client/ObjectstoreClient"
 import * as Scope from "@objectstore/client/Scope"
+import type * as Session from "@objectstore/client/Session"
 import * as Usecase from "@objectstore/client/Usecase"
 import * as Server from "@objectstore/server/Server"
 import * as Effect from "effect/Effect"
@@ -28,6 +29,15 @@ const client = ObjectstoreClient.layer({ baseUrl: "http://objectstore.test/", re
   Layer.provide(Server.layerHttpClient()),
   // small parts are deliberate here: silence the "below 5 MiB" warning
   Layer.provideMerge(Logger.minimumLogLevel(LogLevel.Error))
+)
+
+const propagatingClient = ObjectstoreClient.layer({
+  baseUrl: "http://objectstore.test/",
+  retry: false,
+  propagateTraces: true
+}).pipe(
+  Layer.provide(Layer.mergeAll(Compression.layer, Auth.layerNone, Metrics.layerNoop)),
+  Layer.provide(Server.layerHttpClient())
 )
 
 const session = Effect.flatMap(
@@ -127,5 +137,34 @@ describe("spans", () => {
       const caller = spans.find((span) => span.name === "caller")!
       assert.deepStrictEqual([...caller.attributes.keys()], [])
       assert.isFalse(spans.some((span) => span.name.startsWith("Session.")))
+    }).pipe(Effect.provide(client)))
+
+  it.effect("under Effect's own tracer no span is made (it would be kept nowhere), unless traces propagate", () =>
+    Effect.gen(function*() {
+      const s = yield* session
+      // What a caller's body stream sees as the current span while the client sends it.
+      const seenBy = (target: Session.Service) =>
+        Effect.gen(function*() {
+          let seen = "none"
+          const body = Stream.fromEffect(Effect.map(
+            Effect.option(Effect.currentSpan),
+            (span) => {
+              seen = span._tag === "Some" ? span.value.name : "none"
+              return new TextEncoder().encode("body")
+            }
+          ))
+          yield* target.put(body, { key: unique("native") }).pipe(Effect.withSpan("caller"))
+          return seen
+        })
+      assert.strictEqual(yield* seenBy(s), "caller")
+      const propagating = yield* Effect.flatMap(
+        ObjectstoreClient.ObjectstoreClient,
+        (client) => client.session(Usecase.make("spans", { compression: "none" }), Scope.make({ org: 7 }))
+      ).pipe(Effect.provide(propagatingClient))
+      assert.strictEqual(yield* seenBy(propagating), "Session.put")
+      // Under an installed tracer the span is made.
+      let recorded = ""
+      yield* traced(Effect.map(seenBy(s), (name) => (recorded = name)))
+      assert.strictEqual(recorded, "Session.put")
     }).pipe(Effect.provide(client)))
 })

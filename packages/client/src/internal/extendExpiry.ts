@@ -90,7 +90,7 @@ export const make = (deps: Deps) => {
   return (key: string, request: ObjectModel.ExtendExpiry): Effect.Effect<void, ObjectModel.ExtendExpiryError> =>
     Spans.operation(
       "Session.extendExpiry",
-      context.metrics,
+      context,
       "extend_expiry",
       usecase.name,
       Effect.gen(function*() {

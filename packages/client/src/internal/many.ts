@@ -83,6 +83,7 @@ const runBatch = (deps: Deps, items: ReadonlyArray<Plan.BatchItem>): Effect.Effe
     (effect) => context.metrics.track("many", usecase.name, effect),
     (effect) =>
       Spans.traced("Session.many.batch", effect, {
+        propagateTraces: context.propagateTraces,
         attributes: {
           "objectstore.usecase": usecase.name,
           "objectstore.scope": deps.scope,
@@ -153,6 +154,7 @@ export const make = (deps: Deps) =>
   )
   return Spans.tracedStream("Session.many", send(deps, settings, Plan.chunked(settings, classified)), {
     kind: "internal",
+    propagateTraces: deps.context.propagateTraces,
     attributes: { "objectstore.usecase": deps.usecase.name, "objectstore.scope": deps.scope }
   })
 }

@@ -164,7 +164,7 @@ export const make = (deps: Deps): Multipart.Service => {
     ) =>
       Spans.operation(
         "Multipart.putPart",
-        metrics,
+        context,
         "multipart.put_part",
         usecase.name,
         Effect.gen(function*() {
@@ -211,7 +211,7 @@ export const make = (deps: Deps): Multipart.Service => {
     ) =>
       Spans.operation(
         "Multipart.listPartsPage",
-        metrics,
+        context,
         "multipart.list_parts",
         usecase.name,
         Effect.gen(function*() {
@@ -262,12 +262,12 @@ export const make = (deps: Deps): Multipart.Service => {
         }
         marker = page.nextPartNumberMarker
       }
-    }).pipe((effect) => Spans.traced("Multipart.listParts", effect))
+    }).pipe((effect) => Spans.traced("Multipart.listParts", effect, { propagateTraces: context.propagateTraces }))
 
     const complete = (parts: ReadonlyArray<Multipart.Part>) =>
       Spans.operation(
         "Multipart.complete",
-        metrics,
+        context,
         "multipart.complete",
         usecase.name,
         Effect.gen(function*() {
@@ -324,7 +324,7 @@ export const make = (deps: Deps): Multipart.Service => {
           response.status === 204 || response.status === 200 ? Http.drain(response) : Http.failStatus(response)
       ))
     }).pipe(
-      (effect) => Spans.traced("Multipart.abort", effect),
+      (effect) => Spans.traced("Multipart.abort", effect, { propagateTraces: context.propagateTraces }),
       (effect) => metrics.track("multipart.abort", usecase.name, effect)
     )
 
@@ -347,7 +347,7 @@ export const make = (deps: Deps): Multipart.Service => {
   const initiate = (options: Multipart.InitiateOptions | undefined) =>
     Spans.operation(
       "Multipart.initiate",
-      metrics,
+      context,
       "multipart.initiate",
       usecase.name,
       Effect.gen(function*() {

@@ -155,7 +155,7 @@ export const make = (deps: Deps): Resumable.Service => {
     ) =>
       Spans.operation(
         "Resumable.put",
-        metrics,
+        context,
         "resumable.put",
         usecase.name,
         Effect.gen(function*() {
@@ -204,7 +204,7 @@ export const make = (deps: Deps): Resumable.Service => {
           (response) => status(key, "resumable upload", target, response, undefined)
         )
       }).pipe(
-        (effect) => Spans.traced("Resumable.offset", effect),
+        (effect) => Spans.traced("Resumable.offset", effect, { propagateTraces: context.propagateTraces }),
         (effect) => metrics.track("resumable.offset", usecase.name, effect)
       ) as Effect.Effect<Resumable.Status, Resumable.RequestError>
 
@@ -221,7 +221,7 @@ export const make = (deps: Deps): Resumable.Service => {
               : Effect.asVoid(status(key, "resumable upload", target, response, undefined))
         )
       }).pipe(
-        (effect) => Spans.traced("Resumable.cancel", effect),
+        (effect) => Spans.traced("Resumable.cancel", effect, { propagateTraces: context.propagateTraces }),
         (effect) => metrics.track("resumable.cancel", usecase.name, effect)
       ) as Effect.Effect<void, Resumable.RequestError>
 
@@ -246,7 +246,7 @@ export const make = (deps: Deps): Resumable.Service => {
   const create = (options: Resumable.CreateOptions) =>
     Spans.operation(
       "Resumable.create",
-      metrics,
+      context,
       "resumable.create",
       usecase.name,
       Effect.gen(function*() {

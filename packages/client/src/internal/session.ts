@@ -64,7 +64,7 @@ export const make = (
 const put = (env: Env.Env, body: Body.Input<unknown, unknown>, options: Session.PutOptions | undefined) =>
   Spans.operation(
     "Session.put",
-    env.context.metrics,
+    env.context,
     "put",
     env.usecase.name,
     Effect.scoped(Effect.gen(function*() {
@@ -142,7 +142,7 @@ const readKey = (
 const head = (env: Env.Env, key: string): Effect.Effect<Session.ObjectMetadata, Session.GetError> =>
   Spans.operation(
     "Session.head",
-    env.context.metrics,
+    env.context,
     "head",
     env.usecase.name,
     Effect.gen(function*() {
@@ -166,7 +166,7 @@ const head = (env: Env.Env, key: string): Effect.Effect<Session.ObjectMetadata, 
 const del = (env: Env.Env, key: string): Effect.Effect<void, Session.DeleteError> =>
   Spans.operation(
     "Session.delete",
-    env.context.metrics,
+    env.context,
     "delete",
     env.usecase.name,
     Effect.gen(function*() {
@@ -201,6 +201,7 @@ const upload = (
   return (source, options) =>
     Spans.traced("Session.upload", run(source, options), {
       kind: "internal",
+      propagateTraces: env.context.propagateTraces,
       attributes: {
         "objectstore.usecase": env.usecase.name,
         "objectstore.scope": env.scope,

@@ -293,7 +293,7 @@ export const get = (
 ): Effect.Effect<Session.ObjectResponse, Session.GetError | RangeNotSatisfiableError, Scope.Scope> =>
   Spans.operation(
     "Session.get",
-    env.context.metrics,
+    env.context,
     "get",
     env.usecase.name,
     Effect.gen(function*() {
@@ -322,7 +322,7 @@ export const getBytes = (
 ): Effect.Effect<Uint8Array, Session.GetError | RangeNotSatisfiableError | CompressionError> =>
   Spans.operation(
     "Session.getBytes",
-    env.context.metrics,
+    env.context,
     "get",
     env.usecase.name,
     Effect.gen(function*() {
