@@ -26,6 +26,7 @@
  * @since 0.1.0
  */
 import * as Arr from "effect/Array"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -289,42 +290,81 @@ const withTags = <Type, In, Out>(
   return tagged
 }
 
-/** How an operation ended: the `objectstore.outcome` tag, and `error.type` for a failure. */
-const outcomeTags = (
-  operation: Operation,
-  usecase: string,
-  exit: Exit.Exit<unknown, unknown>
-): Readonly<Record<string, string>> => {
-  if (Exit.isSuccess(exit)) {
-    return { "objectstore.operation": operation, "objectstore.usecase": usecase, "objectstore.outcome": "success" }
-  }
-  if (Exit.isInterrupted(exit)) {
-    return { "objectstore.operation": operation, "objectstore.usecase": usecase, "objectstore.outcome": "interrupted" }
-  }
-  return {
-    "objectstore.operation": operation,
-    "objectstore.usecase": usecase,
-    "objectstore.outcome": "failure",
-    "error.type": internal.errorType(exit.cause)
-  }
+/** The tags of the outcome counter for an exit: `objectstore.outcome`, and `error.type` for a failure. */
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
+  Exit.isSuccess(exit) ? "success" : Exit.isInterrupted(exit) ? "interrupted" : internal.errorType(exit.cause)
+
+/**
+ * The tagged metrics of one operation and usecase, made on first use and kept: tagging a metric builds its labels,
+ * which cost more than the update itself on every request.
+ */
+interface Tagged {
+  readonly latency: Metric.Metric.Histogram<number>
+  readonly outcomes: Map<string, Metric.Metric.Counter<number>>
+  readonly responses: Map<number, Metric.Metric.Counter<number>>
+  readonly retries: Metric.Metric.Counter<number>
+  readonly sizes: Map<string, Metric.Metric.Histogram<number>>
 }
 
-/** Runs `effect` and calls `record` with its duration in seconds (from `Clock`) and its exit. */
+const tagged = new Map<Operation, Map<string, Tagged>>()
+
+const taggedOf = (operation: Operation, usecase: string): Tagged => {
+  let byUsecase = tagged.get(operation)
+  if (byUsecase === undefined) tagged.set(operation, byUsecase = new Map())
+  let found = byUsecase.get(usecase)
+  if (found === undefined) {
+    found = {
+      latency: withTags(latency[operation], { usecase }),
+      outcomes: new Map(),
+      responses: new Map(),
+      retries: withTags(retries, { "objectstore.operation": operation, "objectstore.usecase": usecase }),
+      sizes: new Map()
+    }
+    byUsecase.set(usecase, found)
+  }
+  return found
+}
+
+const outcomeCounter = (entry: Tagged, operation: Operation, usecase: string, outcome: string) => {
+  let counter = entry.outcomes.get(outcome)
+  if (counter === undefined) {
+    const base = { "objectstore.operation": operation, "objectstore.usecase": usecase }
+    counter = withTags(
+      requests,
+      outcome === "success" || outcome === "interrupted"
+        ? { ...base, "objectstore.outcome": outcome }
+        : { ...base, "objectstore.outcome": "failure", "error.type": outcome }
+    )
+    entry.outcomes.set(outcome, counter)
+  }
+  return counter
+}
+
+/**
+ * Runs `effect` and calls `record` with its duration in seconds (from the `Clock` of the fiber that runs it), its
+ * exit and the fiber's metric labels, when it ends: one hook on the fiber, nothing else around the effect.
+ */
 const timed = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
-  record: (seconds: number, exit: Exit.Exit<A, E>) => Effect.Effect<void>
+  record: (seconds: number, exit: Exit.Exit<A, E>, extra: ReadonlyArray<MetricLabel.MetricLabel>) => Effect.Effect<void>
 ): Effect.Effect<A, E, R> =>
-  Effect.clockWith((clock) => {
+  Effect.withFiberRuntime((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     const start = clock.unsafeCurrentTimeNanos()
     return Effect.onExit(
       effect,
-      (exit) => Effect.suspend(() => record(Number(clock.unsafeCurrentTimeNanos() - start) / 1e9, exit))
+      (exit) =>
+        record(
+          Number(clock.unsafeCurrentTimeNanos() - start) / 1e9,
+          exit,
+          fiber.getFiberRef(FiberRef.currentMetricLabels)
+        )
     )
   })
 
 /**
- * Updates metrics with the fiber's current metric labels, all in one step: `Metric.update` is an effect of its own
- * per metric (a FiberRef read and a `sync`), and an operation updates up to six.
+ * Runs `updates` with the metric labels of the current fiber (`Metric.tagged` and `Effect.tagMetrics` around the
+ * call), which every update carries as extra tags.
  */
 const updateAll = (updates: (extra: ReadonlyArray<MetricLabel.MetricLabel>) => void): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) => {
@@ -340,29 +380,40 @@ const updateAll = (updates: (extra: ReadonlyArray<MetricLabel.MetricLabel>) => v
  */
 export const make: Service = Metrics.of({
   track: (operation, usecase, effect) =>
-    timed(effect, (seconds, exit) =>
-      updateAll((extra) => {
-        withTags(latency[operation], { usecase }).unsafeUpdate(seconds, extra)
-        withTags(requests, outcomeTags(operation, usecase, exit)).unsafeUpdate(1, extra)
-      })),
+    timed(effect, (seconds, exit, extra) => {
+      const entry = taggedOf(operation, usecase)
+      entry.latency.unsafeUpdate(seconds, extra)
+      outcomeCounter(entry, operation, usecase, outcomeOf(exit)).unsafeUpdate(1, extra)
+      return Effect.void
+    }),
   recordSize: (operation, usecase, sizes) =>
     updateAll((extra) => {
+      const entry = taggedOf(operation, usecase)
       for (const distribution of internal.distributions(usecase, sizes)) {
-        withTags(histograms[distribution.kind][operation], distribution.tags).unsafeUpdate(distribution.value, extra)
+        const key = `${distribution.kind}\u0000${distribution.tags.compression ?? ""}`
+        let histogram = entry.sizes.get(key)
+        if (histogram === undefined) {
+          histogram = withTags(histograms[distribution.kind][operation], distribution.tags)
+          entry.sizes.set(key, histogram)
+        }
+        histogram.unsafeUpdate(distribution.value, extra)
       }
     }),
   recordResponse: (operation, usecase, status) =>
-    updateAll((extra) =>
-      withTags(responses, {
-        "objectstore.operation": operation,
-        "objectstore.usecase": usecase,
-        "http.response.status_code": String(status)
-      }).unsafeUpdate(1, extra)
-    ),
-  recordRetry: (operation, usecase) =>
-    updateAll((extra) =>
-      withTags(retries, { "objectstore.operation": operation, "objectstore.usecase": usecase }).unsafeUpdate(1, extra)
-    )
+    updateAll((extra) => {
+      const entry = taggedOf(operation, usecase)
+      let counter = entry.responses.get(status)
+      if (counter === undefined) {
+        counter = withTags(responses, {
+          "objectstore.operation": operation,
+          "objectstore.usecase": usecase,
+          "http.response.status_code": String(status)
+        })
+        entry.responses.set(status, counter)
+      }
+      counter.unsafeUpdate(1, extra)
+    }),
+  recordRetry: (operation, usecase) => updateAll((extra) => taggedOf(operation, usecase).retries.unsafeUpdate(1, extra))
 })
 
 /**
