@@ -49,6 +49,16 @@ const sniff = (head: ReadonlyArray<Uint8Array>, ended: boolean): string | undefi
   ContentType.guess(Bytes.concat(head), { truncated: !ended })
 
 /**
+ * Whether {@link resolve} peels `body` (a single-use stream whose type is guessed), and so needs a `Scope` that
+ * lasts as long as the upload; it needs none for any other body.
+ *
+ * @internal
+ */
+export const peels = (body: Body.Input<unknown, unknown>, contentType: string | undefined): boolean =>
+  contentType === ContentType.GUESS && typeof body !== "string" && !(body instanceof Uint8Array) &&
+  !Body.isReplayable(body)
+
+/**
  * Resolves `encoding`, `compression` and `contentType: "guess"` for one `put`. A stream body that must be sniffed
  * is peeled in the caller's `Scope` (its remainder stays valid while the scope is open).
  *
