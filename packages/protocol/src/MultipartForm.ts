@@ -272,17 +272,29 @@ export class Reader {
   }
 }
 
+const isBlank = (code: number) => code === 0x20 || code === 0x09
+
+// One pass over the block with indexOf (no split, no regular expression for the value): every part of a batch,
+// request and answer, comes here.
 const parseHeaders = (text: string): Record<string, string> => {
   const headers: Record<string, string> = {}
   if (text === "") return headers
-  for (const line of text.split("\r\n")) {
-    const colon = line.indexOf(":")
-    if (colon <= 0) throw new FramingError("malformed part header line")
-    const name = line.slice(0, colon).trim().toLowerCase()
-    if (name === "" || /[\s]/.test(name)) throw new FramingError("malformed part header name")
-    headers[name] = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "")
+  let start = 0
+  while (true) {
+    const eol = text.indexOf("\r\n", start)
+    const end = eol < 0 ? text.length : eol
+    const colon = text.indexOf(":", start)
+    if (colon <= start || colon >= end) throw new FramingError("malformed part header line")
+    const name = text.slice(start, colon).trim().toLowerCase()
+    if (name === "" || /\s/.test(name)) throw new FramingError("malformed part header name")
+    let from = colon + 1
+    let to = end
+    while (from < to && isBlank(text.charCodeAt(from))) from++
+    while (to > from && isBlank(text.charCodeAt(to - 1))) to--
+    headers[name] = text.slice(from, to)
+    if (eol < 0) return headers
+    start = eol + 2
   }
-  return headers
 }
 
 /**

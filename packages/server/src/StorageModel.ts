@@ -62,6 +62,16 @@ export interface OpenedObject extends ObjectInfo {
 }
 
 /**
+ * An object read whole by `readWhole`: its info and its payload.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WholeObject extends ObjectInfo {
+  readonly bytes: Uint8Array
+}
+
+/**
  * One stored object as listed by `list`.
  *
  * @since 0.1.0
@@ -342,6 +352,14 @@ export interface ObjectStore {
     | undefined
   /** Opens an object for reading; `None` when missing. */
   readonly open: (id: ObjectId) => Effect.Effect<Option.Option<OpenedObject>, StorageError, EffectScope.Scope>
+  /**
+   * As {@link open} for a store that holds every payload in memory: the object's info and whole payload, with
+   * nothing left open (so no `Scope`). Optional: the memory store has it, and the batch endpoint uses it for its
+   * gets, because opening under a scope of its own costs a batch get more than the read.
+   */
+  readonly readWhole?:
+    | ((id: ObjectId) => Effect.Effect<Option.Option<WholeObject>, StorageError>)
+    | undefined
   /** The info of an object without touching its payload; `None` when missing. */
   readonly head: (id: ObjectId) => Effect.Effect<Option.Option<ObjectInfo>, StorageError>
   /** Deletes an object; `true` when something was deleted. */

@@ -459,6 +459,20 @@ for (
           assert.isTrue(both[3]!.body.equals(Buffer.alloc(1024 * 1024, 7)))
           assert.isTrue(both[4]!.body.equals(body(2)))
         }))
+
+      it.effect("small bodies that together exceed the budget, all read in one request chunk, are all answered", () =>
+        Effect.gen(function*() {
+          // the answer half of the budget is 32 KiB: a few of these fill it, while their group holds them encoded
+          const small = (i: number) => Buffer.alloc(10 * 1024 + i, `small-${i};`)
+          const inserts = Array.from({ length: 8 }, (_, i) => insert(`small-${i}`, small(i)))
+          yield* batch(PATH, inserts)
+          const ops = Array.from({ length: 40 }, (_, i) => get(`small-${i % 8}`))
+          const { parts, response } = yield* batch(PATH, ops)
+          assert.strictEqual(response.status, 200)
+          const answers = byIndex(parts)
+          assert.deepStrictEqual(answers.map((part) => part.index), ops.map((_, i) => i))
+          for (let i = 0; i < 40; i++) assert.isTrue(answers[i]!.body.equals(small(i % 8)), `get ${i}`)
+        }))
     }
   )
 }

@@ -14,6 +14,7 @@
  */
 import * as MultipartForm from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -148,10 +149,15 @@ export const make = (deps: Deps) =>
   const source: Stream.Stream<Batch.Operation, E, R> = Predicate.hasProperty(operations, Stream.StreamTypeId)
     ? operations as Stream.Stream<Batch.Operation, E, R>
     : Stream.fromIterable(operations as Iterable<Batch.Operation>)
-  const classified = source.pipe(
-    Stream.zipWithIndex,
-    Stream.mapEffect(([op, index]) => Plan.classify(deps, settings, op, index))
-  )
+  // a chunk of the input at a time (one effect per chunk, not a stream step per operation), in order
+  const classified = Stream.suspend(() => {
+    let index = 0
+    return Stream.mapChunksEffect(
+      source,
+      (chunk) =>
+        Effect.map(Effect.forEach(chunk, (op) => Plan.classify(deps, settings, op, index++)), Chunk.unsafeFromArray)
+    )
+  })
   return Spans.tracedStream("Session.many", send(deps, settings, Plan.chunked(settings, classified)), {
     kind: "internal",
     propagateTraces: deps.context.propagateTraces,

@@ -138,68 +138,65 @@ interface Payload {
   readonly individual: Body.Input<Batch.ManyError>
 }
 
-const payloadOf = (deps: Deps, op: Batch.Put | Batch.PutFile): Effect.Effect<Payload, Batch.ManyError> => {
-  if (op._tag === "PutFile") {
-    // stat-ed now, so a missing file fails this operation alone; read when the request is sent
-    return Effect.map(Files.stat(deps.context, op.path), (file) => ({
-      size: file.size,
-      read: Files.readAll(file),
-      individual: Body.replayable(() => Files.stream(file), { contentLength: file.size })
-    }))
-  }
-  const body = op.body
+/** The payload of a put whose body is not a file (known without I/O). */
+const payloadOfBody = (body: Batch.Put["body"]): Payload => {
   if (typeof body === "string" || body instanceof Uint8Array) {
     const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body
-    return Effect.succeed({ size: bytes.length, read: Effect.succeed(bytes), individual: body })
+    return { size: bytes.length, read: Effect.succeed(bytes), individual: body }
   }
   if (Body.isReplayable(body) && body.contentLength !== undefined) {
-    return Effect.succeed({
+    return {
       size: body.contentLength,
       read: Bytes.collect((body as Body.Replayable).make()),
       individual: body
-    })
+    }
   }
-  return Effect.succeed({ size: undefined, read: undefined, individual: body })
+  return { size: undefined, read: undefined, individual: body }
 }
 
+// stat-ed now, so a missing file fails this operation alone; read when the request is sent
+const payloadOfFile = (deps: Deps, op: Batch.PutFile): Effect.Effect<Payload, Batch.ManyError> =>
+  Effect.map(Files.stat(deps.context, op.path), (file) => ({
+    size: file.size,
+    read: Files.readAll(file),
+    individual: Body.replayable(() => Files.stream(file), { contentLength: file.size })
+  }))
+
+// Plain functions and Either for the checks, an effect only for a file's stat and a key's warning: classifying is
+// paid once per operation.
 const classifyPut = (
   deps: Deps,
   settings: Settings,
   index: number,
   op: Batch.Put | Batch.PutFile
-): Effect.Effect<Classified> =>
-  Effect.gen(function*() {
-    const { context, usecase } = deps
-    const given = op.options?.key === undefined || op.options.key === "" ? undefined : op.options.key
-    const fail = (error: Batch.ManyError): Classified => ({
-      _tag: "Done",
-      outcome: outcome("put", index, given, Either.left(error))
-    })
-    // the warning of a non-portable key comes from `session.put` for an individual put, from here for a batched one
-    const reject = context.nonPortableKeys === "reject"
-    if (given !== undefined) {
-      const checked = yield* Effect.either(Validation.newKey(given, reject ? "reject" : "allow"))
-      if (Either.isLeft(checked)) return fail(checked.left)
-    }
-    const chosen = Insert.compression(usecase, op.options)
-    if (Either.isLeft(chosen)) return fail(chosen.left)
-    const zstd = chosen.right === "zstd"
-    const headers = Insert.headers(usecase, op.options, {
-      contentType: op.options?.contentType,
-      compression: chosen.right
-    })
-    if (Either.isLeft(headers)) return fail(headers.left)
-    const payload = yield* Effect.either(payloadOf(deps, op))
-    if (Either.isLeft(payload)) return fail(payload.left)
-    const { individual, read, size } = payload.right
+): Effect.Effect<Classified> => {
+  const { context, usecase } = deps
+  const given = op.options?.key === undefined || op.options.key === "" ? undefined : op.options.key
+  const fail = (error: Batch.ManyError): Classified => ({
+    _tag: "Done",
+    outcome: outcome("put", index, given, Either.left(error))
+  })
+  // the warning of a non-portable key comes from `session.put` for an individual put, from here for a batched one
+  let warning: string | undefined
+  if (given !== undefined) {
+    const checked = Validation.checkNewKey(given, context.nonPortableKeys === "reject" ? "reject" : "warn")
+    if (Either.isLeft(checked)) return Effect.succeed(fail(checked.left))
+    warning = context.nonPortableKeys === "allow" ? undefined : checked.right.warning
+  }
+  const chosen = Insert.compression(usecase, op.options)
+  if (Either.isLeft(chosen)) return Effect.succeed(fail(chosen.left))
+  const zstd = chosen.right === "zstd"
+  const headers = Insert.headers(usecase, op.options, {
+    contentType: op.options?.contentType,
+    compression: chosen.right
+  })
+  if (Either.isLeft(headers)) return Effect.succeed(fail(headers.left))
+  const classified = ({ individual, read, size }: Payload): Effect.Effect<Classified> => {
     const weight = size === undefined ? undefined : zstd ? Limits.compressBound(size) : size
     if (weight === undefined || read === undefined || weight > settings.maxBatchInsertSize) {
-      return { _tag: "Individual", index, key: given, run: deps.put(individual, op.options) }
+      return Effect.succeed({ _tag: "Individual", index, key: given, run: deps.put(individual, op.options) })
     }
-    if (given !== undefined && context.nonPortableKeys !== "allow" && !reject) {
-      yield* Effect.ignore(Validation.newKey(given, "warn"))
-    }
-    return {
+    const batchable: Classified = {
       _tag: "Batchable",
       weight,
       item: {
@@ -212,7 +209,15 @@ const classifyPut = (
         decompress: false
       }
     }
-  })
+    return warning === undefined ? Effect.succeed(batchable) : Effect.as(Validation.warnNonPortable(warning), batchable)
+  }
+  return op._tag === "Put"
+    ? classified(payloadOfBody(op.body))
+    : Effect.matchEffect(payloadOfFile(deps, op), {
+      onFailure: (error) => Effect.succeed(fail(error)),
+      onSuccess: classified
+    })
+}
 
 /**
  * §10.5 step 1: what to do with one operation.

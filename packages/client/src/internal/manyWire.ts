@@ -55,34 +55,42 @@ export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =
   Effect.gen(function*() {
     const captured = yield* Ref.make(Option.none<unknown>())
     const empty = new Uint8Array(0)
-    const parts = Stream.suspend(() => {
-      let pending: Array<Uint8Array> = []
-      let size = 0
-      const flush = (): Array<Uint8Array> => {
-        if (pending.length === 0) return []
-        const out = Bytes.concat(pending)
-        pending = []
-        size = 0
-        return [out]
-      }
-      return Stream.fromIterable(items).pipe(
-        Stream.mapEffect((item) =>
-          item.body === undefined
-            ? Effect.succeed(MultipartForm.encodePart(boundary, withDisposition(item.headers), empty))
-            : Effect.map(item.body, (bytes) => MultipartForm.encodePart(boundary, withDisposition(item.headers), bytes))
-        ),
-        Stream.mapConcat((bytes) => {
-          pending.push(bytes)
-          size += bytes.length
-          return size >= FLUSH_SIZE ? flush() : []
-        }),
-        Stream.concat(Stream.suspend(() => {
-          pending.push(new TextEncoder().encode(`--${boundary}--\r\n`))
-          return Stream.fromIterable(flush())
-        })),
-        Stream.tapError((error) => Ref.set(captured, Option.some<unknown>(error)))
-      )
-    })
+    // A plain loop per buffer, an effect only for a put's body (a stream step per part cost more than encoding it).
+    const buffer = (from: number): Effect.Effect<readonly [Uint8Array, number], Batch.ManyError> =>
+      Effect.suspend(() => {
+        const pending: Array<Uint8Array> = []
+        let size = 0
+        let at = from
+        const finish = () => {
+          if (at >= items.length) pending.push(new TextEncoder().encode(`--${boundary}--\r\n`))
+          return Effect.succeed([Bytes.concat(pending), at] as const)
+        }
+        const loop = (): Effect.Effect<readonly [Uint8Array, number], Batch.ManyError> => {
+          while (at < items.length && size < FLUSH_SIZE) {
+            const item = items[at]!
+            if (item.body !== undefined) {
+              return Effect.flatMap(item.body, (bytes) => {
+                add(item, bytes)
+                return loop()
+              })
+            }
+            add(item, empty)
+          }
+          return finish()
+        }
+        const add = (item: BatchItem, bytes: Uint8Array) => {
+          const part = MultipartForm.encodePart(boundary, withDisposition(item.headers), bytes)
+          pending.push(part)
+          size += part.length
+          at++
+        }
+        return loop()
+      })
+    const parts = Stream.paginateEffect(0, (from: number) =>
+      Effect.map(buffer(from), ([bytes, next]) =>
+        [bytes, next < items.length ? Option.some(next) : Option.none()] as const)).pipe(Stream.tapError((error) =>
+          Ref.set(captured, Option.some<unknown>(error))
+        ))
     return {
       body: HttpBody.stream(parts, `multipart/form-data; boundary=${boundary}`),
       failed: Ref.get(captured)
@@ -114,7 +122,8 @@ export const readResponse = (
 ): Effect.Effect<Array<Batch.Outcome>, Errors.Failure<NetworkError>> =>
   Effect.gen(function*() {
     const { target } = context
-    const results: Array<Effect.Effect<Batch.Outcome> | undefined> = new Array(items.length)
+    // an outcome, or (a zstd get) the effect that decompresses its body into one
+    const results: Array<Batch.Outcome | Effect.Effect<Batch.Outcome> | undefined> = new Array(items.length)
     const malformed: Array<string | undefined> = new Array(items.length)
     let seen = 0
     let unattributable = 0
@@ -145,9 +154,13 @@ export const readResponse = (
         }
         return true
       }))
-    return yield* Effect.all(
-      items.map((item, i) =>
-        results[i] ?? Effect.succeed(outcome(
+    const outcomes: Array<Batch.Outcome> = new Array(items.length)
+    const decoding: Array<Effect.Effect<void>> = []
+    for (let i = 0; i < items.length; i++) {
+      const result = results[i]
+      if (result === undefined) {
+        const item = items[i]!
+        outcomes[i] = outcome(
           item.kind,
           item.index,
           item.key,
@@ -157,14 +170,23 @@ export const readResponse = (
               malformed[i] === undefined ? "" : ` (malformed answer: ${malformed[i]})`
             }${unattributable > 0 ? ` (${unattributable} unattributable answer part(s))` : ""}`
           ))
-        ))
-      ),
-      { concurrency: 1 }
-    )
+        )
+      } else if (Effect.isEffect(result)) {
+        decoding.push(Effect.map(result, (decoded) => void (outcomes[i] = decoded)))
+      } else {
+        outcomes[i] = result
+      }
+    }
+    if (decoding.length > 0) yield* Effect.all(decoding, { concurrency: 1, discard: true })
+    return outcomes
   })
 
 type Mapped =
-  | { readonly _tag: "Outcome"; readonly index: number; readonly outcome: Effect.Effect<Batch.Outcome> }
+  | {
+    readonly _tag: "Outcome"
+    readonly index: number
+    readonly outcome: Batch.Outcome | Effect.Effect<Batch.Outcome>
+  }
   | { readonly _tag: "Unattributable"; readonly index: number | undefined; readonly reason: string }
 
 /** §10.5 step 6. */
@@ -185,7 +207,7 @@ const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: Mu
   const done = (result: Either.Either<unknown, Batch.ManyError>): Mapped => ({
     _tag: "Outcome",
     index: position,
-    outcome: Effect.succeed(outcome(item.kind, item.index, key, result))
+    outcome: outcome(item.kind, item.index, key, result)
   })
   if (status === 404 && (item.kind === "get" || item.kind === "head")) return done(Either.right(Option.none()))
   if (status === 404 && item.kind === "delete") return done(Either.right(undefined))

@@ -58,11 +58,35 @@ export const newKey = (
     const portable = Identifiers.validatePortableKey(value)
     if (Either.isRight(portable)) return addressable
     if (policy === "reject") return Either.left(invalid("key", portable.left))
-    return Effect.as(
-      Effect.logWarning(`${portable.left}; writing it anyway (set nonPortableKeys: "reject" or "allow")`),
-      value
-    )
+    return Effect.as(warnNonPortable(portable.left), value)
   })
+
+/**
+ * {@link newKey} without its warning: the key, or why it cannot be written (not addressable; not portable when
+ * `reject`), and whether `newKey` would warn about it (a non-portable key under the `"warn"` policy).
+ *
+ * @internal
+ */
+export const checkNewKey = (
+  value: string,
+  policy: NonPortableKeys | undefined
+): Either.Either<{ readonly key: string; readonly warning: string | undefined }, InvalidInputError> => {
+  const addressable = key(value)
+  if (Either.isLeft(addressable)) return Either.left(addressable.left)
+  if (policy === "allow") return Either.right({ key: value, warning: undefined })
+  const portable = Identifiers.validatePortableKey(value)
+  if (Either.isRight(portable)) return Either.right({ key: value, warning: undefined })
+  if (policy === "reject") return Either.left(invalid("key", portable.left))
+  return Either.right({ key: value, warning: portable.left })
+}
+
+/**
+ * Logs the warning {@link checkNewKey} found.
+ *
+ * @internal
+ */
+export const warnNonPortable = (warning: string): Effect.Effect<void> =>
+  Effect.logWarning(`${warning}; writing it anyway (set nonPortableKeys: "reject" or "allow")`)
 
 /**
  * A usecase name (`Identifiers.validateUsecase`).

@@ -69,10 +69,17 @@ export const makeLimiter = (config: {
     return {
       run: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
         Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(acquire(restore), (acquired): Effect.Effect<A, E | Overloaded, R> =>
-            acquired
-              ? Effect.ensuring(restore(effect), release)
-              : Effect.fail(new Overloaded()))
+          Effect.suspend((): Effect.Effect<A, E | Overloaded, R> => {
+            // a free permit is taken at once (every operation of a batch comes here)
+            if (available > 0) {
+              available--
+              return Effect.ensuring(restore(effect), release)
+            }
+            return Effect.flatMap(acquire(restore), (acquired): Effect.Effect<A, E | Overloaded, R> =>
+              acquired
+                ? Effect.ensuring(restore(effect), release)
+                : Effect.fail(new Overloaded()))
+          })
         )
     }
   })

@@ -330,18 +330,16 @@ export const make = (
       })
 
     /** Shared by GET and HEAD: expiry, TTI bump; returns the info as it was before the access. */
-    const access = (id: Storage.ObjectId, info: Storage.ObjectInfo) =>
-      Effect.gen(function*() {
-        if (!config.enforceExpiration) return true
-        const now = yield* nowMicros
-        if (isExpired(info.metadata, now)) return false
+    // (no Effect.gen: every get and head of a batch runs it)
+    const access = (id: Storage.ObjectId, info: Storage.ObjectInfo): Effect.Effect<boolean> =>
+      !config.enforceExpiration ? Effect.succeed(true) : Effect.flatMap(nowMicros, (now) => {
+        if (isExpired(info.metadata, now)) return Effect.succeed(false)
         const bump = ttiBump(info.metadata, now)
-        if (bump !== undefined) {
-          yield* storage.setExpiry(id, info.generation, bump).pipe(
-            Effect.catchAll((error) => Effect.logWarning("objectstore: TTI bump failed", error))
-          )
-        }
-        return true
+        if (bump === undefined) return Effect.succeed(true)
+        return storage.setExpiry(id, info.generation, bump).pipe(
+          Effect.catchAll((error) => Effect.logWarning("objectstore: TTI bump failed", error)),
+          Effect.as(true)
+        )
       })
 
     const objectHeaders = (metadata: Metadata.Metadata) =>

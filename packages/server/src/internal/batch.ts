@@ -84,8 +84,61 @@ interface Answer {
   readonly status: number
   readonly headers: ReadonlyArray<readonly [string, string]>
   readonly body: Uint8Array | StreamedBody
-  /** Gives back what the answer holds (budget, an open file) once it is written or dropped. */
-  readonly release?: Effect.Effect<void> | undefined
+  /** Bytes of the answer budget it holds, given back once it is written or dropped. */
+  readonly charge?: number | undefined
+  /** Closes what the answer holds open (a file), once it is written or dropped. */
+  readonly close?: Effect.Effect<void> | undefined
+}
+
+/** Answers already encoded (delimiters, headers, bodies) into one buffer, with the budget they hold. */
+interface Encoded {
+  readonly _tag: "Encoded"
+  readonly bytes: Uint8Array
+  readonly charge: number
+}
+
+/** What the writer is handed: encoded small answers, or an answer whose body it streams. */
+type Ready = Encoded | Answer
+
+/**
+ * The answer budget of one response: bytes of answers ready but not yet written. A plain counter (a response's
+ * fibers all run on one thread), because an Effect semaphore per answer cost more than a memory-store get; waiters
+ * are served in order.
+ */
+class Budget {
+  private readonly waiters: Array<{ readonly bytes: number; readonly resume: () => void }> = []
+  constructor(private available: number) {}
+
+  /** Takes `bytes` when there is room and nobody waits before. */
+  tryTake(bytes: number): boolean {
+    if (this.waiters.length > 0 || this.available < bytes) return false
+    this.available -= bytes
+    return true
+  }
+
+  /** Takes `bytes`, waiting for the writer to give enough back. */
+  take(bytes: number): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      this.tryTake(bytes) ? Effect.void : Effect.async<void>((resume) => {
+        const waiter = { bytes, resume: () => resume(Effect.void) }
+        this.waiters.push(waiter)
+        return Effect.sync(() => {
+          const at = this.waiters.indexOf(waiter)
+          if (at >= 0) this.waiters.splice(at, 1)
+          else this.give(bytes) // granted as the wait was interrupted
+        })
+      })
+    )
+  }
+
+  give(bytes: number): void {
+    this.available += bytes
+    while (this.waiters.length > 0 && this.available >= this.waiters[0]!.bytes) {
+      const waiter = this.waiters.shift()!
+      this.available -= waiter.bytes
+      waiter.resume()
+    }
+  }
 }
 
 const EMPTY = new Uint8Array(0)
@@ -106,28 +159,24 @@ const successAnswer = (
   kind: Kind,
   key: string,
   headers: ReadonlyArray<readonly [string, string]> = [],
-  body: Answer["body"] = EMPTY,
-  release?: Effect.Effect<void>
+  body: Answer["body"] = EMPTY
 ): Answer => ({
   index,
   status,
   headers: [["x-sn-batch-operation-key", Path.encodeBatchKey(key)], ["x-sn-batch-operation-kind", kind], ...headers],
-  body,
-  release
+  body
 })
 
 /** The delimiter and headers of an answer part (§10.4), up to the blank line before its body. */
 const encodeHead = (boundary: string, answer: Answer): Uint8Array => {
-  const headers: ReadonlyArray<readonly [string, string]> = [
-    ["x-sn-batch-operation-index", String(answer.index)],
-    ...answer.headers.slice(0, 2),
-    ["x-sn-batch-operation-status", statusLine(answer.status)],
-    ...answer.headers.slice(2),
-    ["content-disposition", "form-data; name=part"]
-  ]
-  let head = `--${boundary}\r\n`
-  for (const [name, value] of headers) head += `${name}: ${value}\r\n`
-  return Buffer.from(`${head}\r\n`, "latin1")
+  // index, then key and kind (the first two headers of a success), the status, the rest
+  const headers = answer.headers
+  let head = `--${boundary}\r\nx-sn-batch-operation-index: ${answer.index}\r\n`
+  const first = Math.min(2, headers.length)
+  for (let i = 0; i < first; i++) head += `${headers[i]![0]}: ${headers[i]![1]}\r\n`
+  head += `x-sn-batch-operation-status: ${statusLine(answer.status)}\r\n`
+  for (let i = first; i < headers.length; i++) head += `${headers[i]![0]}: ${headers[i]![1]}\r\n`
+  return Buffer.from(`${head}content-disposition: form-data; name=part\r\n\r\n`, "latin1")
 }
 
 const CRLF = Buffer.from("\r\n", "latin1")
@@ -224,9 +273,13 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
      * answers hold.
      */
     interface Run {
-      readonly budget: Effect.Semaphore
+      readonly budget: Budget
       readonly requestBudget: Effect.Semaphore
       readonly resources: EffectScope.Scope
+    }
+    /** Where a group's operations put their answers: `flush` hands the ones held back to the writer. */
+    interface Sink {
+      readonly flush: Effect.Effect<void>
     }
     const streaming = config.batchOrder === "completion"
     const requestBytes = Math.max(1, Math.floor(config.batchMemoryBudget / 2))
@@ -234,24 +287,47 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
     const costOf = (bytes: number) => Math.min(bytes, budgetBytes)
 
     /**
-     * A get's answer. In completion order its body is charged to the budget (waiting while the budget is spent) and
-     * given back once written; a body up to `INLINE_BODY` (or held by the memory store) is read at once, a larger
-     * one streams from its open file when written. Collected orders (reverse, shuffle) read every body whole.
+     * Takes `cost` of the answer budget. Before waiting, the group hands the answers it holds back to the writer:
+     * they are charged too, and only the writer gives budget back.
      */
-    const getAnswer = (index: number, id: Storage.ObjectId, run: Run): Effect.Effect<Answer, Answer> =>
-      Effect.gen(function*() {
-        const readFailed = (error: Storage.StorageError) =>
-          errorAnswer(index, 500, `service error: ${error.message}`, [error.message])
+    const charge = (run: Run, sink: Sink, cost: number): Effect.Effect<void> =>
+      Effect.suspend(() => run.budget.tryTake(cost) ? Effect.void : Effect.zipRight(sink.flush, run.budget.take(cost)))
+
+    const readFailed = (index: number) => (error: Storage.StorageError) =>
+      errorAnswer(index, 500, `service error: ${error.message}`, [error.message])
+
+    /** Expiry and TTI bump: `None` when the object counts as missing. */
+    const live = <A extends Storage.ObjectInfo>(id: Storage.ObjectId) => (found: Option.Option<A>) =>
+      Option.isNone(found)
+        ? Effect.succeed(found)
+        : Effect.map(deps.access(id, found.value), (alive) => alive ? found : Option.none<A>())
+
+    /**
+     * A get's answer. In completion order its body is charged to the budget (waiting while the budget is spent) and
+     * given back once written; a body the store holds in memory (`readWhole`, `readBytes`) or up to `INLINE_BODY` is
+     * read at once, a larger one streams from its open file when written. Collected orders (reverse, shuffle) read
+     * every body whole.
+     */
+    const getAnswer = (index: number, id: Storage.ObjectId, run: Run, sink: Sink): Effect.Effect<Answer, Answer> => {
+      const readWhole = storage.readWhole
+      if (readWhole !== undefined) {
+        // nothing to close: no scope of its own
+        return Effect.flatMap(backend(index, Effect.flatMap(readWhole(id), live(id))), (found) => {
+          if (Option.isNone(found)) return Effect.succeed(successAnswer(index, 404, "get", id.key))
+          const object = found.value
+          const headers = Metadata.toResponseHeaders(object.metadata, { contentDisposition: false })
+          const answer = successAnswer(index, 200, "get", id.key, headers, object.bytes)
+          if (!streaming) return Effect.succeed(answer)
+          const cost = costOf(object.size)
+          return Effect.as(charge(run, sink, cost), { ...answer, charge: cost })
+        })
+      }
+      return Effect.gen(function*() {
         const held = yield* EffectScope.fork(run.resources, ExecutionStrategy.sequential)
         const close = EffectScope.close(held, Exit.void)
-        const found = yield* backend(
-          index,
-          Effect.gen(function*() {
-            const opened = yield* EffectScope.extend(storage.open(id), held)
-            if (Option.isNone(opened) || !(yield* deps.access(id, opened.value))) return Option.none()
-            return opened
-          })
-        ).pipe(Effect.onError(() => close))
+        const found = yield* backend(index, Effect.flatMap(EffectScope.extend(storage.open(id), held), live(id))).pipe(
+          Effect.onError(() => close)
+        )
         if (Option.isNone(found)) {
           yield* close
           return successAnswer(index, 404, "get", id.key)
@@ -260,118 +336,122 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         const headers = Metadata.toResponseHeaders(object.metadata, { contentDisposition: false })
         if (!streaming) {
           const bytes = yield* (object.readBytes?.() ?? Bytes.collect(object.read())).pipe(
-            Effect.mapError(readFailed),
+            Effect.mapError(readFailed(index)),
             Effect.ensuring(close)
           )
           return successAnswer(index, 200, "get", id.key, headers, bytes)
         }
         const cost = costOf(object.size)
-        yield* run.budget.take(cost).pipe(Effect.onInterrupt(() => close))
-        const giveBack = run.budget.release(cost)
+        yield* charge(run, sink, cost).pipe(Effect.onInterrupt(() => close))
         if (object.readBytes !== undefined || object.size <= INLINE_BODY) {
           const bytes = yield* (object.readBytes?.() ?? Bytes.collect(object.read())).pipe(
-            Effect.mapError(readFailed),
+            Effect.mapError(readFailed(index)),
             Effect.ensuring(close),
-            Effect.onError(() => giveBack)
+            Effect.onError(() => Effect.sync(() => run.budget.give(cost)))
           )
-          return successAnswer(index, 200, "get", id.key, headers, bytes, giveBack)
+          return { ...successAnswer(index, 200, "get", id.key, headers, bytes), charge: cost }
         }
         const body: StreamedBody = { size: object.size, stream: object.read() }
-        return successAnswer(index, 200, "get", id.key, headers, body, Effect.zipRight(close, giveBack))
+        return { ...successAnswer(index, 200, "get", id.key, headers, body), charge: cost, close }
       })
+    }
 
-    const operation = (index: number, part: MultipartForm.Part, run: Run): Effect.Effect<Answer, Answer> =>
-      Effect.gen(function*() {
-        if (index >= Limits.MAX_BATCH_OPERATIONS) return yield* Effect.fail(tooManyOperations(index))
-        // 1. parse
-        const kindHeader = part.headers["x-sn-batch-operation-kind"]
-        if (kindHeader === undefined) return yield* Effect.fail(badOperation(index, "missing operation kind"))
-        const kind = kindHeader.trim().toLowerCase()
-        if (kind !== "get" && kind !== "head" && kind !== "insert" && kind !== "delete") {
-          return yield* Effect.fail(badOperation(index, `unknown operation kind: ${kindHeader}`))
-        }
-        let key: string | undefined
-        const keyHeader = part.headers["x-sn-batch-operation-key"]
-        if (keyHeader !== undefined) {
-          const decoded = Path.decodeBatchKey(keyHeader)
-          if (Either.isLeft(decoded)) return yield* Effect.fail(badOperation(index, decoded.left))
-          key = decoded.right === "" ? undefined : decoded.right
-        }
-        if (kind !== "insert" && key === undefined) {
-          return yield* Effect.fail(badOperation(index, `missing key for ${kind} operation`))
-        }
-        if (kind === "insert") {
-          const parsed = Metadata.parseInsertHeaders(part.headers)
-          if (Either.isLeft(parsed)) {
-            const reason = parsed.left
-            return yield* Effect.fail(
-              errorAnswer(index, 400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
-            )
-          }
-          if (part.truncated) return yield* Effect.fail(partTooLarge(index))
-          // 2. (no rate limits) 3. permission 4. usecase rules 5. execute
-          yield* authorize(index, "object.write")
-          const policy = parsed.right.expirationPolicy
+    const metadataError = (index: number, reason: string) =>
+      errorAnswer(index, 400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
+
+    const insert = (
+      index: number,
+      part: MultipartForm.Part,
+      key: string | undefined
+    ): Effect.Effect<Answer, Answer> => {
+      const parsed = Metadata.parseInsertHeaders(part.headers)
+      if (Either.isLeft(parsed)) return Effect.fail(metadataError(index, parsed.left))
+      if (part.truncated) return Effect.fail(partTooLarge(index))
+      // 2. (no rate limits) 3. permission 4. usecase rules 5. execute
+      const policy = parsed.right.expirationPolicy
+      return authorize(index, "object.write").pipe(
+        Effect.zipRight(Effect.suspend(() => {
           const violation = deps.checkUsecaseRules(usecase, policy)
-          if (violation !== undefined) return yield* Effect.fail(errorAnswer(index, 400, violation))
-          const now = yield* deps.nowMicros
+          return violation !== undefined ? Effect.fail(errorAnswer(index, 400, violation)) : deps.nowMicros
+        })),
+        Effect.flatMap((now) => {
           const expires = Expiration.deadline(policy, now)
-          if (Either.isLeft(expires)) {
-            const reason = expires.left
-            return yield* Effect.fail(
-              errorAnswer(index, 400, `service error: metadata error: ${reason}`, [`metadata error: ${reason}`, reason])
-            )
-          }
+          if (Either.isLeft(expires)) return Effect.fail(metadataError(index, expires.left))
           const metadata: Metadata.Metadata = { ...parsed.right, timeCreated: now, timeExpires: expires.right }
           const finalKey = key ?? Crypto.randomUUID()
           const target = { usecase, scopes, key: finalKey }
-          yield* backend(
-            index,
-            storage.putBytes !== undefined
-              ? storage.putBytes(target, metadata, part.body)
-              : storage.put(target, metadata, Stream.succeed(part.body))
+          return Effect.as(
+            backend(
+              index,
+              storage.putBytes !== undefined
+                ? storage.putBytes(target, metadata, part.body)
+                : storage.put(target, metadata, Stream.succeed(part.body))
+            ),
+            successAnswer(index, 201, "insert", finalKey)
           )
-          return successAnswer(index, 201, "insert", finalKey)
-        }
-        const id: Storage.ObjectId = { usecase, scopes, key: key! }
-        switch (kind) {
-          case "get": {
-            yield* authorize(index, "object.read")
-            return yield* getAnswer(index, id, run)
-          }
-          case "head": {
-            yield* authorize(index, "object.read")
-            const info = yield* backend(
-              index,
-              Effect.flatMap(
-                storage.head(id),
-                (info): Effect.Effect<Option.Option<Storage.ObjectInfo>> =>
-                  Option.isNone(info)
-                    ? Effect.succeed(info)
-                    : Effect.map(deps.access(id, info.value), (live) => live ? info : Option.none())
-              )
-            )
-            if (Option.isNone(info)) return successAnswer(index, 404, "head", id.key)
-            return successAnswer(
-              index,
-              204,
-              "head",
-              id.key,
-              Metadata.toResponseHeaders(info.value.metadata, { contentDisposition: false })
-            )
-          }
-          default: {
-            yield* authorize(index, "object.delete")
-            yield* backend(index, storage.delete(id))
-            return successAnswer(index, 204, "delete", id.key)
-          }
-        }
-      })
+        })
+      )
+    }
 
-    const answer = (index: number, item: Either.Either<MultipartForm.Part, string>, run: Run): Effect.Effect<Answer> =>
+    const operation = (
+      index: number,
+      part: MultipartForm.Part,
+      run: Run,
+      sink: Sink
+    ): Effect.Effect<Answer, Answer> => {
+      if (index >= Limits.MAX_BATCH_OPERATIONS) return Effect.fail(tooManyOperations(index))
+      // 1. parse
+      const kindHeader = part.headers["x-sn-batch-operation-kind"]
+      if (kindHeader === undefined) return Effect.fail(badOperation(index, "missing operation kind"))
+      const kind = kindHeader.trim().toLowerCase()
+      if (kind !== "get" && kind !== "head" && kind !== "insert" && kind !== "delete") {
+        return Effect.fail(badOperation(index, `unknown operation kind: ${kindHeader}`))
+      }
+      let key: string | undefined
+      const keyHeader = part.headers["x-sn-batch-operation-key"]
+      if (keyHeader !== undefined) {
+        const decoded = Path.decodeBatchKey(keyHeader)
+        if (Either.isLeft(decoded)) return Effect.fail(badOperation(index, decoded.left))
+        key = decoded.right === "" ? undefined : decoded.right
+      }
+      if (kind === "insert") return insert(index, part, key)
+      if (key === undefined) return Effect.fail(badOperation(index, `missing key for ${kind} operation`))
+      const id: Storage.ObjectId = { usecase, scopes, key }
+      switch (kind) {
+        case "get":
+          return Effect.zipRight(authorize(index, "object.read"), getAnswer(index, id, run, sink))
+        case "head":
+          return authorize(index, "object.read").pipe(
+            Effect.zipRight(backend(index, Effect.flatMap(storage.head(id), live(id)))),
+            Effect.map((info) =>
+              Option.isNone(info)
+                ? successAnswer(index, 404, "head", id.key)
+                : successAnswer(
+                  index,
+                  204,
+                  "head",
+                  id.key,
+                  Metadata.toResponseHeaders(info.value.metadata, { contentDisposition: false })
+                )
+            )
+          )
+        default:
+          return authorize(index, "object.delete").pipe(
+            Effect.zipRight(backend(index, storage.delete(id))),
+            Effect.as(successAnswer(index, 204, "delete", id.key))
+          )
+      }
+    }
+
+    const answer = (
+      index: number,
+      item: Either.Either<MultipartForm.Part, string>,
+      run: Run,
+      sink: Sink
+    ): Effect.Effect<Answer> =>
       Either.isLeft(item)
         ? Effect.succeed(framingAnswer(index, item.left))
-        : operation(index, item.right, run).pipe(
+        : operation(index, item.right, run, sink).pipe(
           Effect.merge,
           Effect.catchAllCause((cause) =>
             Cause.isInterruptedOnly(cause)
@@ -383,7 +463,6 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
           )
         )
 
-    // A framing error becomes one more item (one 400 part), after which the request is not read any further.
     // Parts come in groups (those completed by one chunk of the request). A framing error becomes one more item
     // (one 400 part), after which the request is not read any further.
     type Item = readonly [item: Either.Either<MultipartForm.Part, string>, index: number]
@@ -403,13 +482,16 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
     )
     // Groups run concurrently, up to the "bulk" share of the service concurrency (60 %, at most 300), as upstream;
     // backend permits still come from the limiter. The operations of one group run one after the other (forking a
-    // fiber per operation costs more than a memory-store operation); each answer is queued as soon as it is ready.
+    // fiber per operation costs more than a memory-store operation). In completion order a group encodes its small
+    // answers into one buffer and hands it to the writer when the group is done (or the buffer reaches `COALESCE`,
+    // or an operation must wait for budget); a large answer goes to the writer on its own, its body streamed.
     //
     // Memory: the request parts read but not yet executed (an insert body is up to 1 MiB) and the answer bodies
-    // queued but not yet written are charged to `batchMemoryBudget` (half each), so a batch holds about that much
-    // whatever its size: the reader waits while its half is spent (a group gives it back when its operations are
-    // done), a get waits before it reads its body, and the writer gives budget back as it writes. Large bodies
-    // stream from their files when written, one part at a time.
+    // not yet written are charged to `batchMemoryBudget` (half each), so a batch holds about that much whatever its
+    // size: the reader waits while its half is spent (a group gives it back when its operations are done), a get
+    // waits before it reads its body (after handing over what its group holds, which only the writer gives back),
+    // and the writer gives budget back as it writes. Large bodies stream from their files when written, one part at
+    // a time.
     const bulk = Math.max(1, Math.min(300, Math.floor(config.maxConcurrency * 0.6)))
     const groupCost = (group: ReadonlyArray<Item>) =>
       Math.min(
@@ -417,24 +499,65 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         group.reduce((sum, [item]) => sum + (Either.isRight(item) ? item.right.body.length : 0), 0)
       )
 
-    const produce = (run: Run, queue: Queue.Queue<Answer | null>) =>
+    /** The operations of one group, one after the other, their answers handed to the writer. */
+    const runGroup = (group: ReadonlyArray<Item>, run: Run, queue: Queue.Queue<Ready | null>) =>
+      Effect.suspend(() => {
+        if (!streaming) {
+          const sink: Sink = { flush: Effect.void }
+          return Effect.forEach(
+            group,
+            (item) => Effect.flatMap(answer(item[1], item[0], run, sink), (ready) => queue.offer(ready)),
+            { discard: true }
+          )
+        }
+        let pieces: Array<Uint8Array> = []
+        let size = 0
+        let charged = 0
+        const flush = Effect.suspend(() => {
+          if (pieces.length === 0) return Effect.void
+          const encoded: Encoded = { _tag: "Encoded", bytes: Bytes.concat(pieces), charge: charged }
+          pieces = []
+          size = 0
+          charged = 0
+          return queue.offer(encoded)
+        })
+        const sink: Sink = { flush }
+        const add = (ready: Answer): Effect.Effect<unknown> => {
+          if (ready.body instanceof Uint8Array && ready.body.length <= INLINE_BODY && ready.close === undefined) {
+            const head = encodeHead(boundary, ready)
+            pieces.push(head, ready.body, CRLF)
+            size += head.length + ready.body.length + 2
+            charged += ready.charge ?? 0
+            return size >= COALESCE ? flush : Effect.void
+          }
+          return Effect.zipRight(flush, queue.offer(ready))
+        }
+        return Effect.zipRight(
+          Effect.forEach(group, (item) => Effect.flatMap(answer(item[1], item[0], run, sink), add), { discard: true }),
+          flush
+        )
+      })
+
+    const produce = (run: Run, queue: Queue.Queue<Ready | null>) =>
       groups.pipe(
         Stream.mapEffect((group) => Effect.as(run.requestBudget.take(groupCost(group)), group)),
         Stream.mapEffect(
-          (group) =>
-            Effect.forEach(
-              group,
-              (item) => Effect.flatMap(answer(item[1], item[0], run), (ready) => queue.offer(ready)),
-              { discard: true }
-            ).pipe(Effect.ensuring(run.requestBudget.release(groupCost(group)))),
+          (group) => runGroup(group, run, queue).pipe(Effect.ensuring(run.requestBudget.release(groupCost(group)))),
           { concurrency: bulk, unordered: true }
         ),
         Stream.runDrain,
         Effect.ensuring(queue.offer(null))
       )
 
+    /** Gives back what a written (or dropped) answer holds. */
+    const release = (run: Run, ready: Ready): Effect.Effect<void> => {
+      const charged = ready.charge ?? 0
+      if (charged > 0) run.budget.give(charged)
+      return "close" in ready && ready.close !== undefined ? ready.close : Effect.void
+    }
+
     /** The bytes of one answer, then its budget and file given back. */
-    const writeOne = (answer: Answer): Stream.Stream<Uint8Array> => {
+    const writeOne = (run: Run, answer: Answer): Stream.Stream<Uint8Array> => {
       const body = answer.body
       const bytes: Stream.Stream<Uint8Array> = body instanceof Uint8Array
         ? sliceStream(body, 0, body.length - 1)
@@ -442,64 +565,75 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
       return Stream.make(encodeHead(boundary, answer)).pipe(
         Stream.concat(bytes),
         Stream.concat(Stream.succeed(CRLF)),
-        Stream.concat(Stream.execute(answer.release ?? Effect.void))
+        Stream.concat(Stream.execute(Effect.suspend(() => release(run, answer))))
       )
     }
 
     /** Answers ready together: small ones coalesced into buffers of up to `COALESCE` bytes, large ones streamed. */
-    const writeReady = (answers: ReadonlyArray<Answer>): Stream.Stream<Uint8Array> => {
+    const writeReady = (run: Run, ready: ReadonlyArray<Ready>): Stream.Stream<Uint8Array> => {
       const out: Array<Stream.Stream<Uint8Array>> = []
       let pending: Array<Uint8Array> = []
       let pendingSize = 0
-      let releases: Array<Effect.Effect<void>> = []
+      let given: Array<Ready> = []
       const flush = () => {
         if (pending.length === 0) return
-        const buffer = Bytes.concat(pending)
-        const given = releases
-        out.push(Stream.concat(Stream.succeed(buffer), Stream.execute(Effect.all(given, { discard: true }))))
+        const buffer = pending.length === 1 ? pending[0]! : Bytes.concat(pending)
+        const written = given
+        out.push(Stream.concat(
+          Stream.succeed(buffer),
+          Stream.execute(Effect.forEach(written, (item) => release(run, item), { discard: true }))
+        ))
         pending = []
         pendingSize = 0
-        releases = []
+        given = []
       }
-      for (const ready of answers) {
-        if (ready.body instanceof Uint8Array && ready.body.length <= INLINE_BODY) {
-          const head = encodeHead(boundary, ready)
-          pending.push(head, ready.body, CRLF)
-          pendingSize += head.length + ready.body.length + 2
-          if (ready.release !== undefined) releases.push(ready.release)
-          if (pendingSize >= COALESCE) flush()
+      for (const item of ready) {
+        if ("_tag" in item) {
+          pending.push(item.bytes)
+          pendingSize += item.bytes.length
+          given.push(item)
+        } else if (item.body instanceof Uint8Array && item.body.length <= INLINE_BODY) {
+          const head = encodeHead(boundary, item)
+          pending.push(head, item.body, CRLF)
+          pendingSize += head.length + item.body.length + 2
+          given.push(item)
         } else {
           flush()
-          out.push(writeOne(ready))
+          out.push(writeOne(run, item))
+          continue
         }
+        if (pendingSize >= COALESCE) flush()
       }
       flush()
-      return Stream.concatAll(Chunk.unsafeFromArray(out))
+      return out.length === 1 ? out[0]! : Stream.concatAll(Chunk.unsafeFromArray(out))
     }
 
     const body: Stream.Stream<Uint8Array> = Stream.unwrapScoped(Effect.gen(function*() {
       const run: Run = {
-        budget: yield* Effect.makeSemaphore(budgetBytes),
+        budget: new Budget(budgetBytes),
         requestBudget: yield* Effect.makeSemaphore(requestBytes),
         resources: yield* Effect.scope
       }
-      const queue = yield* Queue.unbounded<Answer | null>()
+      const queue = yield* Queue.unbounded<Ready | null>()
       // answers never written (the client went away) give back their files
       yield* Effect.addFinalizer(() =>
         Effect.flatMap(
           queue.takeAll,
-          (left) => Effect.forEach(left, (ready) => ready?.release ?? Effect.void, { discard: true })
+          (left) =>
+            Effect.forEach(left, (ready) => ready === null ? Effect.void : release(run, ready), { discard: true })
         )
       )
       yield* Effect.forkScoped(produce(run, queue))
-      const ready = Stream.fromQueue(queue).pipe(Stream.takeWhile((item): item is Answer => item !== null))
-      if (streaming) return Stream.flatMap(Stream.chunks(ready), (chunk) => writeReady(Chunk.toReadonlyArray(chunk)))
+      const ready = Stream.fromQueue(queue).pipe(Stream.takeWhile((item): item is Ready => item !== null))
+      if (streaming) {
+        return Stream.flatMap(Stream.chunks(ready), (chunk) => writeReady(run, Chunk.toReadonlyArray(chunk)))
+      }
       return Stream.unwrap(Effect.gen(function*() {
         const all = Chunk.toReadonlyArray(yield* Stream.runCollect(ready))
         const reordered = config.batchOrder === "reverse"
           ? [...all].reverse()
           : Chunk.toReadonlyArray(yield* Random.shuffle(all))
-        return writeReady(reordered)
+        return writeReady(run, reordered)
       }))
     })).pipe(Stream.concat(Stream.sync(() => MultipartForm.encodeClose(boundary))))
     return HttpServerResponse.stream(body, {

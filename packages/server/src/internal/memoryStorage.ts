@@ -45,6 +45,10 @@ export const make: Effect.Effect<StorageModel.ObjectStore> = Effect.sync(() => {
     putBytes: (id, metadata, bytes) => Effect.sync(() => store(id, metadata, bytes)),
     open: (id) =>
       Effect.sync(() => Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => open(s.bytes, s.info))),
+    readWhole: (id) =>
+      Effect.sync(() =>
+        Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => ({ ...s.info, bytes: s.bytes }))
+      ),
     head: (id) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => s.info)),
     delete: (id) => Effect.sync(() => objects.delete(identityKey(id))),
     setExpiry: (id, generation, timeExpires) =>
