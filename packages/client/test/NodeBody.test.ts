@@ -24,8 +24,7 @@ class BodyError {
   constructor(readonly cause: unknown) {}
 }
 
-const make = (readable: Readable, length?: number) =>
-  NodeBody.stream(readable, (cause) => new BodyError(cause), length)
+const make = (readable: Readable, length?: number) => NodeBody.stream(readable, (cause) => new BodyError(cause), length)
 
 const total = (chunks: Chunk.Chunk<Uint8Array>) => Chunk.reduce(chunks, 0, (n, chunk) => n + chunk.length)
 
@@ -63,6 +62,44 @@ describe("NodeBody", () => {
       assert.isAtLeast(seen.pulls, 3)
       assert.deepStrictEqual([seen.bytes, seen.ends, seen.exits, seen.errors.length], [3000, 1, 1, 0])
       assert.isTrue(readable.readableEnded)
+    }))
+
+  it.live("chunks that arrive in one turn at I/O while the consumer waits are passed on together, uncopied", () =>
+    Effect.gen(function*() {
+      const readable = body()
+      const pushed = Array.from({ length: 5 }, (_, i) => Buffer.alloc(100, i))
+      setTimeout(() => {
+        for (const chunk of pushed) readable.push(chunk)
+        setTimeout(() => readable.push(null), 5)
+      }, 5)
+      const pulls: Array<Array<Uint8Array>> = []
+      yield* Stream.runForEachChunk(make(readable), (chunk) => Effect.sync(() => void pulls.push(Chunk.toArray(chunk))))
+      assert.strictEqual(pulls.length, 1)
+      assert.strictEqual(pulls[0]!.length, 5)
+      pulls[0]!.forEach((chunk, i) => assert.strictEqual(chunk, pushed[i]))
+    }))
+
+  it.scopedLive("gathers at most 1 MiB ahead of the consumer: the body is paused until the consumer takes it", () =>
+    Effect.gen(function*() {
+      const readable = body()
+      const pull = yield* Stream.toPull(make(readable))
+      setTimeout(() => readable.push(bytes(10, 1)), 5)
+      assert.strictEqual(total(yield* pull), 10)
+      // The consumer does not pull while 2 MiB arrive.
+      for (let i = 0; i < 32; i++) readable.push(bytes(64 * 1024, i))
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      assert.isTrue(readable.isPaused())
+      assert.isAtLeast(readable.readableLength, 1024 * 1024 - 64 * 1024)
+      let received = total(yield* pull)
+      assert.strictEqual(received, 1024 * 1024)
+      assert.isFalse(readable.isPaused())
+      readable.push(null)
+      for (;;) {
+        const next = yield* Effect.either(pull)
+        if (Either.isLeft(next)) break
+        received += total(next.right)
+      }
+      assert.strictEqual(received, 2 * 1024 * 1024)
     }))
 
   it.live("ends once the announced length is read, without waiting for the end event; the body is complete", () =>

@@ -1,14 +1,20 @@
 /**
  * A Node.js `Readable` response body (undici's) as a byte `Stream` of one hand-written stage.
  *
- * Each pull takes what the body has buffered (`read()`) and waits only when nothing is; a body whose length is known
- * ends as soon as that many bytes have been read, without waiting for the `end` event (a small body that arrived
- * with its headers is one chunk and no wait). The stream is {@link Meter.Meterable}: metered, it counts, maps its
- * failures, runs the end check and reports its exit in the same stage, so a `get` stream costs one stage per chunk
- * where the platform's `NodeStream.fromReadable` and a metering stage cost two (and an `ensuring` a third).
- *
- * When the stream stops before the body's end (a failure, interruption, or a consumer that stopped early) the body
- * is destroyed, which releases the connection, as `NodeStream.fromReadable` does.
+ * - What the body has buffered when the consumer pulls is taken at once (`read()`): a small body that arrived with
+ *   its headers is one chunk, with no wait.
+ * - Once the stream has had to wait, the body flows (`data` events) into a list the next pull takes whole, and a
+ *   waiting consumer is woken only after the event loop's turn at I/O: the chunks the connection delivered in that
+ *   turn (one per socket read, up to 64 KiB each) go on as one Effect chunk of several arrays, uncopied. Effect's
+ *   cost is per pull (a fiber suspension and resumption, the channel steps of every stage downstream), so a large
+ *   download pays it a few times per MiB instead of once per 64 KiB. At most {@link GATHER_LIMIT} is gathered ahead
+ *   of the consumer: then the body is paused (undici stops reading the connection) until the consumer takes it.
+ * - A body whose length is known ends as soon as that many bytes have been passed on, without waiting for `end`.
+ * - The stream is {@link Meter.Meterable}: metered, it counts, maps its failures, runs the end check and reports its
+ *   exit in the same stage, so a `get` stream has one stage where the platform's `NodeStream.fromReadable`, a
+ *   metering stage and an `ensuring` made three.
+ * - When the stream stops before the body's end (a failure, interruption, or a consumer that stopped early), the body
+ *   is destroyed, which releases the connection, as `NodeStream.fromReadable` does.
  *
  * @internal
  */
@@ -50,6 +56,12 @@ export const stream = <E>(
   return Meter.meterable(metered<E, never>({ onBytes: noop }), metered)
 }
 
+/**
+ * The most a stream gathers from the body before it pauses the body (undici then stops reading the connection) until
+ * the consumer takes what was gathered.
+ */
+const GATHER_LIMIT = 1024 * 1024
+
 const pull = <E, E1, E2>(
   body: Readable,
   onError: (cause: unknown) => E,
@@ -59,24 +71,47 @@ const pull = <E, E1, E2>(
   const { mapError, onBytes, onEnd, onExit, onPull } = options
   let received = 0
   let stopped = false
-  let listening = false
+  // Once the stream has had to wait, the body flows into `gathered` ('data' events) instead of being read.
+  let flowing = false
+  let gathered: Array<Uint8Array> = []
+  let gatheredBytes = 0
+  let paused = false
   let wake: (() => void) | undefined
-  const signal = () => {
+  let wakeScheduled = false
+  const wakeNow = () => {
     if (wake !== undefined) {
       const resume = wake
       wake = undefined
       resume()
     }
   }
+  // Data wakes the consumer only after the event loop's turn at I/O: the chunks the connection delivers meanwhile
+  // (one per socket read) are passed on together, one pull for all of them.
+  const wakeAfterIo = () => {
+    wakeScheduled = false
+    wakeNow()
+  }
+  const onData = (chunk: Uint8Array) => {
+    gathered.push(chunk)
+    gatheredBytes += chunk.length
+    if (gatheredBytes >= GATHER_LIMIT && !paused) {
+      paused = true
+      body.pause()
+    }
+    if (wake !== undefined && !wakeScheduled) {
+      wakeScheduled = true
+      setImmediate(wakeAfterIo)
+    }
+  }
   const complete = () => body.readableEnded || received === length
   const stop = () => {
     if (stopped) return
     stopped = true
-    if (listening) {
-      body.off("readable", signal)
-      body.off("end", signal)
-      body.off("error", signal)
-      body.off("close", signal)
+    if (flowing) {
+      body.off("data", onData)
+      body.off("end", wakeNow)
+      body.off("error", wakeNow)
+      body.off("close", wakeNow)
     }
     if (received === length) readToLength.add(body)
     else if (!body.readableEnded) body.destroy()
@@ -85,14 +120,14 @@ const pull = <E, E1, E2>(
   // Until something happens to the body: data, its end, a failure, or its destruction. The state is checked again
   // once listening, in case it changed since the pull looked (the fiber may have yielded in between).
   const wait = Effect.async<void>((resume) => {
-    if (!listening) {
-      listening = true
-      body.on("readable", signal)
-      body.on("end", signal)
-      body.on("error", signal)
-      body.on("close", signal)
+    if (!flowing) {
+      flowing = true
+      body.on("data", onData)
+      body.on("end", wakeNow)
+      body.on("error", wakeNow)
+      body.on("close", wakeNow)
     }
-    if (body.readableLength > 0 || body.readableEnded || body.destroyed) return resume(Effect.void)
+    if (gathered.length > 0 || body.readableEnded || body.destroyed) return resume(Effect.void)
     wake = () => resume(Effect.void)
     return Effect.sync(() => {
       wake = undefined
@@ -106,7 +141,20 @@ const pull = <E, E1, E2>(
   const ended: Pull<E2> = onEnd === undefined ? Channel.void : Channel.fromEffect(onEnd)
   const again = (): Pull<E1 | E2> => loop
   const step = (): Pull<E1 | E2> => {
-    if (received !== length) {
+    if (gathered.length > 0) {
+      const chunks = gathered
+      const bytes = gatheredBytes
+      gathered = []
+      gatheredBytes = 0
+      received += bytes
+      onBytes(bytes)
+      if (paused) {
+        paused = false
+        body.resume()
+      }
+      return Channel.flatMap(Channel.write(Chunk.unsafeFromArray(chunks)), again)
+    }
+    if (!flowing && received !== length) {
       const chunk = body.read() as Uint8Array | null
       if (chunk !== null) {
         received += chunk.length
