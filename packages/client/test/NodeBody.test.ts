@@ -18,6 +18,14 @@ const body = () => new Readable({ read() {} })
 
 const bytes = (length: number, fill: number) => new Uint8Array(length).fill(fill)
 
+/** A body that has arrived whole (its data and its end pushed) before anyone reads it. */
+const arrived = (...chunks: Array<Uint8Array>) => {
+  const readable = body()
+  for (const chunk of chunks) readable.push(chunk)
+  readable.push(null)
+  return readable
+}
+
 /** A failure as the stream's own error (the `onError` given to the stream). */
 class BodyError {
   readonly _tag = "BodyError"
@@ -116,9 +124,7 @@ describe("NodeBody", () => {
 
   it.effect("a body that has arrived whole is one chunk, read without waiting", () =>
     Effect.gen(function*() {
-      const readable = body()
-      readable.push(bytes(1024, 7))
-      readable.push(null)
+      const readable = arrived(bytes(1024, 7))
       const { options, seen } = recording()
       const chunks = yield* Stream.runCollect(Meter.meter(make(readable, 1024), options))
       assert.strictEqual(Chunk.size(chunks), 1)
@@ -168,10 +174,7 @@ describe("NodeBody", () => {
 
   it.effect("a short body read to its end still ends (the caller's end check decides)", () =>
     Effect.gen(function*() {
-      const readable = body()
-      readable.push(bytes(10, 1))
-      readable.push(null)
-      const chunks = yield* Stream.runCollect(make(readable, 1000))
+      const chunks = yield* Stream.runCollect(make(arrived(bytes(10, 1)), 1000))
       assert.strictEqual(total(chunks), 10)
     }))
 })
