@@ -257,7 +257,10 @@ const bodyStream = (env: Env.Env, opened: Opened, clock: Clock.Clock) => {
         : decompress
         ? checkLength(received)
         : Effect.zipRight(checkLength(received), recordSize(received, received))
-    )
+    ),
+    // The network stage stops whenever the caller's stream does (its consumer closes it), so no stage is added for
+    // this.
+    onExit: () => dog.stop()
   })
   const decoding = (source: Stream.Stream<Uint8Array, NetworkError>) =>
     Meter.meter(compression.decompress(source), {
@@ -272,13 +275,13 @@ const bodyStream = (env: Env.Env, opened: Opened, clock: Clock.Clock) => {
     ? decoding(network)
     : sniffDecoded(network, decoding, () => (decodedByTransport = true))
   // Another transport's body cannot be destroyed from outside: the deadline ends the stream instead.
-  return (transport !== undefined ? body : Stream.interruptWhen(
+  return transport !== undefined ? body : Stream.interruptWhen(
     body,
     Effect.async<never, NetworkError>((resume) => {
       if (dog.fired !== undefined) return resume(Effect.fail(timedOut(dog.fired)))
       dog.onFire = (fired) => resume(Effect.fail(timedOut(fired)))
     })
-  )).pipe(Stream.ensuring(Effect.sync(() => dog.stop())))
+  )
 }
 
 /**

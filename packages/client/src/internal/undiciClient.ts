@@ -45,6 +45,7 @@ import type * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import { Readable } from "node:stream"
 import type * as Transport from "../Transport.js"
+import * as NodeBody from "./nodeBody.js"
 
 /**
  * The requests `HttpClient.withScope` has registered, with the controller its scope aborts. This is the platform's
@@ -412,7 +413,7 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
   /** Destroys the body unless it has been read to the end (with `reason`, readers fail with it). */
   cancel(reason?: Error): void {
     const body = this.#source.body
-    if (!body.readableEnded && !body.destroyed) body.destroy(reason)
+    if (!body.destroyed && !NodeBody.isComplete(body)) body.destroy(reason)
   }
 
   /** Reports the length of every chunk the connection delivers to the body from now on. */
@@ -447,9 +448,15 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
     })
   }
 
+  /** The body in one stage that reads it directly (see `nodeBody.ts`), metered there when the session meters it. */
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
     unread.unregister(this)
-    return NodeStream.fromReadable(() => this.#source.body, (cause) => this.#decodeError(cause))
+    const length = this.#source.headers["content-length"]
+    return NodeBody.stream(
+      this.#source.body,
+      (cause) => this.#decodeError(cause),
+      typeof length === "string" && /^\d+$/.test(length) ? Number(length) : undefined
+    )
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
