@@ -1,7 +1,8 @@
 /**
  * The one way the client makes its spans. Every public operation runs in a span named after it (`Session.put`,
  * `Multipart.putPart`, `Session.upload`, …) with `objectstore.*` attributes; work it does for the caller (the parts
- * of an upload, the batch requests of `many`) runs in spans nested under it.
+ * of an upload, the batch requests of `many`) runs in spans nested under it. Spans are made where they are kept:
+ * under a tracer the application installed, or when the client propagates trace headers (see `recorded`).
  *
  * Not `Effect.fn`: it captures a stack trace at every call (about 4 us, on every request of the hot path), and
  * most operations wrap their effect in the metrics of the operation as well, which a plain function composes
