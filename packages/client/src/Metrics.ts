@@ -255,39 +255,24 @@ const histograms: Readonly<Record<internal.SizeKind, Readonly<Record<Operation, 
   inverse_throughput: inverseThroughput
 }
 
-const taggedCache = new WeakMap<object, Map<string, unknown>>()
-
 /**
- * `metric` with `tags`, as `Metric.tagged` for each tag in order, but made once per distinct tag set. A metric from
+ * `metric` with `tags`, as `Metric.tagged` for each tag in order, with its labels array made once. A metric from
  * `Metric.tagged` unions its tags into a fresh array on every update, which misses the registry's hook cache (keyed by
- * array identity), so each update built and hashed a new metric key; here the labels array is made once and reused,
- * and updates after the first hit the cache.
+ * array identity), so each update built and hashed a new metric key; here updates after the first hit the cache.
+ * Made once per tag set: the metrics of an operation and usecase are kept (see {@link taggedOf}).
  */
 const withTags = <Type, In, Out>(
   metric: Metric.Metric<Type, In, Out>,
   tags: Readonly<Record<string, string>>
 ): Metric.Metric<Type, In, Out> => {
-  let byTags = taggedCache.get(metric)
-  if (byTags === undefined) {
-    byTags = new Map()
-    taggedCache.set(metric, byTags)
-  }
-  let id = ""
-  for (const name in tags) id += `${name}\u0000${tags[name]}\u0000`
-  let tagged = byTags.get(id) as Metric.Metric<Type, In, Out> | undefined
-  if (tagged === undefined) {
-    const labels = Object.entries(tags).map(([key, value]) => MetricLabel.make(key, value))
-    const all = (extra: ReadonlyArray<MetricLabel.MetricLabel>) =>
-      extra.length === 0 ? labels : Arr.union(labels, extra)
-    tagged = Metric.make(
-      metric.keyType,
-      (input, extra) => metric.unsafeUpdate(input, all(extra)),
-      (extra) => metric.unsafeValue(all(extra)),
-      (input, extra) => metric.unsafeModify(input, all(extra))
-    )
-    byTags.set(id, tagged)
-  }
-  return tagged
+  const labels = Object.entries(tags).map(([key, value]) => MetricLabel.make(key, value))
+  const all = (extra: ReadonlyArray<MetricLabel.MetricLabel>) => extra.length === 0 ? labels : Arr.union(labels, extra)
+  return Metric.make(
+    metric.keyType,
+    (input, extra) => metric.unsafeUpdate(input, all(extra)),
+    (extra) => metric.unsafeValue(all(extra)),
+    (input, extra) => metric.unsafeModify(input, all(extra))
+  )
 }
 
 /** The tags of the outcome counter for an exit: `objectstore.outcome`, and `error.type` for a failure. */

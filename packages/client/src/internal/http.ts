@@ -272,23 +272,35 @@ const watchedBody = (
 const ProtectedHeaders = Object.create(Object.getPrototypeOf(Headers.empty), {
   toJSON: {
     value(this: Headers.Headers) {
-      return Inspectable.toJSON(Headers.redact(this, [...secretHeaders]))
+      return Inspectable.toJSON(Headers.redact(this, secretHeaders))
     }
   },
   [Inspectable.NodeInspectSymbol]: {
     value(this: Headers.Headers) {
-      return Inspectable.toJSON(Headers.redact(this, [...secretHeaders]))
+      return Inspectable.toJSON(Headers.redact(this, secretHeaders))
     }
   },
   [Inspectable.symbolRedactable]: {
     value(this: Headers.Headers) {
-      return Headers.redact(this, [...secretHeaders])
+      return Headers.redact(this, secretHeaders)
     }
   }
 })
 
-/** The headers every serialisation of a request the client made redacts, whatever fiber serialises it. */
-const secretHeaders = ["x-os-auth", "authorization", "cookie", "set-cookie", "x-api-key"] as const
+/**
+ * The headers every serialisation of a request the client made redacts, whatever fiber serialises it (and that a
+ * transport sending directly keeps out of the request its responses and errors show).
+ *
+ * @internal
+ */
+export const secretHeaders: ReadonlyArray<string> = [
+  "x-os-auth",
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key"
+]
 
 /** `request` whose headers serialise with the secret ones redacted (see the module documentation). */
 const protect = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest =>

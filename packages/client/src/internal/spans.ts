@@ -126,10 +126,11 @@ export const operation = <A, E, R>(
   metric: Metrics.Operation,
   usecase: string,
   effect: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> => {
-  const tracked = tracing.metrics.track(metric, usecase, effect)
-  const options = tracing.propagateTraces === true ? propagating : undefined
-  return Effect.withFiberRuntime((fiber) => recorded(fiber, options) ? inSpan(name, tracked, options) : tracked)
-}
+): Effect.Effect<A, E, R> =>
+  traced(
+    name,
+    tracing.metrics.track(metric, usecase, effect),
+    tracing.propagateTraces === true ? propagating : undefined
+  )
 
 const propagating: Options = { propagateTraces: true }

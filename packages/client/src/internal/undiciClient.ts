@@ -45,6 +45,7 @@ import type * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import { Readable } from "node:stream"
 import type * as Transport from "../Transport.js"
+import * as Http from "./http.js"
 import * as NodeBody from "./nodeBody.js"
 
 /**
@@ -247,9 +248,6 @@ const send = (
     scoped
   )
 
-/** The headers every request sent directly hides from responses and errors. */
-const secretHeaders = new Set(["x-os-auth", "authorization", "cookie", "proxy-authorization", "x-api-key"])
-
 /**
  * {@link Transport.Service.send} over `dispatcher`: the request is sent as given, without `HttpClient` objects; the
  * response is the same as the `HttpClient`'s.
@@ -268,14 +266,12 @@ const sendDirect = (dispatcher: Undici.Dispatcher) =>
       origin: request.origin,
       path: request.path,
       body: request.body,
-      shown: () => {
-        if (shown !== undefined) return shown
-        const headers: Record<string, string> = {}
-        for (const name in request.headers) {
-          headers[name] = secretHeaders.has(name) ? "<redacted>" : request.headers[name]!
-        }
-        return shown = HttpClientRequest.make(request.method)(request.origin + request.path, { headers })
-      }
+      // The secret headers redacted (`Http.secretHeaders`), as `redactRequest` does for the HttpClient's requests.
+      shown: () =>
+        shown ??= redactRequest(
+          HttpClientRequest.make(request.method)(request.origin + request.path, { headers: request.headers }),
+          Http.secretHeaders
+        )
     },
     controller,
     false

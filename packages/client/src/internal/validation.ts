@@ -53,12 +53,10 @@ export const newKey = (
   policy: NonPortableKeys | undefined
 ): Effect.Effect<string, InvalidInputError> =>
   Effect.suspend(() => {
-    const addressable = key(value)
-    if (Either.isLeft(addressable) || policy === "allow") return addressable
-    const portable = Identifiers.validatePortableKey(value)
-    if (Either.isRight(portable)) return addressable
-    if (policy === "reject") return Either.left(invalid("key", portable.left))
-    return Effect.as(warnNonPortable(portable.left), value)
+    const checked = checkNewKey(value, policy)
+    if (Either.isLeft(checked)) return Either.left(checked.left)
+    const { warning } = checked.right
+    return warning === undefined ? Effect.succeed(value) : Effect.as(warnNonPortable(warning), value)
   })
 
 /**
