@@ -322,6 +322,13 @@ const notRetried = (
     ? "SingleUseBody"
     : "NotIdempotent"
 
+/** A controller the transport's request carries, aborted when `dog` fires. */
+const abortedByDeadline = (dog: Watchdog.Watchdog): AbortController => {
+  const aborts = new AbortController()
+  dog.onFire = (fired) => aborts.abort(new Watchdog.DeadlineError(fired))
+  return aborts
+}
+
 const run = <A, E>(
   context: ClientContext,
   spec: RequestSpec,
@@ -373,9 +380,10 @@ const run = <A, E>(
         }
         if (Option.isSome(token)) headers["x-os-auth"] = `Bearer ${Redacted.value(token.value)}`
         if (Option.isSome(trace)) Object.assign(headers, HttpTraceContext.toHeaders(trace.value))
-        const aborts = new AbortController()
-        dog.onFire = (fired) => aborts.abort(new Watchdog.DeadlineError(fired))
-        executed = direct({ method: spec.method, origin: context.origin, path: spec.path, headers, body }, aborts)
+        executed = direct(
+          { method: spec.method, origin: context.origin, path: spec.path, headers, body },
+          abortedByDeadline(dog)
+        )
       } else {
         let request = HttpClientRequest.setBody(HttpClientRequest.make(spec.method)(url), body)
         request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
@@ -386,9 +394,7 @@ const run = <A, E>(
           request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(trace.value))
         }
         if (transport !== undefined) {
-          const aborts = new AbortController()
-          dog.onFire = (fired) => aborts.abort(new Watchdog.DeadlineError(fired))
-          executed = transport.abortWith(client.execute(request), aborts)
+          executed = transport.abortWith(client.execute(request), abortedByDeadline(dog))
         } else {
           executed = client.execute(protect(request))
         }
