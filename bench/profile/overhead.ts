@@ -55,15 +55,36 @@ const HEADERS = {
   "x-sn-expiration": "manual",
   "content-length": "1024"
 }
+const answer = (method: string) => ({
+  body: method === "GET"
+    ? BODY
+    : method === "HEAD" || method === "DELETE"
+    ? new Uint8Array(0)
+    : new TextEncoder().encode("{\"key\":\"k\"}"),
+  status: method === "PUT" ? 200 : method === "GET" ? 200 : 204
+})
+interface Handler {
+  onRequestStart(controller: unknown, context: unknown): void
+  onResponseStart(controller: unknown, status: number, headers: Record<string, string>, message: string): void
+  onResponseData(controller: unknown, chunk: Uint8Array): void
+  onResponseEnd(controller: unknown, trailers: Record<string, string>): void
+}
+const controller = { abort() {}, pause() {}, resume() {}, aborted: false, paused: false, reason: null }
+// Both ways undici is driven: `request` (a body stream, for get streams) and `dispatch` (the answer read whole).
 const dispatcher = {
   request(options: { method: string }, callback: (error: Error | null, data: unknown) => void) {
-    const body = options.method === "GET"
-      ? BODY
-      : options.method === "HEAD" || options.method === "DELETE"
-      ? new Uint8Array(0)
-      : new TextEncoder().encode("{\"key\":\"k\"}")
-    const status = options.method === "PUT" ? 200 : options.method === "GET" ? 200 : 204
+    const { body, status } = answer(options.method)
     queueMicrotask(() => callback(null, { statusCode: status, headers: HEADERS, body: new MemoryBody(body) }))
+  },
+  dispatch(options: { method: string }, handler: Handler) {
+    const { body, status } = answer(options.method)
+    handler.onRequestStart(controller, {})
+    queueMicrotask(() => {
+      handler.onResponseStart(controller, status, HEADERS, "")
+      if (body.length > 0) handler.onResponseData(controller, body)
+      handler.onResponseEnd(controller, {})
+    })
+    return true
   }
 }
 

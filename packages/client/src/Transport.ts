@@ -65,10 +65,48 @@ export interface Service {
       HttpClientError.HttpClientError
     >)
     | undefined
+  /**
+   * When present, sends one request through the transport itself and reads its whole response body before
+   * answering: the client uses it for the requests whose answer it reads whole within the attempt (put, head,
+   * delete, `getBytes`), and {@link send} for the rest. `exchange` follows the request: the transport calls
+   * {@link Exchange.onResponse} when the status and headers arrive, {@link Exchange.onBytes} for every chunk of
+   * the body and {@link Exchange.onEnd} once it is over, after {@link Exchange.onStart} when the effect starts it. Fails as {@link send} does; the response's
+   * readers (`text`, `json`, `arrayBuffer`, `stream`) answer from memory.
+   */
+  readonly sendWhole?:
+    | ((request: Request, exchange: Exchange) => Effect.Effect<
+      HttpClientResponse.HttpClientResponse,
+      HttpClientError.HttpClientError
+    >)
+    | undefined
 }
 
 /**
- * One request for {@link Service.send}.
+ * How the client follows and stops one request sent with {@link Service.sendWhole} (its deadlines).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Exchange {
+  /** Called once, when the response's status and headers have arrived (not for `1xx` answers). */
+  readonly onResponse: () => void
+  /** Called with the length of every chunk of the response body as it arrives. */
+  readonly onBytes: (bytes: number) => void
+  /**
+   * Called once when the request is over, however it ended: answered, failed, aborted, or its effect interrupted
+   * (whether or not the connection has let go of it yet).
+   */
+  readonly onEnd: () => void
+  /**
+   * Called once when the effect starts the request, with the function that aborts it whatever its state (queued,
+   * sending, reading the body): the request then fails with a `RequestError` (`Transport`) whose `cause` is
+   * `reason`. Once the request is over, `abort` does nothing.
+   */
+  readonly onStart: (abort: (reason: Error) => void) => void
+}
+
+/**
+ * One request for {@link Service.send} and {@link Service.sendWhole}.
  *
  * @since 0.1.0
  * @category models

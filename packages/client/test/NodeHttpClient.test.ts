@@ -246,6 +246,108 @@ describe("NodeClient.layerHttpClient", () => {
       })
     ))
 
+  it.scopedLive("Transport.sendWhole (direct): the answer read whole, followed by the exchange; abort and interruption end it", () =>
+    Effect.gen(function*() {
+      const loopback = yield* server
+      const transport = yield* Transport.Transport
+      const sendWhole = transport.sendWhole!
+      const secret = "Bearer s3cret-token"
+      const headers = { "x-os-auth": secret, "user-agent": "whole-test" }
+      const exchange = (onBytes?: (abort: (reason: Error) => void) => void) => {
+        const seen = { starts: 0, responses: 0, bytes: 0, ends: 0 }
+        let abort: ((reason: Error) => void) | undefined
+        const watch: Transport.Exchange = {
+          onStart: (given) => {
+            seen.starts++
+            abort = given
+          },
+          onResponse: () => seen.responses++,
+          onBytes: (bytes) => {
+            seen.bytes += bytes
+            onBytes?.(abort!)
+          },
+          onEnd: () => seen.ends++
+        }
+        return { seen, watch, abort: (reason: Error) => abort!(reason) }
+      }
+
+      const put = exchange()
+      const response = yield* sendWhole({
+        method: "PUT",
+        origin: loopback.url,
+        path: "/echo?x=1",
+        headers: { ...headers, "content-type": "text/plain", "content-length": "5" },
+        body: HttpBody.text("hello")
+      }, put.watch)
+      // The exchange is over before the response is handed over: every reader answers from memory, again and again.
+      assert.deepStrictEqual(put.seen, { starts: 1, responses: 1, bytes: put.seen.bytes, ends: 1 })
+      const expected = { method: "PUT", url: "/echo?x=1", contentType: "text/plain", length: 5 }
+      assert.deepStrictEqual(yield* response.json, expected)
+      assert.deepStrictEqual(yield* response.json, expected)
+      const text = yield* response.text
+      assert.strictEqual(put.seen.bytes, Buffer.byteLength(text))
+      assert.strictEqual((yield* response.arrayBuffer).byteLength, put.seen.bytes)
+      const streamed = yield* Stream.runCollect(response.stream)
+      assert.strictEqual(new TextDecoder().decode(Chunk.toReadonlyArray(streamed)[0]), text)
+      assert.strictEqual(response.headers["x-custom"], "Yes")
+      assert.strictEqual(loopback.seen[loopback.seen.length - 1]!.headers["x-os-auth"], secret)
+      assert.strictEqual(response.request.headers["x-os-auth"], "<redacted>")
+      assert.notInclude(JSON.stringify(response), "s3cret")
+
+      const streamedBody = yield* sendWhole({
+        method: "POST",
+        origin: loopback.url,
+        path: "/echo",
+        headers: { ...headers, "content-length": "6" },
+        body: HttpBody.stream(Stream.make(new Uint8Array([1, 2, 3]), new Uint8Array([4, 5, 6])), "", 6)
+      }, exchange().watch)
+      assert.strictEqual(((yield* streamedBody.json) as { length: number }).length, 6)
+      const cookies = yield* sendWhole(
+        { method: "GET", origin: loopback.url, path: "/cookie", headers, body: HttpBody.empty },
+        exchange().watch
+      )
+      assert.deepStrictEqual(Object.keys(cookies.cookies.cookies).sort(), ["a", "b"])
+
+      // Aborted while the body arrives (it never ends): the abort's reason is the cause, the server sees it go.
+      const reason = new Error("deadline")
+      const endless = exchange((abort) => abort(reason))
+      const error = yield* Effect.flip(sendWhole(
+        { method: "GET", origin: loopback.url, path: "/endless", headers, body: HttpBody.empty },
+        endless.watch
+      ))
+      assert.strictEqual(error._tag, "RequestError")
+      assert.strictEqual(error.cause, reason)
+      assert.strictEqual(error.request.headers["x-os-auth"], "<redacted>")
+      assert.notInclude(JSON.stringify(error) + String(error), "s3cret")
+      assert.strictEqual(endless.seen.ends, 1)
+      yield* waitUntil(() => loopback.aborted() === 1)
+
+      // Aborted before any answer.
+      const hang = exchange()
+      const waiting = yield* Effect.fork(sendWhole(
+        { method: "GET", origin: loopback.url, path: "/hang", headers, body: HttpBody.empty },
+        hang.watch
+      ))
+      yield* waitUntil(() => loopback.seen.some((seen) => seen.url === "/hang"))
+      hang.abort(reason)
+      const hung = yield* Effect.flip(waiting)
+      assert.strictEqual(hung.cause, reason)
+      yield* waitUntil(() => loopback.aborted() === 2)
+
+      // Interrupted: the exchange ends at once, and the request is aborted.
+      const interrupted = exchange()
+      yield* Effect.either(Effect.timeout(
+        sendWhole(
+          { method: "GET", origin: loopback.url, path: "/hang", headers, body: HttpBody.empty },
+          interrupted.watch
+        ),
+        "100 millis"
+      ))
+      assert.deepStrictEqual([interrupted.seen.starts, interrupted.seen.ends], [1, 1])
+      yield* waitUntil(() => loopback.aborted() === 3)
+      assert.strictEqual(loopback.aborted(), 3)
+    }).pipe(Effect.provide(NodeClient.layerHttpClient({ connectTimeout: "5 seconds", direct: true }))))
+
   it.scopedLive("interruption while waiting for the response aborts the request", () =>
     withClient((client, loopback) =>
       Effect.gen(function*() {

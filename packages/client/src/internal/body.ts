@@ -73,7 +73,7 @@ export const prepare = <E, R>(
     return {
       replayable: true,
       attempt: Effect.succeed({
-        prepared: { body: HttpBody.uint8Array(bytes, options.contentType), failed: Effect.succeedNone },
+        prepared: { body: HttpBody.uint8Array(bytes, options.contentType) },
         counts: () => counts
       })
     }

@@ -75,19 +75,23 @@ export const resolve = <E, R>(
     readonly encoding: unknown
   }
 ): Effect.Effect<Resolved<E, R>, E | InvalidInputError, R | EffectScope.Scope> =>
-  Effect.gen(function*() {
+  Effect.suspend((): Effect.Effect<Resolved<E, R>, E | InvalidInputError, R | EffectScope.Scope> => {
     const precompressed = options.encoding !== undefined
     if (precompressed && options.encoding !== "zstd") {
-      return yield* new InvalidInputError({
-        field: "encoding",
-        reason: `the only encoding of pre-compressed bodies is "zstd", got ${JSON.stringify(options.encoding)}`
-      })
+      return Effect.fail(
+        new InvalidInputError({
+          field: "encoding",
+          reason: `the only encoding of pre-compressed bodies is "zstd", got ${JSON.stringify(options.encoding)}`
+        })
+      )
     }
     if (precompressed && options.requested === "none") {
-      return yield* new InvalidInputError({
-        field: "encoding",
-        reason: "a zstd body cannot be stored with compression \"none\" (drop one of the two options)"
-      })
+      return Effect.fail(
+        new InvalidInputError({
+          field: "encoding",
+          reason: "a zstd body cannot be stored with compression \"none\" (drop one of the two options)"
+        })
+      )
     }
     const bytes = typeof body === "string"
       ? new TextEncoder().encode(body)
@@ -95,38 +99,42 @@ export const resolve = <E, R>(
       ? body
       : undefined
     if (precompressed && bytes !== undefined && bytes.length > 0 && !looksLikeZstd(bytes)) {
-      return yield* new InvalidInputError({ field: "encoding", reason: "the body does not start with a zstd frame" })
+      return Effect.fail(
+        new InvalidInputError({ field: "encoding", reason: "the body does not start with a zstd frame" })
+      )
     }
     const compression: Usecase.Compression = precompressed ? "zstd" : options.compression
     const compress = compression === "zstd" && !precompressed
     if (options.contentType !== ContentType.GUESS) {
-      return { body, contentType: options.contentType, compression, compress }
+      return Effect.succeed<Resolved<E, R>>({ body, contentType: options.contentType, compression, compress })
     }
     if (precompressed) {
-      return yield* new InvalidInputError({
-        field: "contentType",
-        reason: "the type of pre-compressed data cannot be guessed; give it explicitly"
-      })
+      return Effect.fail(
+        new InvalidInputError({
+          field: "contentType",
+          reason: "the type of pre-compressed data cannot be guessed; give it explicitly"
+        })
+      )
     }
-    if (bytes !== undefined) return { body, contentType: ContentType.guess(bytes), compression, compress }
+    if (bytes !== undefined) {
+      return Effect.succeed<Resolved<E, R>>({ body, contentType: ContentType.guess(bytes), compression, compress })
+    }
     if (Body.isReplayable(body)) {
       // A replayable body yields the same bytes every time: read just its beginning once.
       const replayable = body as Body.Replayable<E, R>
-      const head = yield* Stream.run(replayable.make(), sniffSink)
-      return {
+      return Effect.map(Stream.run(replayable.make(), sniffSink), (head): Resolved<E, R> => ({
         body,
         contentType: sniff(head.chunks, head.length < ContentType.SNIFF_LENGTH),
         compression,
         compress
-      }
+      }))
     }
     const stream = body as Stream.Stream<Uint8Array, E, R>
-    const [head, rest] = yield* Stream.peel(stream, sniffSink)
-    return {
+    return Effect.map(Stream.peel(stream, sniffSink), ([head, rest]): Resolved<E, R> => ({
       body: Stream.concat(Stream.fromChunk(Chunk.unsafeFromArray(head.chunks)), rest),
       // Whether the stream ended is unknown here: treat the head as a prefix.
       contentType: sniff(head.chunks, false),
       compression,
       compress
-    }
+    }))
   })

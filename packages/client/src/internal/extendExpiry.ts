@@ -119,7 +119,7 @@ export const make = (deps: Deps) => {
             replayable: true,
             // repeating it asks for the same deadline again (from now: a slightly later one, never a shorter)
             idempotent: true,
-            body: Effect.succeed({ body: HttpBody.text(body, "application/json"), failed: Effect.succeedNone })
+            body: Effect.succeed({ body: HttpBody.text(body, "application/json") })
           },
           (response): Effect.Effect<void, Http.AttemptError<NotFoundError | ExpiryRejectedError>> => {
             if (response.status === 204 || response.status === 200) return Http.drain(response)

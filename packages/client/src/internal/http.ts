@@ -31,6 +31,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as Auth from "../Auth.js"
 import type * as Metrics from "../Metrics.js"
 import type { AuthError, NetworkError, ResponseError, RetriesOutcome } from "../ObjectstoreError.js"
@@ -81,8 +82,11 @@ export interface ClientContext {
  */
 export interface PreparedBody {
   readonly body: HttpBody.HttpBody
-  /** The caller's own failure (stream error or compression error), if the body failed while being sent. */
-  readonly failed: Effect.Effect<Option.Option<unknown>>
+  /**
+   * The caller's own failure (stream error or compression error), if the body failed while being sent; absent for a
+   * body that cannot fail (bytes).
+   */
+  readonly failed?: Effect.Effect<Option.Option<unknown>> | undefined
 }
 
 /**
@@ -109,6 +113,11 @@ export interface RequestSpec {
    * request; an interrupted read still aborts the request.
    */
   readonly bodyInScope?: boolean | undefined
+  /**
+   * Whether `handle` reads the answer as a stream (a batch's, parsed as it arrives): it is then not read whole
+   * before `handle` sees it (see `Transport.sendWhole`), which the other answers read within the attempt are.
+   */
+  readonly streamsAnswer?: boolean | undefined
 }
 
 /**
@@ -329,6 +338,8 @@ const abortedByDeadline = (dog: Watchdog.Watchdog): AbortController => {
   return aborts
 }
 
+const noBody: PreparedBody = { body: HttpBody.empty }
+
 const run = <A, E>(
   context: ClientContext,
   spec: RequestSpec,
@@ -341,27 +352,28 @@ const run = <A, E>(
   const url = context.origin + spec.path
   const inScope = spec.bodyInScope !== false
   const transport = context.transport
-  // Sent by the transport itself where it can, unless the `HttpClient`'s own spans are wanted (`httpSpans`).
+  // Sent by the transport itself where it can, unless the `HttpClient`'s own spans are wanted (`httpSpans`); an
+  // answer read within the attempt, and not as a stream, is read whole by the transport.
   const direct = context.ownSpans === true ? transport?.send : undefined
+  const whole = direct !== undefined && !inScope && spec.streamsAnswer !== true ? transport!.sendWhole : undefined
   const client = !inScope || transport !== undefined ? context.httpClient : scoped(context.httpClient)
   const { limits } = context
+  const grant = { usecase: spec.usecase, scope: spec.scope }
   const timedOut = (fired: Watchdog.Fired): AttemptError<E> => Errors.timeout(target, fired)
   const attempt = (clock: Clock.Clock, number: number): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> => {
     const dog = new Watchdog.Watchdog(clock)
-    const sent: Effect.Effect<A, AttemptError<E>, EffectScope.Scope> = Effect.gen(function*() {
-      const token = yield* Effect.mapError(
-        context.auth.token({ usecase: spec.usecase, scope: spec.scope }),
-        (error) => Errors.failure(error)
-      )
-      let failed: Effect.Effect<Option.Option<unknown>> = Effect.succeedNone
-      let body: HttpBody.HttpBody = HttpBody.empty
-      if (spec.body !== undefined) {
-        const prepared = yield* spec.body
-        body = watchedBody(prepared.body, dog, limits, transport !== undefined) ?? prepared.body
-        failed = prepared.failed
-      }
-      const trace = context.propagateTraces === true ? yield* Effect.option(Effect.currentSpan) : Option.none()
-      if (context.ownSpans === true) yield* Spans.annotate(spanAttributes(spec.method, url))
+    /** The request with its token and prepared body, sent; its answer handed to `handle`. */
+    const send = (
+      span: Tracer.AnySpan | undefined,
+      token: Option.Option<Redacted.Redacted<string>>,
+      prepared: PreparedBody
+    ): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> => {
+      const failed = prepared.failed
+      const body = prepared === noBody
+        ? HttpBody.empty
+        : watchedBody(prepared.body, dog, limits, transport !== undefined) ?? prepared.body
+      const trace = context.propagateTraces === true && span?._tag === "Span" ? span : undefined
+      if (context.ownSpans === true) Spans.annotateSpan(span, spanAttributes(spec.method, url))
       let executed: Effect.Effect<
         HttpClientResponse.HttpClientResponse,
         HttpClientError.HttpClientError,
@@ -379,20 +391,31 @@ const run = <A, E>(
           for (const name in spec.headers) headers[name.toLowerCase()] = spec.headers[name]!
         }
         if (Option.isSome(token)) headers["x-os-auth"] = `Bearer ${Redacted.value(token.value)}`
-        if (Option.isSome(trace)) Object.assign(headers, HttpTraceContext.toHeaders(trace.value))
-        executed = direct(
-          { method: spec.method, origin: context.origin, path: spec.path, headers, body },
-          abortedByDeadline(dog)
-        )
+        if (trace !== undefined) Object.assign(headers, HttpTraceContext.toHeaders(trace))
+        const request = { method: spec.method, origin: context.origin, path: spec.path, headers, body }
+        if (whole !== undefined) {
+          // The answer arrives read: the download deadline runs from the headers, pushed out by every chunk.
+          executed = whole(request, {
+            onStart: (abort) => {
+              dog.onFire = (fired) => abort(new Watchdog.DeadlineError(fired))
+              // Until the transport takes the first chunk of a streamed body, or for a request without one until
+              // the answer, the response deadline runs from now.
+              dog.arm("response", limits.headers)
+            },
+            onResponse: () => dog.arm("download", limits.idle),
+            onBytes: () => dog.progress(),
+            onEnd: () => dog.stop()
+          })
+        } else {
+          executed = direct(request, abortedByDeadline(dog))
+        }
       } else {
         let request = HttpClientRequest.setBody(HttpClientRequest.make(spec.method)(url), body)
         request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
         if (Option.isSome(token)) {
           request = HttpClientRequest.setHeader(request, "x-os-auth", `Bearer ${Redacted.value(token.value)}`)
         }
-        if (Option.isSome(trace)) {
-          request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(trace.value))
-        }
+        if (trace !== undefined) request = HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(trace))
         if (transport !== undefined) {
           executed = transport.abortWith(client.execute(request), abortedByDeadline(dog))
         } else {
@@ -400,38 +423,59 @@ const run = <A, E>(
         }
       }
       // Until the transport takes the first chunk of a streamed body, or for a request without one until the
-      // answer, the response deadline runs from now.
-      dog.arm("response", limits.headers)
-      const response = yield* executed.pipe(
-        Effect.catchAll((error): Effect.Effect<never, AttemptError<E>> =>
-          Effect.flatMap(failed, (own): Effect.Effect<never, AttemptError<E>> =>
+      // answer, the response deadline runs from now (for a whole answer, from the start of the exchange).
+      if (whole === undefined) dog.arm("response", limits.headers)
+      return Effect.matchEffect(executed, {
+        onFailure: (error): Effect.Effect<never, AttemptError<E>> => {
+          const fail = (): Effect.Effect<never, AttemptError<E>> =>
+            Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : Errors.fromHttpClientError(error, target))
+          return failed === undefined ?
+            fail() :
+            Effect.flatMap(failed, (own) => Option.isSome(own) ? Effect.fail(Errors.failure(own.value as E)) : fail())
+        },
+        onSuccess: (response) => {
+          if (context.ownSpans === true) Spans.annotateSpan(span, { "http.response.status_code": response.status })
+          let handled: Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
+          if (whole !== undefined) {
+            // Nothing is left to wait for: the exchange has stopped the deadlines (`onEnd`).
+            handled = handle(response, number)
+          } else {
+            // Reads of the body within the attempt (`handle`) have the download deadline; a body handed on to the
+            // caller (a `get` stream) gets deadlines of its own once the attempt is over.
+            dog.arm("download", limits.idle)
+            if (transport !== undefined) transport.watchBody(response, () => dog.progress())
+            handled = Effect.catchAll(
+              handle(response, number),
+              (failure) => Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : failure)
+            )
+            if (transport !== undefined && inScope) {
+              handled = Effect.zipRight(
+                Effect.addFinalizer(() => Effect.sync(() => transport.cancel(response))),
+                handled
+              )
+            }
+          }
+          // A server may answer before it notices the body broke off (an in-process server answers 400): the
+          // caller's own failure is still what happened, not the server's complaint about the truncated body.
+          const checked = failed === undefined ? handled : Effect.flatMap(failed, (own) =>
             Option.isSome(own)
-              ? Effect.fail(Errors.failure(own.value as E))
-              : Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : Errors.fromHttpClientError(error, target)))
-        )
-      )
-      // Reads of the body within the attempt (`handle`) have the download deadline; a body handed on to the caller
-      // (a `get` stream) gets deadlines of its own once the attempt is over.
-      dog.arm("download", limits.idle)
-      if (transport !== undefined) {
-        transport.watchBody(response, () => dog.progress())
-        if (inScope) yield* Effect.addFinalizer(() => Effect.sync(() => transport.cancel(response)))
-      }
-      if (context.ownSpans === true) yield* Spans.annotate({ "http.response.status_code": response.status })
-      yield* context.metrics.recordResponse(spec.operation, spec.usecase, response.status)
-      // A server may answer before it notices the body broke off (an in-process server answers 400): the caller's
-      // own failure is still what happened, not the server's complaint about the truncated body.
-      const own = yield* failed
-      if (Option.isSome(own)) {
-        yield* drain(response)
-        return yield* Effect.fail(Errors.failure(own.value as E))
-      }
-      return yield* Effect.catchAll(
-        handle(response, number),
-        (failure) => Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : failure)
-      )
-    })
-    const watched = Effect.ensuring(sent, Effect.sync(() => dog.stop()))
+              ? Effect.zipRight(drain(response), Effect.fail(Errors.failure(own.value as E)))
+              : handled)
+          return Effect.zipRight(context.metrics.recordResponse(spec.operation, spec.usecase, response.status), checked)
+        }
+      })
+    }
+    const sent: Effect.Effect<A, AttemptError<E>, EffectScope.Scope> = Effect.withFiberRuntime((fiber) =>
+      Effect.matchEffect(context.auth.token(grant), {
+        onFailure: (error) => Effect.fail(Errors.failure(error)),
+        onSuccess: (token) =>
+          spec.body === undefined
+            ? send(fiber.currentSpan, token, noBody)
+            : Effect.flatMap(spec.body, (prepared) => send(fiber.currentSpan, token, prepared))
+      })
+    )
+    // The whole answer's exchange stops the deadlines itself, however it ends (`onEnd`).
+    const watched = whole !== undefined ? sent : Effect.ensuring(sent, Effect.sync(() => dog.stop()))
     // Request headers reach spans only through the transport's own spans: redact the token there.
     const redacted = context.ownSpans === true
       ? watched

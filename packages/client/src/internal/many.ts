@@ -57,7 +57,9 @@ const runBatch = (deps: Deps, items: ReadonlyArray<Plan.BatchItem>): Effect.Effe
     // every batchable body is in memory, a file or a replayable factory: all can be sent again
     replayable: true,
     // a keyless insert would store a second object
-    idempotent: items.every((item) => item.kind !== "put" || item.key !== undefined)
+    idempotent: items.every((item) => item.kind !== "put" || item.key !== undefined),
+    // the answer is parsed as it arrives, never held whole
+    streamsAnswer: true
   }
   // The answer is read within the attempt: outcomes are only handed on once all of it has arrived, so a response
   // broken off is retried like any failed attempt (when the batch may be repeated).

@@ -287,10 +287,7 @@ export const make = (deps: Deps): Multipart.Service => {
           const outcome = yield* Effect.scoped(Http.execute(
             context,
             spec("multipart.complete", "POST", requestPath, {
-              body: Effect.succeed({
-                body: HttpBody.text(payload, "application/json"),
-                failed: Effect.succeedNone
-              })
+              body: Effect.succeed({ body: HttpBody.text(payload, "application/json") })
             }),
             (response): Effect.Effect<Either.Either<string, MultipartCompleteError>, Http.AttemptError<never>> =>
               response.status === 200

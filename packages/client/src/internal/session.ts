@@ -9,7 +9,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Metadata from "@objectstore/protocol/Metadata"
 import type * as ProtocolScope from "@objectstore/protocol/Scope"
 import * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -61,7 +61,8 @@ export const make = (
   })
 
 const put = (env: Env.Env, body: Body.Input<unknown, unknown>, options: Session.PutOptions | undefined) => {
-  const upload = putIn(env, body, options)
+  const given = options?.key === undefined || options.key === "" ? undefined : options.key
+  const upload = putIn(env, body, options, given)
   return Spans.operation(
     "Session.put",
     env.context,
@@ -72,93 +73,117 @@ const put = (env: Env.Env, body: Body.Input<unknown, unknown>, options: Session.
     // a tenth of a small put's client work: other bodies go without it.
     EncodingUpload.peels(body, options?.contentType)
       ? Effect.scoped(upload)
-      : upload as Effect.Effect<Effect.Effect.Success<typeof upload>, Effect.Effect.Error<typeof upload>>
+      : upload as Effect.Effect<Effect.Effect.Success<typeof upload>, Effect.Effect.Error<typeof upload>>,
+    () => Env.attributes(env, given)
   )
 }
 
-/** The upload of one put, in the `Scope` {@link put} gives it when it needs one. */
-const putIn = (env: Env.Env, body: Body.Input<unknown, unknown>, options: Session.PutOptions | undefined) =>
-  Effect.gen(function*() {
-    const { context, usecase } = env
-    const given = options?.key === undefined || options.key === "" ? undefined : options.key
-    yield* Env.annotate(env, given)
-    if (given !== undefined) yield* Validation.newKey(given, context.nonPortableKeys)
-    const chosen = yield* Insert.compression(usecase, options)
-    const resolved = yield* EncodingUpload.resolve(body, {
-      contentType: options?.contentType,
-      compression: chosen,
-      requested: options?.compression,
-      encoding: options?.encoding
-    })
-    const headers = yield* Insert.headers(usecase, options, resolved)
-    // A small body already in memory is compressed here, once, in one call (a zstd stream per body costs more
-    // than the request); it is then sent, and replayed, as bytes with a length.
-    const inMemory = resolved.compress ? BodyInternal.inMemory(resolved.body) : undefined
-    const oneShot = inMemory !== undefined && inMemory.length <= BodyInternal.ONE_SHOT_LIMIT
-    const payload = oneShot ? yield* Compression.compressBytes(context.compression, inMemory) : resolved.body
-    const callerContext = yield* Effect.context<unknown>()
-    const upload = BodyInternal.prepare(payload, {
-      compression: resolved.compress && !oneShot ? "zstd" : "none",
-      compress: context.compression.compress,
-      context: callerContext as Context.Context<unknown>,
-      contentType: headers[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
-    })
-    let counts: () => BodyInternal.Counts = () => ({ raw: 0, sent: 0 })
-    const start = yield* Clock.currentTimeMillis
-    const base = Env.spec(env, given === undefined ? "POST" : "PUT", "put", given)
-    const target = { method: base.method, path: base.path }
-    const key = yield* Http.executeAndRead(
-      context,
-      {
-        ...base,
-        headers,
-        replayable: upload.replayable,
-        body: Effect.map(upload.attempt, (attempt) => {
-          counts = attempt.counts
-          return attempt.prepared
-        })
-      },
-      (response): Effect.Effect<string, Http.AttemptError<never>> =>
-        response.status === 200 || response.status === 201
-          ? readKey(response, target)
-          : Http.failStatus(response)
-    )
-    if (given === undefined) yield* Spans.annotate({ "objectstore.key": key })
-    const end = yield* Clock.currentTimeMillis
-    const { raw, sent } = counts()
-    yield* context.metrics.recordSize("put", usecase.name, {
-      bytes: sent,
-      compression: resolved.compression,
-      uncompressedBytes: oneShot ? inMemory.length : resolved.compress ? raw : undefined,
-      elapsed: Duration.millis(end - start)
-    })
-    return key
+/**
+ * The upload of one put, in the `Scope` {@link put} gives it when it needs one. The checks that need no effect come
+ * first, and the steps are chained without a generator: every Effect step is a cost on each small put.
+ */
+const putIn = (
+  env: Env.Env,
+  body: Body.Input<unknown, unknown>,
+  options: Session.PutOptions | undefined,
+  given: string | undefined
+): Effect.Effect<string, unknown, unknown> => {
+  const { context, usecase } = env
+  let warning: string | undefined
+  if (given !== undefined) {
+    const checked = Validation.checkNewKey(given, context.nonPortableKeys)
+    if (Either.isLeft(checked)) return Effect.fail(checked.left)
+    warning = checked.right.warning
+  }
+  const chosen = Insert.compression(usecase, options)
+  if (Either.isLeft(chosen)) return Effect.fail(chosen.left)
+  const resolving = EncodingUpload.resolve(body, {
+    contentType: options?.contentType,
+    compression: chosen.right,
+    requested: options?.compression,
+    encoding: options?.encoding
   })
+  const base = Env.spec(env, given === undefined ? "POST" : "PUT", "put", given)
+  const target = { method: base.method, path: base.path }
+  const upload = Effect.withFiberRuntime<string, unknown, unknown>((fiber) =>
+    Effect.flatMap(resolving, (resolved): Effect.Effect<string, unknown, unknown> => {
+      const headers = Insert.headers(usecase, options, resolved)
+      if (Either.isLeft(headers)) return Effect.fail(headers.left)
+      // A small body already in memory is compressed here, once, in one call (a zstd stream per body costs more
+      // than the request); it is then sent, and replayed, as bytes with a length.
+      const inMemory = resolved.compress ? BodyInternal.inMemory(resolved.body) : undefined
+      const oneShot = inMemory !== undefined && inMemory.length <= BodyInternal.ONE_SHOT_LIMIT
+      const send = (payload: Body.Input<unknown, unknown>) => {
+        const upload = BodyInternal.prepare(payload, {
+          compression: resolved.compress && !oneShot ? "zstd" : "none",
+          compress: context.compression.compress,
+          context: fiber.currentContext as Context.Context<unknown>,
+          contentType: headers.right[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
+        })
+        let counts: () => BodyInternal.Counts = () => ({ raw: 0, sent: 0 })
+        const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+        const start = clock.unsafeCurrentTimeMillis()
+        const sent = Http.executeAndRead(
+          context,
+          {
+            ...base,
+            headers: headers.right,
+            replayable: upload.replayable,
+            body: Effect.map(upload.attempt, (attempt) => {
+              counts = attempt.counts
+              return attempt.prepared
+            })
+          },
+          (response): Effect.Effect<string, Http.AttemptError<never>> =>
+            response.status === 200 || response.status === 201
+              ? readKey(response, target)
+              : Http.failStatus(response)
+        )
+        return Effect.flatMap(sent, (key) => {
+          if (given === undefined) Spans.annotateSpan(fiber.currentSpan, { "objectstore.key": key })
+          const { raw, sent } = counts()
+          return Effect.as(
+            context.metrics.recordSize("put", usecase.name, {
+              bytes: sent,
+              compression: resolved.compression,
+              uncompressedBytes: oneShot ? inMemory.length : resolved.compress ? raw : undefined,
+              elapsed: Duration.millis(clock.unsafeCurrentTimeMillis() - start)
+            }),
+            key
+          )
+        })
+      }
+      return oneShot
+        ? Effect.flatMap(Compression.compressBytes(context.compression, inMemory), send)
+        : send(resolved.body)
+    })
+  )
+  return warning === undefined ? upload : Effect.zipRight(Validation.warnNonPortable(warning), upload)
+}
 
 const readKey = (
   response: HttpClientResponse.HttpClientResponse,
   target: { readonly method: string; readonly path: string }
 ): Effect.Effect<string, Errors.Failure<NetworkError>> =>
-  response.json.pipe(
-    Effect.mapError((error) => Errors.fromHttpClientError(error, target)),
-    Effect.flatMap((json) =>
+  Effect.matchEffect(response.json, {
+    onFailure: (error) => Effect.fail(Errors.fromHttpClientError(error, target)),
+    onSuccess: (json) =>
       Either.match(Validation.keyAnswer(json), {
         onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `insert response: ${reason}`))),
         onRight: Effect.succeed
       })
-    )
-  )
+  })
 
-const head = (env: Env.Env, key: string): Effect.Effect<Session.ObjectMetadata, Session.GetError> =>
-  Spans.operation(
+const head = (env: Env.Env, key: string): Effect.Effect<Session.ObjectMetadata, Session.GetError> => {
+  const checked = Validation.key(key)
+  return Spans.operation(
     "Session.head",
     env.context,
     "head",
     env.usecase.name,
-    Effect.gen(function*() {
-      yield* Env.annotate(env, key)
-      yield* Validation.key(key)
-      return yield* Http.executeAndRead(env.context, Env.spec(env, "HEAD", "head", key), (response): Effect.Effect<
+    Either.isLeft(checked)
+      ? Effect.fail<Session.GetError>(checked.left)
+      : Http.executeAndRead(env.context, Env.spec(env, "HEAD", "head", key), (response): Effect.Effect<
         Session.ObjectMetadata,
         Http.AttemptError<NotFoundError>
       > => {
@@ -169,20 +194,21 @@ const head = (env: Env.Env, key: string): Effect.Effect<Session.ObjectMetadata, 
           return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(Env.notFound(env, key))))
         }
         return Http.failStatus(response)
-      })
-    })
+      }),
+    () => Env.attributes(env, key)
   )
+}
 
-const del = (env: Env.Env, key: string): Effect.Effect<void, Session.DeleteError> =>
-  Spans.operation(
+const del = (env: Env.Env, key: string): Effect.Effect<void, Session.DeleteError> => {
+  const checked = Validation.key(key)
+  return Spans.operation(
     "Session.delete",
     env.context,
     "delete",
     env.usecase.name,
-    Effect.gen(function*() {
-      yield* Env.annotate(env, key)
-      yield* Validation.key(key)
-      yield* Http.executeAndRead(env.context, Env.spec(env, "DELETE", "delete", key), (response): Effect.Effect<
+    Either.isLeft(checked)
+      ? Effect.fail<Session.DeleteError>(checked.left)
+      : Http.executeAndRead(env.context, Env.spec(env, "DELETE", "delete", key), (response): Effect.Effect<
         void,
         Http.AttemptError<never>
       > => {
@@ -190,9 +216,10 @@ const del = (env: Env.Env, key: string): Effect.Effect<void, Session.DeleteError
           return Http.drain(response)
         }
         return Http.failStatus(response)
-      })
-    })
+      }),
+    () => Env.attributes(env, key)
   )
+}
 
 /** `session.upload`: the automatic upload in a span of its own, with its requests (parts, chunks, put) under it. */
 const upload = (

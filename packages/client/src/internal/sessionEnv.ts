@@ -17,7 +17,6 @@ import type * as Session from "../SessionModel.js"
 import type * as Usecase from "../Usecase.js"
 import type * as Files from "./files.js"
 import type * as Http from "./http.js"
-import * as Spans from "./spans.js"
 
 /**
  * The client context a session is made from.
@@ -67,16 +66,14 @@ export const spec = (
 })
 
 /**
- * The `objectstore.*` attributes of the current span.
+ * The `objectstore.*` attributes of an operation's span (see `Spans.operation`).
  *
  * @internal
  */
-export const annotate = (env: Env, key?: string) =>
-  Spans.annotate({
-    "objectstore.usecase": env.usecase.name,
-    "objectstore.scope": env.scope,
-    ...(key === undefined ? {} : { "objectstore.key": key })
-  })
+export const attributes = (env: Env, key?: string): Record<string, unknown> =>
+  key === undefined
+    ? { "objectstore.usecase": env.usecase.name, "objectstore.scope": env.scope }
+    : { "objectstore.usecase": env.usecase.name, "objectstore.scope": env.scope, "objectstore.key": key }
 
 /**
  * @internal

@@ -9,6 +9,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as ProtocolBytes from "@objectstore/protocol/Bytes"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -151,79 +152,118 @@ const receive = (
  * body is read within the attempt (`bytes`), so a transfer broken off is retried like any failed attempt: no byte
  * has reached the caller yet.
  */
-const open = <R>(env: Env.Env, key: string, options: Session.GetOptions | undefined, send: Send<R>, whole: boolean) =>
-  Effect.gen(function*() {
-    const { context } = env
-    yield* Env.annotate(env, key)
-    yield* Validation.key(key)
-    const rangeHeader = options?.range === undefined ? undefined : yield* RangeInternal.toHeader(options.range)
-    const request = {
-      ...Env.spec(env, "GET", "get", key),
-      ...(rangeHeader === undefined ? {} : { headers: { range: rangeHeader } })
-    }
-    const target = { method: request.method, path: request.path }
-    const answer = receive(env, key, rangeHeader, target, whole)
+/** A get whose response has arrived, and what reading its body needs. */
+interface Opened {
+  readonly response: HttpClientResponse.HttpClientResponse
+  /** The whole body, when it was read within the attempt. */
+  readonly bytes: Uint8Array | undefined
+  readonly target: { readonly method: string; readonly path: string }
+  readonly stored: Session.ObjectMetadata
+  readonly ranged: Session.ObjectResponse["range"]
+  readonly decompress: boolean
+  readonly size: number | undefined
+  readonly recordSize: (received: number, delivered: number) => Effect.Effect<void>
+  readonly checkLength: (received: number) => Effect.Effect<void, NetworkError>
+  readonly attempts: number
+}
+
+type OpenError =
+  | InvalidInputError
+  | NotFoundError
+  | RangeNotSatisfiableError
+  | AuthError
+  | NetworkError
+  | ResponseError
+
+const open = <R>(
+  env: Env.Env,
+  key: string,
+  options: Session.GetOptions | undefined,
+  send: Send<R>,
+  whole: boolean
+): Effect.Effect<Opened, OpenError, R> => {
+  const { context } = env
+  const checked = Validation.key(key)
+  if (Either.isLeft(checked)) return Effect.fail(checked.left)
+  let rangeHeader: string | undefined
+  if (options?.range !== undefined) {
+    const header = RangeInternal.toHeader(options.range)
+    if (Either.isLeft(header)) return Effect.fail(header.left)
+    rangeHeader = header.right
+  }
+  const request = {
+    ...Env.spec(env, "GET", "get", key),
+    ...(rangeHeader === undefined ? {} : { headers: { range: rangeHeader } })
+  }
+  const target = { method: request.method, path: request.path }
+  const answer = receive(env, key, rangeHeader, target, whole)
+  return Effect.withFiberRuntime<Opened, OpenError, R>((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     let attempts = 1
-    let start = yield* Clock.currentTimeMillis
-    const { bytes, decodedByTransport, response } = yield* send(context, request, (response, attempt) => {
+    let start = clock.unsafeCurrentTimeMillis()
+    const sent = send(context, request, (response, attempt) => {
       attempts = attempt
       return answer(response)
     })
-    const stored = Env.toObjectMetadata(response)
-    const ranged = response.status === 206
-      ? RangeInternal.fromContentRange(response.headers["content-range"]).pipe(Option.getOrUndefined)
-      : undefined
-    if (response.status === 206 && ranged === undefined) {
-      return yield* Errors.decode(target, "206 response without a valid content-range")
-    }
-    // A range addresses the stored bytes: a slice of a zstd frame cannot be decompressed on its own.
-    if (ranged !== undefined && stored.compression === "zstd" && options?.decompress === true) {
-      return yield* new InvalidInputError({
-        field: "decompress",
-        reason: "a range of a zstd object is compressed bytes and cannot be decompressed; omit decompress " +
-          "or pass false to receive them as stored"
-      })
-    }
-    const passthrough = options?.acceptEncoding !== undefined &&
-      Encoding.accepts(options.acceptEncoding, stored.compression)
-    const decompress = stored.compression === "zstd" && options?.decompress !== false && !passthrough &&
-      ranged === undefined && !decodedByTransport
-    const length = response.headers["content-length"]
-    const size = ranged !== undefined
-      ? ranged.size
-      : response.status === 200 && length !== undefined && /^\d+$/.test(length)
-      ? Number(length)
-      : undefined
-    const expected = expectedOf(response)
-    // A `get` body read by the caller: the failure is the caller's to retry (`BodyStreamed`).
-    const checkLength = (received: number): Effect.Effect<void, NetworkError> =>
-      expected === undefined || received === expected
-        ? Effect.void
-        : Effect.fail(Errors.withRetries(Errors.shortBody(target, received, expected).error, attempts, "BodyStreamed"))
-    if (!whole) start = yield* Clock.currentTimeMillis
-    const recordSize = (received: number, delivered: number) =>
-      Effect.flatMap(Clock.currentTimeMillis, (end) =>
+    return Effect.flatMap(sent, ({ bytes, decodedByTransport, response }): Effect.Effect<Opened, OpenError> => {
+      const stored = Env.toObjectMetadata(response)
+      const ranged = response.status === 206
+        ? RangeInternal.fromContentRange(response.headers["content-range"]).pipe(Option.getOrUndefined)
+        : undefined
+      if (response.status === 206 && ranged === undefined) {
+        return Effect.fail(Errors.decode(target, "206 response without a valid content-range"))
+      }
+      // A range addresses the stored bytes: a slice of a zstd frame cannot be decompressed on its own.
+      if (ranged !== undefined && stored.compression === "zstd" && options?.decompress === true) {
+        return Effect.fail(
+          new InvalidInputError({
+            field: "decompress",
+            reason: "a range of a zstd object is compressed bytes and cannot be decompressed; omit decompress " +
+              "or pass false to receive them as stored"
+          })
+        )
+      }
+      const passthrough = options?.acceptEncoding !== undefined &&
+        Encoding.accepts(options.acceptEncoding, stored.compression)
+      const decompress = stored.compression === "zstd" && options?.decompress !== false && !passthrough &&
+        ranged === undefined && !decodedByTransport
+      const length = response.headers["content-length"]
+      const size = ranged !== undefined
+        ? ranged.size
+        : response.status === 200 && length !== undefined && /^\d+$/.test(length)
+        ? Number(length)
+        : undefined
+      const expected = expectedOf(response)
+      // A `get` body read by the caller: the failure is the caller's to retry (`BodyStreamed`).
+      const checkLength = (received: number): Effect.Effect<void, NetworkError> =>
+        expected === undefined || received === expected
+          ? Effect.void
+          : Effect.fail(
+            Errors.withRetries(Errors.shortBody(target, received, expected).error, attempts, "BodyStreamed")
+          )
+      if (!whole) start = clock.unsafeCurrentTimeMillis()
+      const recordSize = (received: number, delivered: number) =>
         context.metrics.recordSize("get", env.usecase.name, {
           bytes: received,
           compression: stored.compression,
           uncompressedBytes: decompress ? delivered : undefined,
-          elapsed: Duration.millis(end - start)
-        }))
-    return {
-      response,
-      bytes,
-      target,
-      stored: decodedByTransport ? { ...stored, compression: "none" as const } : stored,
-      ranged,
-      decompress,
-      size,
-      recordSize,
-      checkLength,
-      attempts
-    }
+          elapsed: Duration.millis(clock.unsafeCurrentTimeMillis() - start)
+        })
+      return Effect.succeed({
+        response,
+        bytes,
+        target,
+        stored: decodedByTransport ? { ...stored, compression: "none" as const } : stored,
+        ranged,
+        decompress,
+        size,
+        recordSize,
+        checkLength,
+        attempts
+      })
+    })
   })
-
-type Opened = Effect.Effect.Success<ReturnType<typeof open>>
+}
 
 /** The body of an opened get as the caller's stream: metered, decompressed as needed, under the download deadline. */
 const bodyStream = (env: Env.Env, opened: Opened, clock: Clock.Clock) => {
@@ -299,17 +339,19 @@ export const get = (
     env.context,
     "get",
     env.usecase.name,
-    Effect.gen(function*() {
-      const opened = yield* open(env, key, options, Http.execute, false)
-      const stream = bodyStream(env, opened, yield* Effect.clock)
-      return {
-        key,
-        metadata: opened.decompress ? { ...opened.stored, compression: "none" as const } : opened.stored,
-        stream,
-        ...(opened.ranged === undefined ? {} : { range: opened.ranged }),
-        ...(opened.size === undefined ? {} : { size: opened.size })
-      } satisfies Session.ObjectResponse
-    })
+    Effect.flatMap(open(env, key, options, Http.execute, false), (opened) =>
+      Effect.clockWith((clock) =>
+        Effect.succeed(
+          {
+            key,
+            metadata: opened.decompress ? { ...opened.stored, compression: "none" as const } : opened.stored,
+            stream: bodyStream(env, opened, clock),
+            ...(opened.ranged === undefined ? {} : { range: opened.ranged }),
+            ...(opened.size === undefined ? {} : { size: opened.size })
+          } satisfies Session.ObjectResponse
+        )
+      )),
+    () => Env.attributes(env, key)
   )
 
 /**
@@ -328,11 +370,14 @@ export const getBytes = (
     env.context,
     "get",
     env.usecase.name,
-    Effect.gen(function*() {
-      const { bytes, decompress, recordSize } = yield* open(env, key, options, Http.executeAndRead, true)
+    Effect.flatMap(open(env, key, options, Http.executeAndRead, true), ({ bytes, decompress, recordSize }) => {
       const raw = bytes!
-      const decoded = decompress ? yield* Compression.decompressBytes(env.context.compression, raw) : raw
-      yield* recordSize(raw.length, decoded.length)
-      return decoded
-    })
+      return decompress
+        ? Effect.flatMap(
+          Compression.decompressBytes(env.context.compression, raw),
+          (decoded) => Effect.as(recordSize(raw.length, decoded.length), decoded)
+        )
+        : Effect.as(recordSize(raw.length, raw.length), raw)
+    }),
+    () => Env.attributes(env, key)
   )

@@ -79,8 +79,7 @@ export const make = (
     const make = source
     const prepare: Effect.Effect<Http.PreparedBody> = make === undefined || length === 0
       ? Effect.succeed({
-        body: HttpBody.uint8Array(body instanceof Uint8Array ? body : new Uint8Array(0), "application/octet-stream"),
-        failed: Effect.succeedNone
+        body: HttpBody.uint8Array(body instanceof Uint8Array ? body : new Uint8Array(0), "application/octet-stream")
       })
       : whole
       ? collected(make().pipe(Stream.provideContext(callerContext)), length)
@@ -110,7 +109,7 @@ const collected = (
     onFailure: failing,
     onSuccess: (bytes): Http.PreparedBody =>
       bytes.length === length
-        ? { body: HttpBody.uint8Array(bytes, "application/octet-stream"), failed: Effect.succeedNone }
+        ? { body: HttpBody.uint8Array(bytes, "application/octet-stream") }
         : failing(invalid("contentLength", `is ${length} but the stream had ${bytes.length} bytes`))
   })
 

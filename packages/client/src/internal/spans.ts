@@ -68,12 +68,20 @@ const inSpan = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, options: 
  */
 export const annotate = (attributes: Readonly<Record<string, unknown>>): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) => {
-    const span = fiber.currentSpan
-    if (span !== undefined && ours.has(span)) {
-      for (const key in attributes) (span as Tracer.Span).attribute(key, attributes[key])
-    }
+    annotateSpan(fiber.currentSpan, attributes)
     return Effect.void
   })
+
+/**
+ * {@link annotate} for a span already at hand (a fiber's `currentSpan`): writes only when the client made it.
+ *
+ * @internal
+ */
+export const annotateSpan = (span: Tracer.AnySpan | undefined, attributes: Readonly<Record<string, unknown>>): void => {
+  if (span !== undefined && ours.has(span)) {
+    for (const key in attributes) (span as Tracer.Span).attribute(key, attributes[key])
+  }
+}
 
 /**
  * Runs `effect` in the span `name` (when spans are {@link recorded}).
@@ -115,8 +123,8 @@ export interface Tracing {
 }
 
 /**
- * Runs `effect` as the client operation `name`: its span (when {@link recorded}) around its metrics
- * (`operation` with `metrics.track`).
+ * Runs `effect` as the client operation `name`: its span (when {@link recorded}, with its first `attributes`)
+ * around its metrics (`operation` with `metrics.track`).
  *
  * @internal
  */
@@ -125,12 +133,16 @@ export const operation = <A, E, R>(
   tracing: Tracing,
   metric: Metrics.Operation,
   usecase: string,
-  effect: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
-  traced(
-    name,
-    tracing.metrics.track(metric, usecase, effect),
-    tracing.propagateTraces === true ? propagating : undefined
+  effect: Effect.Effect<A, E, R>,
+  attributes?: () => Record<string, unknown>
+): Effect.Effect<A, E, R> => {
+  const tracked = tracing.metrics.track(metric, usecase, effect)
+  const options = tracing.propagateTraces === true ? propagating : undefined
+  return Effect.withFiberRuntime((fiber) =>
+    !recorded(fiber, options)
+      ? tracked
+      : inSpan(name, tracked, attributes === undefined ? options : { ...options, attributes: attributes() })
   )
+}
 
 const propagating: Options = { propagateTraces: true }

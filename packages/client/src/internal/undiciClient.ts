@@ -41,7 +41,7 @@ import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import { Readable } from "node:stream"
 import type * as Transport from "../Transport.js"
@@ -278,6 +278,146 @@ const sendDirect = (dispatcher: Undici.Dispatcher) =>
   )
 }
 
+/**
+ * {@link Transport.Service.sendWhole} over `dispatcher`: the request sent as given, its whole response body collected
+ * by a dispatch handler of our own (no body stream, no `AbortController`, no finalization entry), and answered as a
+ * {@link WholeResponse}.
+ */
+const sendWhole = (dispatcher: Undici.Dispatcher) =>
+(
+  request: Transport.Request,
+  exchange: Transport.Exchange
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
+  let shown: HttpClientRequest.HttpClientRequest | undefined
+  const show = () =>
+    shown ??= redactRequest(
+      HttpClientRequest.make(request.method)(request.origin + request.path, { headers: request.headers }),
+      Http.secretHeaders
+    )
+  const sent = (body: RequestBody) =>
+    Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+      const form = body !== null && typeof body === "object" && formContentType in body
+        ? (body as { [formContentType]: string | null })[formContentType]
+        : null
+      const handler = new WholeHandler(exchange, show, resume)
+      exchange.onStart((reason) => handler.abort(reason))
+      dispatcher.dispatch({
+        method: request.method as Undici.Dispatcher.HttpMethod,
+        headers: form === null ? request.headers : { ...request.headers, "content-type": form },
+        origin: request.origin,
+        path: request.path,
+        body,
+        // HEAD answers from Objectstore servers have no body: the connection is kept (see NodeClient's dispatcher).
+        ...(request.method === "HEAD" ? { reset: false } : {}),
+        headersTimeout: 60 * 60 * 1000,
+        bodyTimeout: 0
+      }, handler)
+      return Effect.sync(() => {
+        handler.abort(new Error("interrupted"))
+        handler.end()
+      })
+    })
+  const body = request.body
+  return body._tag === "Uint8Array"
+    ? sent(body.body)
+    : body._tag === "Empty"
+    ? sent(null)
+    : Effect.flatMap(sendBody(body), sent)
+}
+
+/**
+ * The dispatch handler of {@link sendWhole}: collects the body, reports progress to the exchange, and answers once.
+ * An abort before undici has started the request is kept and applied when it starts (as undici's own request
+ * handler does with a signal).
+ */
+class WholeHandler implements Undici.Dispatcher.DispatchHandler {
+  readonly #exchange: Transport.Exchange
+  readonly #show: () => HttpClientRequest.HttpClientRequest
+  readonly #resume: (
+    effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+  ) => void
+  #controller: Undici.Dispatcher.DispatchController | undefined
+  #reason: Error | undefined
+  #done = false
+  #ended = false
+  #status = 0
+  #headers: Record<string, string | Array<string>> = {}
+  readonly #chunks: Array<Uint8Array> = []
+  #length = 0
+
+  constructor(
+    exchange: Transport.Exchange,
+    show: () => HttpClientRequest.HttpClientRequest,
+    resume: (effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => void
+  ) {
+    this.#exchange = exchange
+    this.#show = show
+    this.#resume = resume
+  }
+
+  /** Tells the exchange it is over (once). */
+  end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#exchange.onEnd()
+  }
+
+  abort(reason: Error): void {
+    if (this.#done || this.#reason !== undefined) return
+    this.#reason = reason
+    this.#controller?.abort(reason)
+  }
+
+  onRequestStart(controller: Undici.Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#reason !== undefined) controller.abort(this.#reason)
+  }
+
+  onResponseStart(
+    _controller: Undici.Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | Array<string> | undefined>
+  ): void {
+    // 1xx answers are informational: the response follows.
+    if (statusCode < 200) return
+    this.#status = statusCode
+    this.#headers = headers as Record<string, string | Array<string>>
+    this.#exchange.onResponse()
+  }
+
+  onResponseData(_controller: Undici.Dispatcher.DispatchController, chunk: Uint8Array): void {
+    this.#chunks.push(chunk)
+    this.#length += chunk.length
+    this.#exchange.onBytes(chunk.length)
+  }
+
+  onResponseEnd(): void {
+    if (this.#done) return
+    this.#done = true
+    const chunks = this.#chunks
+    let body: Uint8Array
+    if (chunks.length === 1 && chunks[0]!.byteOffset === 0 && chunks[0]!.buffer.byteLength === this.#length) {
+      body = chunks[0]!
+    } else {
+      body = new Uint8Array(this.#length)
+      let offset = 0
+      for (const chunk of chunks) {
+        body.set(chunk, offset)
+        offset += chunk.length
+      }
+    }
+    this.end()
+    this.#resume(Effect.succeed(new WholeResponse(this.#show, this.#status, this.#headers, body)))
+  }
+
+  onResponseError(_controller: Undici.Dispatcher.DispatchController, error: Error): void {
+    if (this.#done) return
+    this.#done = true
+    this.end()
+    this.#resume(Effect.fail(transportError(this.#show(), error)))
+  }
+}
+
 const ATTR_URL_QUERY = "url.query"
 
 const traced = (
@@ -319,7 +459,9 @@ export const make = (
   direct: boolean
 ): { httpClient: HttpClient.HttpClient; transport: Transport.Service } => ({
   httpClient: build(dispatcher),
-  transport: direct ? { abortWith, cancel, watchBody, send: sendDirect(dispatcher) } : { abortWith, cancel, watchBody }
+  transport: direct
+    ? { abortWith, cancel, watchBody, send: sendDirect(dispatcher), sendWhole: sendWhole(dispatcher) }
+    : { abortWith, cancel, watchBody }
 })
 
 const build = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
@@ -362,48 +504,94 @@ const build = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
   return client
 }
 
-/**
- * A response over undici's `ResponseData`: headers converted once, body readers made on first use.
- */
-class UndiciResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+/** What both kinds of response share: the request as shown, the status, the headers converted once. */
+abstract class ResponseBase extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
   readonly #request: () => HttpClientRequest.HttpClientRequest
-  readonly #source: Undici.Dispatcher.ResponseData
+  readonly #raw: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
   #headers: Headers.Headers | undefined
   #cookies: Cookies.Cookies | undefined
-  #reads: Map<string, Promise<unknown>> | undefined
+  abstract readonly status: number
+  abstract readonly stream: Stream.Stream<Uint8Array, HttpClientError.ResponseError>
+  abstract readonly text: Effect.Effect<string, HttpClientError.ResponseError>
+  abstract readonly arrayBuffer: Effect.Effect<ArrayBuffer, HttpClientError.ResponseError>
+  abstract readonly formData: Effect.Effect<FormData, HttpClientError.ResponseError>
 
-  constructor(request: () => HttpClientRequest.HttpClientRequest, source: Undici.Dispatcher.ResponseData) {
+  constructor(
+    request: () => HttpClientRequest.HttpClientRequest,
+    headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+  ) {
     super()
     this.#request = request
-    this.#source = source
-    // Errors reach readers through the body's own API; an unread body's error must not crash the process.
-    source.body.on("error", noop)
+    this.#raw = headers
   }
 
   get request(): HttpClientRequest.HttpClientRequest {
     return this.#request()
   }
 
-  get status(): number {
-    return this.#source.statusCode
-  }
-
   get headers(): Headers.Headers {
-    return this.#headers ??= Headers.fromInput(this.#source.headers as Headers.Input)
+    return this.#headers ??= Headers.fromInput(this.#raw as Headers.Input)
   }
 
   get cookies(): Cookies.Cookies {
     if (this.#cookies !== undefined) return this.#cookies
-    const header = this.#source.headers["set-cookie"]
+    const header = this.#raw["set-cookie"]
     return this.#cookies = header === undefined
       ? Cookies.empty
-      : Cookies.fromSetCookie(Array.isArray(header) ? header : [header])
+      : Cookies.fromSetCookie(typeof header === "string" ? [header] : header)
   }
 
   get remoteAddress(): Option.Option<string> {
     return Option.none()
+  }
+
+  protected decodeError(cause: unknown) {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => text === "" ? null : JSON.parse(text) as unknown,
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => UrlParams.fromInput(new URLSearchParams(text)),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  toJSON(): unknown {
+    return IncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+}
+
+/**
+ * A response over undici's `ResponseData`: headers converted once, body readers made on first use.
+ */
+class UndiciResponse extends ResponseBase {
+  readonly #source: Undici.Dispatcher.ResponseData
+  #reads: Map<string, Promise<unknown>> | undefined
+
+  constructor(request: () => HttpClientRequest.HttpClientRequest, source: Undici.Dispatcher.ResponseData) {
+    super(request, source.headers)
+    this.#source = source
+    // Errors reach readers through the body's own API; an unread body's error must not crash the process.
+    source.body.on("error", noop)
+  }
+
+  get status(): number {
+    return this.#source.statusCode
   }
 
   /** Destroys the body unless it has been read to the end (with `reason`, readers fail with it). */
@@ -422,10 +610,6 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
     }
   }
 
-  #decodeError(cause: unknown) {
-    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
-  }
-
   /** Reads the whole body once; interruption of the reader destroys the body. */
   #read<A>(
     kind: string,
@@ -439,7 +623,7 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
         promise = read(this.#source.body)
         reads.set(kind, promise)
       }
-      promise.then((value) => resume(Effect.succeed(value)), (cause) => resume(Effect.fail(this.#decodeError(cause))))
+      promise.then((value) => resume(Effect.succeed(value)), (cause) => resume(Effect.fail(this.decodeError(cause))))
       return Effect.sync(() => this.cancel())
     })
   }
@@ -450,29 +634,13 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
     const length = this.#source.headers["content-length"]
     return NodeBody.stream(
       this.#source.body,
-      (cause) => this.#decodeError(cause),
+      (cause) => this.decodeError(cause),
       typeof length === "string" && /^\d+$/.test(length) ? Number(length) : undefined
     )
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
     return this.#read("text", (body) => body.text())
-  }
-
-  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => text === "" ? null : JSON.parse(text) as unknown,
-        catch: (cause) => this.#decodeError(cause)
-      }))
-  }
-
-  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.#decodeError(cause)
-      }))
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
@@ -482,12 +650,53 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
     return this.#read("formData", (body) => body.formData() as Promise<FormData>)
   }
+}
 
-  toJSON(): unknown {
-    return IncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
-      request: this.request.toJSON(),
-      status: this.status
+const utf8 = new TextDecoder()
+
+/**
+ * A response whose body was read whole before it was handed over ({@link sendWhole}): every reader answers from
+ * memory, any number of times.
+ */
+class WholeResponse extends ResponseBase {
+  readonly status: number
+  readonly #body: Uint8Array
+
+  constructor(
+    request: () => HttpClientRequest.HttpClientRequest,
+    status: number,
+    headers: Readonly<Record<string, string | ReadonlyArray<string>>>,
+    body: Uint8Array
+  ) {
+    super(request, headers)
+    this.status = status
+    this.#body = body
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return this.#body.length === 0 ? Stream.empty : Stream.succeed(this.#body)
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return Effect.sync(() => utf8.decode(this.#body))
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    return Effect.sync(() => {
+      const body = this.#body
+      return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength
+        ? body.buffer as ArrayBuffer
+        : body.slice().buffer as ArrayBuffer
     })
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return Effect.tryPromise({
+      try: () =>
+        new Response(this.#body as Uint8Array<ArrayBuffer>, {
+          headers: { "content-type": this.headers["content-type"] ?? "" }
+        }).formData(),
+      catch: (cause) => this.decodeError(cause)
+    }) as Effect.Effect<FormData, HttpClientError.ResponseError>
   }
 }
