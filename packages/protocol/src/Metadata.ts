@@ -422,7 +422,9 @@ export const fromResponseHeaders = (headers: HeaderSource, names?: Iterable<stri
     allNames = names ?? []
   } else {
     const lower = new Map<string, string>()
-    for (const [name, value] of Object.entries(headers)) {
+    for (const name in headers) {
+      if (!Object.hasOwn(headers, name)) continue
+      const value = headers[name]
       if (value === undefined) continue
       const text = typeof value === "string" ? value : value[value.length - 1]
       if (text !== undefined) lower.set(name.toLowerCase(), text)

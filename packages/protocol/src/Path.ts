@@ -26,6 +26,16 @@ const queryRaw = makeTable(alphanumerics + "-._~" + "/:@!$&'()*+,;=" + "?")
 const batchRaw = makeTable(alphanumerics)
 
 const encodeWith = (table: ReadonlyArray<boolean>, text: string): string => {
+  // Most paths need no escape at all: they are returned as they are, without a byte-by-byte copy.
+  let raw = true
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code > 127 || !table[code]) {
+      raw = false
+      break
+    }
+  }
+  if (raw) return text
   let out = ""
   for (const byte of utf8(text)) {
     out += table[byte] ? String.fromCharCode(byte) : percentByte(byte)

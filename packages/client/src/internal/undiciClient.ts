@@ -532,7 +532,16 @@ abstract class ResponseBase extends Inspectable.Class implements HttpClientRespo
   }
 
   get headers(): Headers.Headers {
-    return this.#headers ??= Headers.fromInput(this.#raw as Headers.Input)
+    if (this.#headers !== undefined) return this.#headers
+    // undici's names are lower-case already; repeated headers are joined as `Headers.fromInput` does.
+    const raw = this.#raw
+    const out: Record<string, string> = {}
+    for (const name in raw) {
+      const value = raw[name]
+      if (typeof value === "string") out[name] = value
+      else if (value !== undefined) out[name] = value.join(", ")
+    }
+    return this.#headers = Headers.unsafeFromRecord(out)
   }
 
   get cookies(): Cookies.Cookies {
