@@ -406,6 +406,15 @@ export type HeaderSource =
   | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
 
 /**
+ * Whether a `Content-Encoding` value names zstd, the one compression the protocol stores (§7): what
+ * {@link fromResponseHeaders} reads as `compression`, for a reader that needs nothing else.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const isZstd = (contentEncoding: string | undefined): boolean => contentEncoding?.trim().toLowerCase() === "zstd"
+
+/**
  * Reads metadata from response headers on the client, leniently: a missing content type is
  * `application/octet-stream`, an unparsable expiration is manual, unparsable timestamps are `undefined`; origin,
  * filename and custom values are percent-decoded with {@link decodeValue} (PROTOCOL §6.8). With a
@@ -451,7 +460,7 @@ export const fromResponseHeaders = (headers: HeaderSource, names?: Iterable<stri
   }
   return {
     contentType: get(CONTENT_TYPE) ?? DEFAULT_CONTENT_TYPE,
-    compression: get(CONTENT_ENCODING)?.trim().toLowerCase() === "zstd" ? "zstd" : undefined,
+    compression: isZstd(get(CONTENT_ENCODING)) ? "zstd" : undefined,
     expirationPolicy: policy,
     timeCreated: timestamp(TIME_CREATED),
     timeExpires: timestamp(TIME_EXPIRES),

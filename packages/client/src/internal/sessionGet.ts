@@ -8,6 +8,7 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as ProtocolBytes from "@objectstore/protocol/Bytes"
+import * as Metadata from "@objectstore/protocol/Metadata"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -158,7 +159,9 @@ interface Opened {
   /** The whole body, when it was read within the attempt. */
   readonly bytes: Uint8Array | undefined
   readonly target: { readonly method: string; readonly path: string }
-  readonly stored: Session.ObjectMetadata
+  /** The stored object's metadata, parsed from the headers when asked for (`getBytes` needs only `compression`). */
+  readonly stored: () => Session.ObjectMetadata
+  readonly compression: "zstd" | "none"
   readonly ranged: Session.ObjectResponse["range"]
   readonly decompress: boolean
   readonly size: number | undefined
@@ -206,7 +209,7 @@ const open = <R>(
       return answer(response)
     })
     return Effect.flatMap(sent, ({ bytes, decodedByTransport, response }): Effect.Effect<Opened, OpenError> => {
-      const stored = Env.toObjectMetadata(response)
+      const compression = Metadata.isZstd(response.headers[Metadata.CONTENT_ENCODING]) ? "zstd" : "none"
       const ranged = response.status === 206
         ? RangeInternal.fromContentRange(response.headers["content-range"]).pipe(Option.getOrUndefined)
         : undefined
@@ -214,7 +217,7 @@ const open = <R>(
         return Effect.fail(Errors.decode(target, "206 response without a valid content-range"))
       }
       // A range addresses the stored bytes: a slice of a zstd frame cannot be decompressed on its own.
-      if (ranged !== undefined && stored.compression === "zstd" && options?.decompress === true) {
+      if (ranged !== undefined && compression === "zstd" && options?.decompress === true) {
         return Effect.fail(
           new InvalidInputError({
             field: "decompress",
@@ -224,8 +227,8 @@ const open = <R>(
         )
       }
       const passthrough = options?.acceptEncoding !== undefined &&
-        Encoding.accepts(options.acceptEncoding, stored.compression)
-      const decompress = stored.compression === "zstd" && options?.decompress !== false && !passthrough &&
+        Encoding.accepts(options.acceptEncoding, compression)
+      const decompress = compression === "zstd" && options?.decompress !== false && !passthrough &&
         ranged === undefined && !decodedByTransport
       const length = response.headers["content-length"]
       const size = ranged !== undefined
@@ -245,7 +248,7 @@ const open = <R>(
       const recordSize = (received: number, delivered: number) =>
         context.metrics.recordSize("get", env.usecase.name, {
           bytes: received,
-          compression: stored.compression,
+          compression,
           uncompressedBytes: decompress ? delivered : undefined,
           elapsed: Duration.millis(clock.unsafeCurrentTimeMillis() - start)
         })
@@ -253,7 +256,11 @@ const open = <R>(
         response,
         bytes,
         target,
-        stored: decodedByTransport ? { ...stored, compression: "none" as const } : stored,
+        stored: () => {
+          const stored = Env.toObjectMetadata(response)
+          return decodedByTransport ? { ...stored, compression: "none" as const } : stored
+        },
+        compression,
         ranged,
         decompress,
         size,
@@ -340,17 +347,18 @@ export const get = (
     "get",
     env.usecase.name,
     Effect.flatMap(open(env, key, options, Http.execute, false), (opened) =>
-      Effect.clockWith((clock) =>
-        Effect.succeed(
+      Effect.clockWith((clock) => {
+        const stored = opened.stored()
+        return Effect.succeed(
           {
             key,
-            metadata: opened.decompress ? { ...opened.stored, compression: "none" as const } : opened.stored,
+            metadata: opened.decompress ? { ...stored, compression: "none" as const } : stored,
             stream: bodyStream(env, opened, clock),
             ...(opened.ranged === undefined ? {} : { range: opened.ranged }),
             ...(opened.size === undefined ? {} : { size: opened.size })
           } satisfies Session.ObjectResponse
         )
-      )),
+      })),
     () => Env.attributes(env, key)
   )
 
