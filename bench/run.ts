@@ -5,6 +5,14 @@
  *   node --import tsx bench/run.ts                 full settings; writes BENCHMARKS.md
  *   node --import tsx bench/run.ts --quick         short settings (each workload ~30 s); prints, writes nothing
  *   options: --only small,large   --out FILE (write there; with --quick too)   --list
+ *            --sources (measure the TypeScript sources through tsx instead of the built packages)
+ *
+ * The packages are measured as users install them: `npm run build` first, then every workload runs with
+ * `TSX_TSCONFIG_PATH=bench/tsconfig.built.json`, under which `@objectstore/*` resolves to the built `dist` (tsc's
+ * output) rather than to the sources through the root tsconfig's `paths`. tsx compiles sources with esbuild's
+ * `keepNames`, which wraps every function the client creates per request in a `__name` call: about 10-15% of a small
+ * request's client CPU that no installed package pays. A workload run by hand (`node --import tsx bench/small.ts`)
+ * measures the sources unless given the same variable.
  *
  * Only the part of `BENCHMARKS.md` between the `<!-- bench:results:begin -->` and `<!-- bench:results:end -->`
  * markers is regenerated; hand-written analysis around them survives. Workloads run sequentially so that each has
@@ -42,6 +50,7 @@ const option = (name: string): string | undefined => {
   return index >= 0 ? args[index + 1] : undefined
 }
 const quick = args.includes("--quick")
+const sources = args.includes("--sources")
 const only = option("only")?.split(",").map((name) => name.trim()).filter((name) => name !== "")
 const out = option("out") ?? (quick ? undefined : path.join(root, "BENCHMARKS.md"))
 const timeoutMs = (quick ? 3 : 20) * 60_000
@@ -72,7 +81,8 @@ const runWorkload = (name: string): Promise<Outcome> =>
       ...(quick ? ["--quick"] : [])
     ], {
       cwd: root,
-      stdio: ["ignore", "pipe", "inherit"]
+      stdio: ["ignore", "pipe", "inherit"],
+      env: sources ? process.env : { ...process.env, TSX_TSCONFIG_PATH: path.join(here, "tsconfig.built.json") }
     })
     let stdout = ""
     child.stdout.setEncoding("utf8")
@@ -125,7 +135,8 @@ const environment = (loadBefore: ReadonlyArray<number>, loadAfter: ReadonlyArray
     `${os.type()} ${os.release()} ${os.arch()}`,
     `- Node.js ${process.version}`,
     `- Load average (1/5/15 min) before: ${load(loadBefore)}; after: ${load(loadAfter)}`,
-    `- Settings: ${quick ? "quick (short runs, fewer repetitions: indicative only)" : "full"}`
+    `- Settings: ${quick ? "quick (short runs, fewer repetitions: indicative only)" : "full"}`,
+    `- Packages: ${sources ? "the TypeScript sources through tsx (--sources)" : "as built (dist, tsc's output)"}`
   ].join("\n")
 }
 
@@ -216,6 +227,10 @@ const main = async () => {
   const unknown = (only ?? []).filter((name) => !all.includes(name))
   if (unknown.length > 0) throw new Error(`unknown workload(s): ${unknown.join(", ")} (have: ${all.join(", ")})`)
   const selected = only === undefined ? all : all.filter((name) => only.includes(name))
+  if (!sources) {
+    process.stderr.write("run: npm run build (the packages are measured as built; --sources for the sources)\n")
+    execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
+  }
   const loadBefore = os.loadavg()
   const outcomes: Array<Outcome> = []
   for (const name of selected) {

@@ -191,7 +191,8 @@ export const execute = <A, E>(
     response: HttpClientResponse.HttpClientResponse,
     attempt: number
   ) => Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
-): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope> => run(context, spec, handle)
+): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope> =>
+  run(context, spec, handle, spec.bodyInScope !== false)
 
 /**
  * Sends a request (retrying as {@link execute} does) and reads its answer within the attempt: `handle` consumes the
@@ -206,7 +207,7 @@ export const executeAndRead = <A, E>(
   handle: (response: HttpClientResponse.HttpClientResponse, attempt: number) => Effect.Effect<A, AttemptError<E>>
 ): Effect.Effect<A, E | AuthError | NetworkError | ResponseError> =>
   // Without `bodyInScope`, `run` never touches the Scope: the requirement is only in its type.
-  run(context, { ...spec, bodyInScope: false }, handle) as Effect.Effect<
+  run(context, spec, handle, false) as Effect.Effect<
     A,
     E | AuthError | NetworkError | ResponseError
   >
@@ -346,11 +347,11 @@ const run = <A, E>(
   handle: (
     response: HttpClientResponse.HttpClientResponse,
     attempt: number
-  ) => Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
+  ) => Effect.Effect<A, AttemptError<E>, EffectScope.Scope>,
+  inScope: boolean
 ): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope> => {
   const target = { method: spec.method, path: spec.path }
-  const url = context.origin + spec.path
-  const inScope = spec.bodyInScope !== false
+  const url = () => context.origin + spec.path
   const transport = context.transport
   // Sent by the transport itself where it can, unless the `HttpClient`'s own spans are wanted (`httpSpans`); an
   // answer read within the attempt, and not as a stream, is read whole by the transport.
@@ -373,7 +374,7 @@ const run = <A, E>(
         ? HttpBody.empty
         : watchedBody(prepared.body, dog, limits, transport !== undefined) ?? prepared.body
       const trace = context.propagateTraces === true && span?._tag === "Span" ? span : undefined
-      if (context.ownSpans === true) Spans.annotateSpan(span, spanAttributes(spec.method, url))
+      if (context.ownSpans === true && span !== undefined) Spans.annotateSpan(span, spanAttributes(spec.method, url()))
       let executed: Effect.Effect<
         HttpClientResponse.HttpClientResponse,
         HttpClientError.HttpClientError,
@@ -410,7 +411,7 @@ const run = <A, E>(
           executed = direct(request, abortedByDeadline(dog))
         }
       } else {
-        let request = HttpClientRequest.setBody(HttpClientRequest.make(spec.method)(url), body)
+        let request = HttpClientRequest.setBody(HttpClientRequest.make(spec.method)(url()), body)
         request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
         if (Option.isSome(token)) {
           request = HttpClientRequest.setHeader(request, "x-os-auth", `Bearer ${Redacted.value(token.value)}`)
@@ -434,7 +435,9 @@ const run = <A, E>(
             Effect.flatMap(failed, (own) => Option.isSome(own) ? Effect.fail(Errors.failure(own.value as E)) : fail())
         },
         onSuccess: (response) => {
-          if (context.ownSpans === true) Spans.annotateSpan(span, { "http.response.status_code": response.status })
+          if (context.ownSpans === true && span !== undefined) {
+            Spans.annotateSpan(span, { "http.response.status_code": response.status })
+          }
           let handled: Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
           if (whole !== undefined) {
             // Nothing is left to wait for: the exchange has stopped the deadlines (`onEnd`).

@@ -156,5 +156,9 @@ const decodeKeyAnswer = decodeAnswer(Schema.Struct({ key: Schema.NonEmptyString 
  *
  * @internal
  */
-export const keyAnswer = (json: unknown): Either.Either<string, string> =>
-  Either.map(decodeKeyAnswer(json), (answer) => answer.key)
+export const keyAnswer = (json: unknown): Either.Either<string, string> => {
+  // The answer of every successful write: taken without a Schema run; anything else gets Schema's reason.
+  const key = typeof json === "object" && json !== null ? (json as { readonly key?: unknown }).key : undefined
+  if (typeof key === "string" && key !== "") return Either.right(key)
+  return Either.map(decodeKeyAnswer(json), (answer) => answer.key)
+}
