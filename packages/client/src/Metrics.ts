@@ -288,8 +288,15 @@ interface Tagged {
   readonly outcomes: Map<string, Metric.Metric.Counter<number>>
   readonly responses: Map<number, Metric.Metric.Counter<number>>
   readonly retries: Metric.Metric.Counter<number>
-  readonly sizes: Map<string, Metric.Metric.Histogram<number>>
+  /** By {@link sizeSlot}. */
+  readonly sizes: Array<Metric.Metric.Histogram<number> | undefined>
 }
+
+const sizeKinds: ReadonlyArray<internal.SizeKind> = ["size", "compression_ratio", "throughput", "inverse_throughput"]
+
+/** The place of a size histogram (kind, compression tag) in {@link Tagged}'s `sizes`. */
+const sizeSlot = (kind: internal.SizeKind, compression: "none" | "zstd" | undefined): number =>
+  sizeKinds.indexOf(kind) * 3 + (compression === undefined ? 0 : compression === "none" ? 1 : 2)
 
 const tagged = new Map<Operation, Map<string, Tagged>>()
 
@@ -303,7 +310,7 @@ const taggedOf = (operation: Operation, usecase: string): Tagged => {
       outcomes: new Map(),
       responses: new Map(),
       retries: withTags(retries, { "objectstore.operation": operation, "objectstore.usecase": usecase }),
-      sizes: new Map()
+      sizes: []
     }
     byUsecase.set(usecase, found)
   }
@@ -374,15 +381,18 @@ export const make: Service = Metrics.of({
   recordSize: (operation, usecase, sizes) =>
     updateAll((extra) => {
       const entry = taggedOf(operation, usecase)
-      for (const distribution of internal.distributions(usecase, sizes)) {
-        const key = `${distribution.kind}\u0000${distribution.tags.compression ?? ""}`
-        let histogram = entry.sizes.get(key)
+      internal.eachDistribution(sizes, (kind, value, compression) => {
+        const slot = sizeSlot(kind, compression)
+        let histogram = entry.sizes[slot]
         if (histogram === undefined) {
-          histogram = withTags(histograms[distribution.kind][operation], distribution.tags)
-          entry.sizes.set(key, histogram)
+          histogram = withTags(
+            histograms[kind][operation],
+            compression === undefined ? { usecase } : { usecase, compression }
+          )
+          entry.sizes[slot] = histogram
         }
-        histogram.unsafeUpdate(distribution.value, extra)
-      }
+        histogram.unsafeUpdate(value, extra)
+      })
     }),
   recordResponse: (operation, usecase, status) =>
     updateAll((extra) => {

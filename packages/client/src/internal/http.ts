@@ -151,7 +151,10 @@ export const failStatus = (
  * @internal
  */
 export const drain = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(response.text)
+  readWhole.has(response) ? Effect.void : Effect.ignore(response.text)
+
+/** The responses whose body the transport read whole before handing them over (`Transport.sendWhole`). */
+const readWhole = new WeakSet<HttpClientResponse.HttpClientResponse>()
 
 const retrySchedule = (schedule: Schedule.Schedule<unknown, unknown>) =>
   Schedule.intersect(
@@ -440,7 +443,8 @@ const run = <A, E>(
           }
           let handled: Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
           if (whole !== undefined) {
-            // Nothing is left to wait for: the exchange has stopped the deadlines (`onEnd`).
+            // Nothing is left to wait for: the exchange has stopped the deadlines (`onEnd`), and nothing to drain.
+            readWhole.add(response)
             handled = handle(response, number)
           } else {
             // Reads of the body within the attempt (`handle`) have the download deadline; a body handed on to the

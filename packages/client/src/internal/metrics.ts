@@ -43,32 +43,49 @@ const finite = (value: number): boolean => Number.isFinite(value) && value >= 0
  */
 export const distributions = (usecase: string, sizes: SizesInput): ReadonlyArray<Distribution> => {
   const out: Array<Distribution> = []
+  const none = { usecase, compression: "none" }
+  const compressed = sizes.compression === "zstd" ? { usecase, compression: "zstd" } : undefined
+  const bare = { usecase }
+  eachDistribution(sizes, (kind, value, compression) =>
+    out.push({
+      kind,
+      value,
+      tags: compression === undefined ? bare : compression === "none" ? none : compressed!
+    }))
+  return out
+}
+
+/**
+ * {@link distributions} without building them: `visit` gets each one's kind, value and `compression` tag (none for a
+ * size without one), in the same order.
+ *
+ * @internal
+ */
+export const eachDistribution = (
+  sizes: SizesInput,
+  visit: (kind: SizeKind, value: number, compression: "none" | "zstd" | undefined) => void
+): void => {
   const seconds = Duration.toMillis(sizes.elapsed) / 1000
-  const recordSize = (bytes: number, tags: Readonly<Record<string, string>>) => {
+  const recordSize = (bytes: number, compression: "none" | "zstd" | undefined) => {
     if (!finite(bytes)) return
-    out.push({ kind: "size", value: bytes, tags })
+    visit("size", bytes, compression)
     if (seconds > 0 && bytes > 0) {
-      out.push({ kind: "throughput", value: bytes / seconds, tags })
-      out.push({ kind: "inverse_throughput", value: seconds / bytes, tags })
+      visit("throughput", bytes / seconds, compression)
+      visit("inverse_throughput", seconds / bytes, compression)
     }
   }
   if (sizes.compression === undefined) {
-    recordSize(sizes.bytes, { usecase })
+    recordSize(sizes.bytes, undefined)
   } else if (sizes.compression === "none") {
-    recordSize(sizes.bytes, { usecase, compression: "none" })
+    recordSize(sizes.bytes, "none")
   } else {
     const uncompressed = sizes.uncompressedBytes
-    if (uncompressed !== undefined) recordSize(uncompressed, { usecase, compression: "none" })
-    recordSize(sizes.bytes, { usecase, compression: sizes.compression })
+    if (uncompressed !== undefined) recordSize(uncompressed, "none")
+    recordSize(sizes.bytes, sizes.compression)
     if (uncompressed !== undefined && uncompressed > 0 && finite(sizes.bytes)) {
-      out.push({
-        kind: "compression_ratio",
-        value: sizes.bytes / uncompressed,
-        tags: { usecase, compression: sizes.compression }
-      })
+      visit("compression_ratio", sizes.bytes / uncompressed, sizes.compression)
     }
   }
-  return out
 }
 
 /**

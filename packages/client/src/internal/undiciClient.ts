@@ -504,6 +504,9 @@ const build = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
   return client
 }
 
+/** A JSON body as the platform's responses read it: empty is `null`. */
+const parseJson = (text: string): unknown => text === "" ? null : JSON.parse(text) as unknown
+
 /** What both kinds of response share: the request as shown, the status, the headers converted once. */
 abstract class ResponseBase extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
@@ -563,7 +566,7 @@ abstract class ResponseBase extends Inspectable.Class implements HttpClientRespo
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
     return Effect.flatMap(this.text, (text) =>
       Effect.try({
-        try: () => text === "" ? null : JSON.parse(text) as unknown,
+        try: () => parseJson(text),
         catch: (cause) => this.decodeError(cause)
       }))
   }
@@ -688,6 +691,13 @@ class WholeResponse extends ResponseBase {
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
     return Effect.sync(() => utf8.decode(this.#body))
+  }
+
+  override get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.try({
+      try: () => parseJson(utf8.decode(this.#body)),
+      catch: (cause) => this.decodeError(cause)
+    })
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
