@@ -47,7 +47,15 @@ export interface Counts {
 export interface Upload {
   readonly replayable: boolean
   /** Prepares one attempt; `counts` reads the bytes streamed so far by that attempt. */
-  readonly attempt: Effect.Effect<{ readonly prepared: PreparedBody; readonly counts: () => Counts }>
+  readonly attempt: Effect.Effect<Attempt>
+  /** The attempt itself when preparing one needs no effect (bytes sent as they are): every attempt sends it. */
+  readonly ready?: Attempt | undefined
+}
+
+/** One attempt's body, and the bytes it has streamed so far. */
+export interface Attempt {
+  readonly prepared: PreparedBody
+  readonly counts: () => Counts
 }
 
 const slices = (bytes: Uint8Array): Stream.Stream<Uint8Array> =>
@@ -70,13 +78,8 @@ export const prepare = <E, R>(
   const bytes = inMemory(input as Body.Input<unknown, unknown>)
   if (bytes !== undefined && options.compression === "none") {
     const counts = { raw: bytes.length, sent: bytes.length }
-    return {
-      replayable: true,
-      attempt: Effect.succeed({
-        prepared: { body: HttpBody.uint8Array(bytes, options.contentType) },
-        counts: () => counts
-      })
-    }
+    const ready: Attempt = { prepared: { body: HttpBody.uint8Array(bytes, options.contentType) }, counts: () => counts }
+    return { replayable: true, attempt: Effect.succeed(ready), ready }
   }
   const replayable = bytes !== undefined || Body.isReplayable(input)
   const contentLength = bytes !== undefined

@@ -9,6 +9,7 @@
 import * as Bytes from "@objectstore/protocol/Bytes"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as EffectScope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
@@ -59,8 +60,9 @@ export const peels = (body: Body.Input<unknown, unknown>, contentType: string | 
   !Body.isReplayable(body)
 
 /**
- * Resolves `encoding`, `compression` and `contentType: "guess"` for one `put`. A stream body that must be sniffed
- * is peeled in the caller's `Scope` (its remainder stays valid while the scope is open).
+ * Resolves `encoding`, `compression` and `contentType: "guess"` for one `put`, at once where no body must be read
+ * (an `Either`: the usual case, which then costs a put no Effect step), else as an effect. A stream body that must
+ * be sniffed is peeled in the caller's `Scope` (its remainder stays valid while the scope is open).
  *
  * @internal
  */
@@ -74,67 +76,69 @@ export const resolve = <E, R>(
     readonly requested: Usecase.Compression | undefined
     readonly encoding: unknown
   }
-): Effect.Effect<Resolved<E, R>, E | InvalidInputError, R | EffectScope.Scope> =>
-  Effect.suspend((): Effect.Effect<Resolved<E, R>, E | InvalidInputError, R | EffectScope.Scope> => {
-    const precompressed = options.encoding !== undefined
-    if (precompressed && options.encoding !== "zstd") {
-      return Effect.fail(
-        new InvalidInputError({
-          field: "encoding",
-          reason: `the only encoding of pre-compressed bodies is "zstd", got ${JSON.stringify(options.encoding)}`
-        })
-      )
-    }
-    if (precompressed && options.requested === "none") {
-      return Effect.fail(
-        new InvalidInputError({
-          field: "encoding",
-          reason: "a zstd body cannot be stored with compression \"none\" (drop one of the two options)"
-        })
-      )
-    }
-    const bytes = typeof body === "string"
-      ? new TextEncoder().encode(body)
-      : body instanceof Uint8Array
-      ? body
-      : undefined
-    if (precompressed && bytes !== undefined && bytes.length > 0 && !looksLikeZstd(bytes)) {
-      return Effect.fail(
-        new InvalidInputError({ field: "encoding", reason: "the body does not start with a zstd frame" })
-      )
-    }
-    const compression: Usecase.Compression = precompressed ? "zstd" : options.compression
-    const compress = compression === "zstd" && !precompressed
-    if (options.contentType !== ContentType.GUESS) {
-      return Effect.succeed<Resolved<E, R>>({ body, contentType: options.contentType, compression, compress })
-    }
-    if (precompressed) {
-      return Effect.fail(
-        new InvalidInputError({
-          field: "contentType",
-          reason: "the type of pre-compressed data cannot be guessed; give it explicitly"
-        })
-      )
-    }
-    if (bytes !== undefined) {
-      return Effect.succeed<Resolved<E, R>>({ body, contentType: ContentType.guess(bytes), compression, compress })
-    }
-    if (Body.isReplayable(body)) {
-      // A replayable body yields the same bytes every time: read just its beginning once.
-      const replayable = body as Body.Replayable<E, R>
-      return Effect.map(Stream.run(replayable.make(), sniffSink), (head): Resolved<E, R> => ({
-        body,
-        contentType: sniff(head.chunks, head.length < ContentType.SNIFF_LENGTH),
-        compression,
-        compress
-      }))
-    }
-    const stream = body as Stream.Stream<Uint8Array, E, R>
-    return Effect.map(Stream.peel(stream, sniffSink), ([head, rest]): Resolved<E, R> => ({
-      body: Stream.concat(Stream.fromChunk(Chunk.unsafeFromArray(head.chunks)), rest),
-      // Whether the stream ended is unknown here: treat the head as a prefix.
-      contentType: sniff(head.chunks, false),
+):
+  | Either.Either<Resolved<E, R>, InvalidInputError>
+  | Effect.Effect<Resolved<E, R>, E | InvalidInputError, R | EffectScope.Scope> =>
+{
+  const precompressed = options.encoding !== undefined
+  if (precompressed && options.encoding !== "zstd") {
+    return Either.left(
+      new InvalidInputError({
+        field: "encoding",
+        reason: `the only encoding of pre-compressed bodies is "zstd", got ${JSON.stringify(options.encoding)}`
+      })
+    )
+  }
+  if (precompressed && options.requested === "none") {
+    return Either.left(
+      new InvalidInputError({
+        field: "encoding",
+        reason: "a zstd body cannot be stored with compression \"none\" (drop one of the two options)"
+      })
+    )
+  }
+  const bytes = typeof body === "string"
+    ? new TextEncoder().encode(body)
+    : body instanceof Uint8Array
+    ? body
+    : undefined
+  if (precompressed && bytes !== undefined && bytes.length > 0 && !looksLikeZstd(bytes)) {
+    return Either.left(
+      new InvalidInputError({ field: "encoding", reason: "the body does not start with a zstd frame" })
+    )
+  }
+  const compression: Usecase.Compression = precompressed ? "zstd" : options.compression
+  const compress = compression === "zstd" && !precompressed
+  if (options.contentType !== ContentType.GUESS) {
+    return Either.right({ body, contentType: options.contentType, compression, compress })
+  }
+  if (precompressed) {
+    return Either.left(
+      new InvalidInputError({
+        field: "contentType",
+        reason: "the type of pre-compressed data cannot be guessed; give it explicitly"
+      })
+    )
+  }
+  if (bytes !== undefined) {
+    return Either.right({ body, contentType: ContentType.guess(bytes), compression, compress })
+  }
+  if (Body.isReplayable(body)) {
+    // A replayable body yields the same bytes every time: read just its beginning once.
+    const replayable = body as Body.Replayable<E, R>
+    return Effect.map(Stream.run(replayable.make(), sniffSink), (head): Resolved<E, R> => ({
+      body,
+      contentType: sniff(head.chunks, head.length < ContentType.SNIFF_LENGTH),
       compression,
       compress
     }))
-  })
+  }
+  const stream = body as Stream.Stream<Uint8Array, E, R>
+  return Effect.map(Stream.peel(stream, sniffSink), ([head, rest]): Resolved<E, R> => ({
+    body: Stream.concat(Stream.fromChunk(Chunk.unsafeFromArray(head.chunks)), rest),
+    // Whether the stream ended is unknown here: treat the head as a prefix.
+    contentType: sniff(head.chunks, false),
+    compression,
+    compress
+  }))
+}

@@ -100,8 +100,8 @@ export interface RequestSpec {
   /** The encoded path (from `Path.objectPath`). */
   readonly path: string
   readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Builds the body of one attempt. */
-  readonly body?: Effect.Effect<PreparedBody> | undefined
+  /** Builds the body of one attempt, or is it (a body every attempt sends as it is). */
+  readonly body?: Effect.Effect<PreparedBody> | PreparedBody | undefined
   /** Whether the body can be sent again (bytes, strings, replayable factories, no body). */
   readonly replayable: boolean
   /** Whether repeating a processed request is harmless (everything but POST). */
@@ -478,7 +478,9 @@ const run = <A, E>(
         onSuccess: (token) =>
           spec.body === undefined
             ? send(fiber.currentSpan, token, noBody)
-            : Effect.flatMap(spec.body, (prepared) => send(fiber.currentSpan, token, prepared))
+            : Effect.isEffect(spec.body)
+            ? Effect.flatMap(spec.body, (prepared) => send(fiber.currentSpan, token, prepared))
+            : send(fiber.currentSpan, token, spec.body)
       })
     )
     // The whole answer's exchange stops the deadlines itself, however it ends (`onEnd`).

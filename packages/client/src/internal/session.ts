@@ -97,16 +97,16 @@ const putIn = (
   }
   const chosen = Insert.compression(usecase, options)
   if (Either.isLeft(chosen)) return Effect.fail(chosen.left)
-  const resolving = EncodingUpload.resolve(body, {
-    contentType: options?.contentType,
-    compression: chosen.right,
-    requested: options?.compression,
-    encoding: options?.encoding
-  })
   const base = Env.spec(env, given === undefined ? "POST" : "PUT", "put", given)
   const target = { method: base.method, path: base.path }
-  const upload = Effect.withFiberRuntime<string, unknown, unknown>((fiber) =>
-    Effect.flatMap(resolving, (resolved): Effect.Effect<string, unknown, unknown> => {
+  const upload = Effect.withFiberRuntime<string, unknown, unknown>((fiber) => {
+    const resolving = EncodingUpload.resolve(body, {
+      contentType: options?.contentType,
+      compression: chosen.right,
+      requested: options?.compression,
+      encoding: options?.encoding
+    })
+    const resolved = (resolved: EncodingUpload.Resolved<unknown, unknown>): Effect.Effect<string, unknown, unknown> => {
       const headers = Insert.headers(usecase, options, resolved)
       if (Either.isLeft(headers)) return Effect.fail(headers.left)
       // A small body already in memory is compressed here, once, in one call (a zstd stream per body costs more
@@ -120,7 +120,7 @@ const putIn = (
           context: fiber.currentContext as Context.Context<unknown>,
           contentType: headers.right[Metadata.CONTENT_TYPE] ?? Metadata.DEFAULT_CONTENT_TYPE
         })
-        let counts: () => BodyInternal.Counts = () => ({ raw: 0, sent: 0 })
+        let counts: () => BodyInternal.Counts = upload.ready?.counts ?? (() => ({ raw: 0, sent: 0 }))
         const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
         const start = clock.unsafeCurrentTimeMillis()
         const sent = Http.executeAndRead(
@@ -129,10 +129,12 @@ const putIn = (
             ...base,
             headers: headers.right,
             replayable: upload.replayable,
-            body: Effect.map(upload.attempt, (attempt) => {
-              counts = attempt.counts
-              return attempt.prepared
-            })
+            body: upload.ready !== undefined
+              ? upload.ready.prepared
+              : Effect.map(upload.attempt, (attempt) => {
+                counts = attempt.counts
+                return attempt.prepared
+              })
           },
           (response): Effect.Effect<string, Http.AttemptError<never>> =>
             response.status === 200 || response.status === 201
@@ -156,8 +158,14 @@ const putIn = (
       return oneShot
         ? Effect.flatMap(Compression.compressBytes(context.compression, inMemory), send)
         : send(resolved.body)
-    })
-  )
+    }
+    // Resolved at once unless a body must be read to guess its type.
+    return !Either.isEither(resolving)
+      ? Effect.flatMap(resolving, resolved)
+      : Either.isLeft(resolving)
+      ? Effect.fail(resolving.left)
+      : resolved(resolving.right)
+  })
   return warning === undefined ? upload : Effect.zipRight(Validation.warnNonPortable(warning), upload)
 }
 
