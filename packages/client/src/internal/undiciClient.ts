@@ -24,7 +24,6 @@
  *
  * @internal
  */
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as Undici from "@effect/platform-node/Undici"
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
@@ -47,6 +46,7 @@ import { Readable } from "node:stream"
 import type * as Transport from "../Transport.js"
 import * as Http from "./http.js"
 import * as NodeBody from "./nodeBody.js"
+import * as PullReadable from "./pullReadable.js"
 
 /**
  * The requests `HttpClient.withScope` has registered, with the controller its scope aborts. This is the platform's
@@ -164,7 +164,7 @@ const sendBody = (body: HttpClientRequest.HttpClientRequest["body"]): Effect.Eff
         })
       })
     case "Stream":
-      return NodeStream.toReadable(body.stream)
+      return PullReadable.make(body.stream)
   }
 }
 
