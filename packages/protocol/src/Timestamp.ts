@@ -15,11 +15,19 @@ const floorDiv = (a: bigint, b: bigint): bigint => {
   return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q
 }
 
+// The last second formatted: the timestamps of a batch's answers mostly fall in the same second.
+let lastSeconds: bigint | undefined
+let lastText = ""
+
 const formatSeconds = (epochSeconds: bigint): string => {
+  if (epochSeconds === lastSeconds) return lastText
   const date = new Date(Number(epochSeconds) * 1000)
-  return `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}T${
+  const text = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}T${
     pad(date.getUTCHours(), 2)
   }:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}`
+  lastSeconds = epochSeconds
+  lastText = text
+  return text
 }
 
 /**
