@@ -122,6 +122,10 @@ for (const codec of codecs) {
         const frames = yield* Effect.forEach(parts, (part) => collect(encoder.compress(chunked(part, 4096))))
         const restored = yield* Compression.decompressBytes(service, Buffer.concat(frames))
         assert.isTrue(Buffer.from(restored).equals(Buffer.concat(parts)))
+        // Frames with their content size, concatenated: all of them, not the first alone.
+        const sized = yield* Effect.forEach(parts, (part) => Compression.compressBytes(encoder, part))
+        const whole = yield* Compression.decompressBytes(service, Buffer.concat(sized))
+        assert.isTrue(Buffer.from(whole).equals(Buffer.concat(parts)))
       }))
 
     it.effect("decompressBytes fails with CompressionError on corrupt or truncated data, and the next call works", () =>

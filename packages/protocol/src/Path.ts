@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
-import { decodeUtf8, percentByte, percentDecodeBytes, utf8 } from "./internal/bytes.js"
+import { decodeUtf8, percentByte, percentDecodeAscii, percentDecodeBytes, utf8 } from "./internal/bytes.js"
 
 const makeTable = (raw: string): ReadonlyArray<boolean> => {
   const table: Array<boolean> = []
@@ -36,6 +36,17 @@ const encodeWith = (table: ReadonlyArray<boolean>, text: string): string => {
     }
   }
   if (raw) return text
+  // ASCII text (nearly every key) escaped without encoding it to bytes first
+  let out = ""
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code > 127) return encodeBytesWith(table, text)
+    out += table[code] ? text[i] : percentByte(code)
+  }
+  return out
+}
+
+const encodeBytesWith = (table: ReadonlyArray<boolean>, text: string): string => {
   let out = ""
   for (const byte of utf8(text)) {
     out += table[byte] ? String.fromCharCode(byte) : percentByte(byte)
@@ -207,10 +218,15 @@ export const encodeBatchKey = (key: string): string => encodeWith(batchRaw, key)
  * @category decoding
  */
 export const decodeBatchKey = (text: string): Either.Either<string, string> => {
+  let escaped = false
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i)
     if ((code < 0x20 && code !== 0x09) || code > 0x7e) return Either.left("batch key header is not visible ASCII")
+    if (code === 37) escaped = true
   }
+  if (!escaped) return Either.right(text)
+  const ascii = percentDecodeAscii(text)
+  if (ascii !== undefined) return Either.right(ascii)
   const decoded = decodeUtf8(percentDecodeBytes(text))
   return decoded === undefined
     ? Either.left("batch key is not valid UTF-8 after percent-decoding")

@@ -192,6 +192,8 @@ describe("Path", () => {
     assert.deepStrictEqual(Path.decodeBatchKey("caf%c3%a9"), Either.right("café"))
     assert.deepStrictEqual(Path.decodeBatchKey("100%"), Either.right("100%"))
     assert.deepStrictEqual(Path.decodeBatchKey("a%zzb%4"), Either.right("a%zzb%4"))
+    assert.deepStrictEqual(Path.decodeBatchKey("a%zz%2Db%2"), Either.right("a%zz-b%2"))
+    assert.deepStrictEqual(Path.decodeBatchKey("k%2D%C3%A9%2D1"), Either.right("k-é-1"))
     assert.isTrue(Either.isLeft(Path.decodeBatchKey("%FF")))
     assert.isTrue(Either.isLeft(Path.decodeBatchKey("%C3")))
     assert.isTrue(Either.isLeft(Path.decodeBatchKey("café")))

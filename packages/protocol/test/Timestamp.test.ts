@@ -21,6 +21,10 @@ describe("Timestamp", () => {
 
   it("parse reads RFC 3339 into epoch micros", () => {
     assert.deepStrictEqual(Timestamp.parse("2023-11-14T22:13:20.000000Z"), Option.some(1_700_000_000_000_000n))
+    // the same second again (remembered), then its fraction malformed
+    assert.deepStrictEqual(Timestamp.parse("2023-11-14T22:13:20.000042Z"), Option.some(1_700_000_000_000_042n))
+    assert.deepStrictEqual(Timestamp.parse("2023-11-14T22:13:20.00004aZ"), Option.none())
+    assert.deepStrictEqual(Timestamp.parse("2023-11-14T22:13:21.000001Z"), Option.some(1_700_000_001_000_001n))
     assert.deepStrictEqual(Timestamp.parse("2023-11-14T22:13:20Z"), Option.some(1_700_000_000_000_000n))
     assert.deepStrictEqual(Timestamp.parse("2023-11-14T22:13:20.5Z"), Option.some(1_700_000_000_500_000n))
     assert.deepStrictEqual(Timestamp.parse("2023-11-14T22:13:20.123456789Z"), Option.some(1_700_000_000_123_456n))

@@ -72,6 +72,24 @@ export interface WholeObject extends ObjectInfo {
 }
 
 /**
+ * Synchronous forms of a store's single-object operations (`ObjectStore.immediate`), with the same semantics as
+ * their effects, for a store that holds everything in memory and cannot fail: `undefined` where the effect
+ * answers `None`. A defect is thrown.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImmediateObjectStore {
+  /** The effectful operations these mirror: the forms are used only while the store's own are these. */
+  readonly of: Pick<ObjectStore, "putBytes" | "readWhole" | "head" | "delete" | "setExpiry">
+  readonly putBytes: (id: ObjectId, metadata: Metadata.Metadata, body: Uint8Array) => ObjectInfo
+  readonly readWhole: (id: ObjectId) => WholeObject | undefined
+  readonly head: (id: ObjectId) => ObjectInfo | undefined
+  readonly delete: (id: ObjectId) => boolean
+  readonly setExpiry: (id: ObjectId, generation: string, timeExpires: bigint) => boolean
+}
+
+/**
  * One stored object as listed by `list`.
  *
  * @since 0.1.0
@@ -360,6 +378,14 @@ export interface ObjectStore {
   readonly readWhole?:
     | ((id: ObjectId) => Effect.Effect<Option.Option<WholeObject>, StorageError>)
     | undefined
+  /**
+   * The same operations as plain synchronous functions, for a store that holds everything in memory and never
+   * fails. Optional: the memory store has it, and the batch endpoint runs a memory-store operation with it without
+   * an Effect step of its own (a fiber step per operation cost a batch more than the store). Used only while the
+   * store's `putBytes`, `readWhole`, `head`, `delete` and `setExpiry` are the very functions `immediate.of` names,
+   * so a wrapper that replaces any of them (to inject faults, to count calls) is honoured without knowing about it.
+   */
+  readonly immediate?: ImmediateObjectStore | undefined
   /** The info of an object without touching its payload; `None` when missing. */
   readonly head: (id: ObjectId) => Effect.Effect<Option.Option<ObjectInfo>, StorageError>
   /** Deletes an object; `true` when something was deleted. */

@@ -1,6 +1,8 @@
 /**
  * The batch endpoint over TCP (PROTOCOL §10, §18 items 60–67): framing, per-operation statuses, limits, order.
  */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpServer from "@effect/platform/HttpServer"
 import * as Multipart from "@effect/platform/Multipart"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Server from "@objectstore/server/Server"
@@ -9,10 +11,12 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { SignJWT } from "jose"
 import * as crypto from "node:crypto"
+import * as NodeHttp from "node:http"
 import * as Net from "node:net"
 import { tempDirSync } from "../../../test/support.js"
 import {
@@ -476,3 +480,35 @@ for (
     }
   )
 }
+
+// The memory store answers a batch's operations through its synchronous forms (`ObjectStore.immediate`); a wrapper
+// that replaces an operation (here to fail it) must still be the one a batch goes through.
+const failing = (operation: string) => Effect.fail(new Storage.StorageError({ operation, reason: "injected" }))
+const wrappedStore = Layer.effect(
+  Storage.Storage,
+  Effect.map(Storage.Storage, (store): Storage.Service => ({
+    ...store,
+    readWhole: () => failing("readWhole"),
+    head: () => failing("head")
+  }))
+).pipe(Layer.provide(Storage.layerMemory))
+const wrappedServer = Layer.unwrapEffect(
+  Effect.map(Server.ServerControl, (control) => HttpServer.serve(control.app))
+).pipe(
+  Layer.provideMerge(NodeHttpServer.layer(() => NodeHttp.createServer(), { host: "127.0.0.1", port: 0 })),
+  Layer.provideMerge(Layer.scoped(Server.ServerControl, Server.makeApp({}))),
+  Layer.provideMerge(wrappedStore)
+)
+
+layer(wrappedServer)("Batch over a wrapped memory store", (it) => {
+  it.effect("the wrapper's operations answer, not the store's synchronous forms", () =>
+    Effect.gen(function*() {
+      const { parts } = yield* batch(PATH, [insert("wrapped-1", "hello"), get("wrapped-1"), head("wrapped-1")])
+      const answers = byIndex(parts)
+      assert.deepStrictEqual(answers.map((part) => part.status), [201, 500, 500])
+      assert.strictEqual(JSON.parse(answers[1]!.text).detail, "service error: storage readWhole failed: injected")
+      assert.strictEqual(JSON.parse(answers[2]!.text).detail, "service error: storage head failed: injected")
+      // the insert went through (the wrapper kept the store's own `putBytes`)
+      assert.strictEqual((yield* stored("wrapped-1"))?.bytes.length, 5)
+    }))
+})

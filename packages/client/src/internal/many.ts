@@ -17,6 +17,7 @@ import * as Path from "@objectstore/protocol/Path"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
@@ -154,11 +155,32 @@ export const make = (deps: Deps) =>
   // a chunk of the input at a time (one effect per chunk, not a stream step per operation), in order
   const classified = Stream.suspend(() => {
     let index = 0
-    return Stream.mapChunksEffect(
-      source,
-      (chunk) =>
-        Effect.map(Effect.forEach(chunk, (op) => Plan.classify(deps, settings, op, index++)), Chunk.unsafeFromArray)
-    )
+    // Most operations classify without waiting (an `Exit`, taken as it is); an effect only from the first that does.
+    const rest = (ops: ReadonlyArray<Batch.Operation>, from: number, out: Array<Plan.Classified>) =>
+      Effect.as(
+        Effect.forEach(ops.slice(from), (op) =>
+          Effect.map(Plan.classify(deps, settings, op, index++), (classified) => void out.push(classified)), {
+          discard: true
+        }),
+        out
+      )
+    return Stream.mapChunksEffect(source, (chunk) =>
+      Effect.suspend(() => {
+        const ops = Chunk.toReadonlyArray(chunk)
+        const out: Array<Plan.Classified> = []
+        for (let i = 0; i < ops.length; i++) {
+          const classified = Plan.classify(deps, settings, ops[i]!, index++)
+          if (Exit.isExit(classified) && Exit.isSuccess(classified as Exit.Exit<Plan.Classified>)) {
+            out.push((classified as Exit.Success<Plan.Classified, never>).value)
+            continue
+          }
+          return Effect.map(
+            Effect.flatMap(classified, (first) => rest(ops, i + 1, [...out, first])),
+            Chunk.unsafeFromArray
+          )
+        }
+        return Effect.succeed(Chunk.unsafeFromArray(out))
+      }))
   })
   return Spans.tracedStream("Session.many", send(deps, settings, Plan.chunked(settings, classified)), {
     kind: "internal",

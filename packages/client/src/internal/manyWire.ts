@@ -8,11 +8,11 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as Bytes from "@objectstore/protocol/Bytes"
 import * as MultipartForm from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
@@ -28,6 +28,9 @@ import { outcome } from "./manyPlan.js"
 /** Request body buffers are flushed at this size. */
 const FLUSH_SIZE = 256 * 1024
 
+/** A request buffer's first size: a flush's worth and a part of up to 32 KiB (it grows for a larger part). */
+const BUFFER_SIZE = FLUSH_SIZE + 32 * 1024
+
 /**
  * Four groups of 16 hex digits joined with `-`, like the Rust client's boundaries.
  *
@@ -40,10 +43,55 @@ export const randomBoundary = (): string => {
   return [0, 16, 32, 48].map((start) => hex.slice(start, start + 16)).join("-")
 }
 
-const withDisposition = (headers: ReadonlyArray<readonly [string, string]>) => [
-  ["content-disposition", "form-data; name=\"part\""] as const,
-  ...headers
-]
+const DISPOSITION = "content-disposition: form-data; name=\"part\"\r\n"
+
+/**
+ * A request buffer the parts are written straight into (§10.2 framing, as `MultipartForm.encodePart` with the
+ * part's name first): no array per part, no concatenation. Grows as needed.
+ */
+class PartsBuffer {
+  private bytes: Uint8Array
+  private used = 0
+  constructor(private readonly boundary: string, capacity: number) {
+    this.bytes = new Uint8Array(capacity)
+  }
+
+  get size(): number {
+    return this.used
+  }
+
+  part(headers: ReadonlyArray<readonly [string, string]>, body: Uint8Array): void {
+    let head = `--${this.boundary}\r\n${DISPOSITION}`
+    for (const [name, value] of headers) head += `${name}: ${value}\r\n`
+    head += "\r\n"
+    this.reserve(head.length + body.length + 2)
+    const bytes = this.bytes
+    let at = this.used
+    for (let i = 0; i < head.length; i++) bytes[at++] = head.charCodeAt(i) & 0xff // latin1, like encodePart
+    bytes.set(body, at)
+    at += body.length
+    bytes[at++] = 0x0d
+    bytes[at++] = 0x0a
+    this.used = at
+  }
+
+  close(): void {
+    const close = `--${this.boundary}--\r\n`
+    this.reserve(close.length)
+    for (let i = 0; i < close.length; i++) this.bytes[this.used++] = close.charCodeAt(i)
+  }
+
+  contents(): Uint8Array {
+    return this.bytes.subarray(0, this.used)
+  }
+
+  private reserve(size: number): void {
+    if (this.used + size <= this.bytes.length) return
+    const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + size))
+    grown.set(this.bytes.subarray(0, this.used))
+    this.bytes = grown
+  }
+}
 
 /**
  * The multipart request body of one batch, in buffers of about `FLUSH_SIZE` bytes (a write per part would be slow).
@@ -55,34 +103,32 @@ export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =
   Effect.gen(function*() {
     const captured = yield* Ref.make(Option.none<unknown>())
     const empty = new Uint8Array(0)
-    // A plain loop per buffer, an effect only for a put's body (a stream step per part cost more than encoding it).
+    // A plain loop per buffer, an effect only for a put's body that is not already at hand (a stream step per part
+    // cost more than encoding it).
     const buffer = (from: number): Effect.Effect<readonly [Uint8Array, number], Batch.ManyError> =>
       Effect.suspend(() => {
-        const pending: Array<Uint8Array> = []
-        let size = 0
+        const out = new PartsBuffer(boundary, BUFFER_SIZE)
         let at = from
-        const finish = () => {
-          if (at >= items.length) pending.push(new TextEncoder().encode(`--${boundary}--\r\n`))
-          return Effect.succeed([Bytes.concat(pending), at] as const)
-        }
         const loop = (): Effect.Effect<readonly [Uint8Array, number], Batch.ManyError> => {
-          while (at < items.length && size < FLUSH_SIZE) {
+          while (at < items.length && out.size < FLUSH_SIZE) {
             const item = items[at]!
-            if (item.body !== undefined) {
-              return Effect.flatMap(item.body, (bytes) => {
-                add(item, bytes)
+            const body = item.body
+            if (body === undefined) {
+              out.part(item.headers, empty)
+            } else if (Exit.isExit(body) && Exit.isSuccess(body as Exit.Exit<Uint8Array, Batch.ManyError>)) {
+              // bytes at hand (in memory, uncompressed): an `Exit` is the value itself
+              out.part(item.headers, (body as Exit.Success<Uint8Array, Batch.ManyError>).value)
+            } else {
+              return Effect.flatMap(body, (bytes) => {
+                out.part(item.headers, bytes)
+                at++
                 return loop()
               })
             }
-            add(item, empty)
+            at++
           }
-          return finish()
-        }
-        const add = (item: BatchItem, bytes: Uint8Array) => {
-          const part = MultipartForm.encodePart(boundary, withDisposition(item.headers), bytes)
-          pending.push(part)
-          size += part.length
-          at++
+          if (at >= items.length) out.close()
+          return Effect.succeed([out.contents(), at] as const)
         }
         return loop()
       })

@@ -57,6 +57,28 @@ export const percentDecodeBytes = (text: string): Uint8Array => {
 }
 
 /**
+ * {@link percentDecodeBytes} of ASCII `text` as a string when every byte it decodes to is ASCII too; `undefined`
+ * otherwise (decode the bytes then).
+ *
+ * @internal
+ */
+export const percentDecodeAscii = (text: string): string | undefined => {
+  let out = ""
+  let from = 0
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) !== 37 || i + 2 >= text.length) continue
+    const high = hexValue(text.charCodeAt(i + 1))
+    const low = hexValue(text.charCodeAt(i + 2))
+    if (high < 0 || low < 0) continue
+    if (high >= 8) return undefined
+    out += text.slice(from, i) + String.fromCharCode(high * 16 + low)
+    from = i + 3
+    i += 2
+  }
+  return out + text.slice(from)
+}
+
+/**
  * Compares two strings by Unicode code point, which is the same order as their UTF-8 bytes.
  *
  * @internal

@@ -20,6 +20,13 @@ export class Overloaded extends Data.TaggedError("Overloaded") {}
 export interface Limiter {
   /** Runs `effect` holding one backend permit; fails with `Overloaded` when none is available in time. */
   readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Overloaded, R>
+  /**
+   * Takes a permit if one is free right now (`false` otherwise, nothing taken), for synchronous work that gives it
+   * back with {@link release} before it returns.
+   */
+  readonly tryTake: () => boolean
+  /** Gives back a permit taken by {@link tryTake}. */
+  readonly release: () => void
 }
 
 /**
@@ -37,11 +44,12 @@ export const makeLimiter = (config: {
     let available = Math.max(0, config.maxConcurrency)
     const waiters: Array<Deferred.Deferred<void>> = []
 
-    const release = Effect.sync(() => {
+    const releaseNow = () => {
       const next = waiters.shift()
       if (next !== undefined) Deferred.unsafeDone(next, Exit.void) // hand the permit over
       else available++
-    })
+    }
+    const release = Effect.sync(releaseNow)
 
     const forget = (deferred: Deferred.Deferred<void>) =>
       Effect.suspend(() => {
@@ -67,6 +75,12 @@ export const makeLimiter = (config: {
       })
 
     return {
+      tryTake: () => {
+        if (available <= 0) return false
+        available--
+        return true
+      },
+      release: releaseNow,
       run: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
         Effect.uninterruptibleMask((restore) =>
           Effect.suspend((): Effect.Effect<A, E | Overloaded, R> => {

@@ -129,11 +129,17 @@ const pause = (millis: number) =>
 export const nowMicros: Effect.Effect<bigint> = Effect.zipWith(
   Clock.currentTimeMillis,
   Clock.currentTimeNanos,
-  (millis, nanos) => {
-    const ms = BigInt(Math.floor(millis))
-    return nanos / 1_000_000n === ms ? ms * 1000n + (nanos / 1000n) % 1000n : ms * 1000n
-  }
+  (millis, nanos) => microsOf(millis, nanos)
 )
+
+const microsOf = (millis: number, nanos: bigint): bigint => {
+  const ms = BigInt(Math.floor(millis))
+  return nanos / 1_000_000n === ms ? ms * 1000n + (nanos / 1000n) % 1000n : ms * 1000n
+}
+
+/** {@link nowMicros} read from a clock without an effect (a batch reads its clock once per group). @internal */
+export const clockMicros = (clock: Clock.Clock): bigint =>
+  microsOf(clock.unsafeCurrentTimeMillis(), clock.unsafeCurrentTimeNanos())
 
 const micros = Expiration.micros
 
@@ -342,6 +348,16 @@ export const make = (
         )
       })
 
+    /** {@link access} without an effect: `undefined` when a TTI bump is due (only `access` writes one). */
+    const accessAt = (info: Storage.ObjectInfo, now: bigint): boolean | undefined =>
+      !config.enforceExpiration
+        ? true
+        : isExpired(info.metadata, now)
+        ? false
+        : ttiBump(info.metadata, now) === undefined
+        ? true
+        : undefined
+
     const objectHeaders = (metadata: Metadata.Metadata) =>
       Headers.fromInput([
         ...Metadata.toResponseHeaders(metadata, { contentDisposition: true }),
@@ -475,7 +491,9 @@ export const make = (
             storage,
             limiter,
             access,
+            accessAt,
             nowMicros,
+            clockMicros,
             checkUsecaseRules: (usecase: string, policy: ExpirationPolicy.ExpirationPolicy) =>
               checkUsecaseRules(config.usecases, usecase, policy)
           }

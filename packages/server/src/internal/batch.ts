@@ -26,6 +26,7 @@ import type * as Permission from "@objectstore/protocol/Permission"
 import type * as Scope from "@objectstore/protocol/Scope"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
@@ -56,8 +57,12 @@ export interface Deps {
   readonly limiter: Admission.Limiter
   /** Expiry and TTI bump of the single-object GET/HEAD: `false` when the object counts as missing. */
   readonly access: (id: Storage.ObjectId, info: Storage.ObjectInfo) => Effect.Effect<boolean>
+  /** `access` decided without an effect at `now`: `undefined` when a TTI bump is due (then `access` runs). */
+  readonly accessAt: (info: Storage.ObjectInfo, now: bigint) => boolean | undefined
   /** Now in epoch microseconds (the app's clock reading). */
   readonly nowMicros: Effect.Effect<bigint>
+  /** The same read from a clock without an effect. */
+  readonly clockMicros: (clock: Clock.Clock) => bigint
   /** The usecase expiration rules (§6.7): an error detail on violation. */
   readonly checkUsecaseRules: (usecase: string, policy: Metadata.Metadata["expirationPolicy"]) => string | undefined
 }
@@ -167,8 +172,8 @@ const successAnswer = (
   body
 })
 
-/** The delimiter and headers of an answer part (§10.4), up to the blank line before its body. */
-const encodeHead = (boundary: string, answer: Answer): Uint8Array => {
+/** The delimiter and headers of an answer part (§10.4), up to the blank line before its body (latin1 text). */
+const headText = (boundary: string, answer: Answer): string => {
   // index, then key and kind (the first two headers of a success), the status, the rest
   const headers = answer.headers
   let head = `--${boundary}\r\nx-sn-batch-operation-index: ${answer.index}\r\n`
@@ -176,7 +181,51 @@ const encodeHead = (boundary: string, answer: Answer): Uint8Array => {
   for (let i = 0; i < first; i++) head += `${headers[i]![0]}: ${headers[i]![1]}\r\n`
   head += `x-sn-batch-operation-status: ${statusLine(answer.status)}\r\n`
   for (let i = first; i < headers.length; i++) head += `${headers[i]![0]}: ${headers[i]![1]}\r\n`
-  return Buffer.from(`${head}content-disposition: form-data; name=part\r\n\r\n`, "latin1")
+  return `${head}content-disposition: form-data; name=part\r\n\r\n`
+}
+
+const encodeHead = (boundary: string, answer: Answer): Uint8Array => Buffer.from(headText(boundary, answer), "latin1")
+
+/**
+ * The encoded answers of one group: part heads written straight into a buffer that grows as needed (no buffer per
+ * head, no concatenation), handed over whole.
+ */
+class AnswerBuffer {
+  private buffer: Buffer
+  private used = 0
+  constructor(private capacity: number) {
+    this.buffer = Buffer.allocUnsafe(capacity)
+  }
+
+  get size(): number {
+    return this.used
+  }
+
+  /** Adds an answer part with its body. */
+  add(head: string, body: Uint8Array): void {
+    this.reserve(head.length + body.length + 2)
+    this.used += this.buffer.write(head, this.used, "latin1")
+    this.buffer.set(body, this.used)
+    this.used += body.length
+    this.buffer[this.used++] = 13
+    this.buffer[this.used++] = 10
+  }
+
+  /** What was added, the buffer then starting afresh (as large as this one had to be). */
+  take(): Uint8Array {
+    const bytes = this.buffer.subarray(0, this.used)
+    this.capacity = Math.max(this.capacity, this.used)
+    this.buffer = Buffer.allocUnsafe(this.capacity)
+    this.used = 0
+    return bytes
+  }
+
+  private reserve(bytes: number): void {
+    if (this.used + bytes <= this.buffer.length) return
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.used + bytes))
+    this.buffer.copy(grown, 0, 0, this.used)
+    this.buffer = grown
+  }
 }
 
 const CRLF = Buffer.from("\r\n", "latin1")
@@ -186,6 +235,9 @@ const INLINE_BODY = 64 * 1024
 
 /** Consecutive small answers are written in one buffer of up to this size. */
 const COALESCE = 256 * 1024
+
+/** The first size of a group's answer buffer (it grows as needed). */
+const GROUP_BUFFER = 16 * 1024
 
 const tooManyOperations = (index: number) =>
   errorAnswer(
@@ -245,11 +297,11 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
     }
     const boundary = `os-boundary-${Crypto.randomBytes(16).toString("hex")}`
 
+    const authFailed = (index: number, failure: Auth.AuthFailure) =>
+      errorAnswer(index, failure.status, `auth error: ${failure.message}`, [failure.message])
+
     const authorize = (index: number, permission: Permission.Permission) =>
-      Effect.mapError(
-        context.authorize(permission, usecase, scopes),
-        (failure) => errorAnswer(index, failure.status, `auth error: ${failure.message}`, [failure.message])
-      )
+      Effect.mapError(context.authorize(permission, usecase, scopes), (failure) => authFailed(index, failure))
 
     const backend = <A, E, R>(
       index: number,
@@ -393,30 +445,41 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
       )
     }
 
-    const operation = (
-      index: number,
-      part: MultipartForm.Part,
-      run: Run,
-      sink: Sink
-    ): Effect.Effect<Answer, Answer> => {
-      if (index >= Limits.MAX_BATCH_OPERATIONS) return Effect.fail(tooManyOperations(index))
-      // 1. parse
+    /** What a part asks for (its kind and key), or the answer that refuses it. */
+    type Parsed =
+      | { readonly kind: "insert"; readonly key: string | undefined }
+      | { readonly kind: "get" | "head" | "delete"; readonly id: Storage.ObjectId }
+
+    const parse = (index: number, part: MultipartForm.Part): Parsed | Answer => {
+      if (index >= Limits.MAX_BATCH_OPERATIONS) return tooManyOperations(index)
       const kindHeader = part.headers["x-sn-batch-operation-kind"]
-      if (kindHeader === undefined) return Effect.fail(badOperation(index, "missing operation kind"))
+      if (kindHeader === undefined) return badOperation(index, "missing operation kind")
       const kind = kindHeader.trim().toLowerCase()
       if (kind !== "get" && kind !== "head" && kind !== "insert" && kind !== "delete") {
-        return Effect.fail(badOperation(index, `unknown operation kind: ${kindHeader}`))
+        return badOperation(index, `unknown operation kind: ${kindHeader}`)
       }
       let key: string | undefined
       const keyHeader = part.headers["x-sn-batch-operation-key"]
       if (keyHeader !== undefined) {
         const decoded = Path.decodeBatchKey(keyHeader)
-        if (Either.isLeft(decoded)) return Effect.fail(badOperation(index, decoded.left))
+        if (Either.isLeft(decoded)) return badOperation(index, decoded.left)
         key = decoded.right === "" ? undefined : decoded.right
       }
-      if (kind === "insert") return insert(index, part, key)
-      if (key === undefined) return Effect.fail(badOperation(index, `missing key for ${kind} operation`))
-      const id: Storage.ObjectId = { usecase, scopes, key }
+      if (kind === "insert") return { kind, key }
+      if (key === undefined) return badOperation(index, `missing key for ${kind} operation`)
+      return { kind, id: { usecase, scopes, key } }
+    }
+
+    const operation = (
+      index: number,
+      part: MultipartForm.Part,
+      parsed: Parsed,
+      run: Run,
+      sink: Sink
+    ): Effect.Effect<Answer, Answer> => {
+      const kind = parsed.kind
+      if (kind === "insert") return insert(index, part, parsed.key)
+      const id = parsed.id
       switch (kind) {
         case "get":
           return Effect.zipRight(authorize(index, "object.read"), getAnswer(index, id, run, sink))
@@ -443,25 +506,113 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
       }
     }
 
+    const unexpected = (index: number, cause: Cause.Cause<unknown>) =>
+      Effect.as(
+        Effect.logError("objectstore: batch operation failed", cause),
+        errorAnswer(index, 500, "internal error: unexpected failure", ["unexpected failure"])
+      )
+
+    /** The operation's answer through effects (the way of every store but one with `immediate`). */
     const answer = (
       index: number,
       item: Either.Either<MultipartForm.Part, string>,
       run: Run,
       sink: Sink
-    ): Effect.Effect<Answer> =>
-      Either.isLeft(item)
-        ? Effect.succeed(framingAnswer(index, item.left))
-        : operation(index, item.right, run, sink).pipe(
-          Effect.merge,
-          Effect.catchAllCause((cause) =>
-            Cause.isInterruptedOnly(cause)
-              ? Effect.failCause(cause as Cause.Cause<never>)
-              : Effect.as(
-                Effect.logError("objectstore: batch operation failed", cause),
-                errorAnswer(index, 500, "internal error: unexpected failure", ["unexpected failure"])
-              )
-          )
+    ): Effect.Effect<Answer> => {
+      if (Either.isLeft(item)) return Effect.succeed(framingAnswer(index, item.left))
+      const parsed = parse(index, item.right)
+      if (!("kind" in parsed)) return Effect.succeed(parsed)
+      return operation(index, item.right, parsed, run, sink).pipe(
+        Effect.merge,
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : unexpected(index, cause)
         )
+      )
+    }
+
+    // The store's synchronous forms, when it has them and its operations are still the ones they mirror (a
+    // wrapper may have replaced some). Used in completion order only.
+    const immediate = ((store) =>
+      store !== undefined && streaming && storage.putBytes === store.of.putBytes &&
+        storage.readWhole === store.of.readWhole && storage.head === store.of.head &&
+        storage.delete === store.of.delete && storage.setExpiry === store.of.setExpiry
+        ? store
+        : undefined)(storage.immediate)
+
+    /** A permission decided without an effect: `true`, the refusal's answer, or `undefined` (ask the effect). */
+    const authorizeNow = (index: number, permission: Permission.Permission): true | Answer | undefined => {
+      const decided: Effect.Effect<void, Auth.AuthFailure> = context.authorize(permission, usecase, scopes)
+      // an authorization that is already decided is an `Exit` (`Effect.void`, `Effect.fail(...)`)
+      if (!Exit.isExit(decided)) return undefined
+      const exit = decided as Exit.Exit<void, Auth.AuthFailure>
+      if (Exit.isSuccess(exit)) return true
+      const failure = Cause.failureOption(exit.cause)
+      return Option.isSome(failure) ? authFailed(index, failure.value) : undefined
+    }
+
+    /**
+     * The operation run on the store's synchronous forms, without an effect, when everything it needs is at hand:
+     * a decided permission, a free backend permit, no TTI bump due, room in the answer budget for a get's body.
+     * `undefined` otherwise (nothing changed: the effect path then runs the operation from the start). The same
+     * steps, checks and answers as the effect path. Throws a defect.
+     */
+    const immediateAnswer = (
+      store: Storage.ImmediateObjectStore,
+      index: number,
+      part: MultipartForm.Part,
+      parsed: Parsed,
+      clock: Clock.Clock,
+      run: Run
+    ): Answer | undefined => {
+      if (parsed.kind === "insert") {
+        const metadata = Metadata.parseInsertHeaders(part.headers)
+        if (Either.isLeft(metadata)) return metadataError(index, metadata.left)
+        if (part.truncated) return partTooLarge(index)
+        const allowed = authorizeNow(index, "object.write")
+        if (allowed !== true) return allowed
+        const policy = metadata.right.expirationPolicy
+        const violation = deps.checkUsecaseRules(usecase, policy)
+        if (violation !== undefined) return errorAnswer(index, 400, violation)
+        const now = deps.clockMicros(clock)
+        const expires = Expiration.deadline(policy, now)
+        if (Either.isLeft(expires)) return metadataError(index, expires.left)
+        if (!limiter.tryTake()) return undefined
+        const key = parsed.key ?? Crypto.randomUUID()
+        try {
+          store.putBytes(
+            { usecase, scopes, key },
+            { ...metadata.right, timeCreated: now, timeExpires: expires.right },
+            part.body
+          )
+        } finally {
+          limiter.release()
+        }
+        return successAnswer(index, 201, "insert", key)
+      }
+      const kind = parsed.kind
+      const allowed = authorizeNow(index, kind === "delete" ? "object.delete" : "object.read")
+      if (allowed !== true) return allowed
+      if (!limiter.tryTake()) return undefined
+      const id = parsed.id
+      let found: Storage.ObjectInfo | Storage.WholeObject | undefined
+      try {
+        if (kind === "delete") store.delete(id)
+        else found = kind === "get" ? store.readWhole(id) : store.head(id)
+      } finally {
+        limiter.release()
+      }
+      if (kind === "delete") return successAnswer(index, 204, "delete", id.key)
+      if (found === undefined) return successAnswer(index, 404, kind, id.key)
+      const alive = deps.accessAt(found, deps.clockMicros(clock))
+      if (alive === undefined) return undefined
+      if (!alive) return successAnswer(index, 404, kind, id.key)
+      const headers = Metadata.toResponseHeaders(found.metadata, { contentDisposition: false })
+      if (kind === "head") return successAnswer(index, 204, "head", id.key, headers)
+      const bytes = (found as Storage.WholeObject).bytes
+      const cost = costOf(bytes.length)
+      if (!run.budget.tryTake(cost)) return undefined
+      return { ...successAnswer(index, 200, "get", id.key, headers, bytes), charge: cost }
+    }
 
     // Parts come in groups (those completed by one chunk of the request). A framing error becomes one more item
     // (one 400 part), after which the request is not read any further.
@@ -510,32 +661,58 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
             { discard: true }
           )
         }
-        let pieces: Array<Uint8Array> = []
-        let size = 0
+        const held = new AnswerBuffer(GROUP_BUFFER)
         let charged = 0
         const flush = Effect.suspend(() => {
-          if (pieces.length === 0) return Effect.void
-          const encoded: Encoded = { _tag: "Encoded", bytes: Bytes.concat(pieces), charge: charged }
-          pieces = []
-          size = 0
+          if (held.size === 0) return Effect.void
+          const encoded: Encoded = { _tag: "Encoded", bytes: held.take(), charge: charged }
           charged = 0
           return queue.offer(encoded)
         })
         const sink: Sink = { flush }
-        const add = (ready: Answer): Effect.Effect<unknown> => {
-          if (ready.body instanceof Uint8Array && ready.body.length <= INLINE_BODY && ready.close === undefined) {
-            const head = encodeHead(boundary, ready)
-            pieces.push(head, ready.body, CRLF)
-            size += head.length + ready.body.length + 2
-            charged += ready.charge ?? 0
-            return size >= COALESCE ? flush : Effect.void
+        /** Encodes a small answer into the group's buffer (`true`); `false` for a large one, left alone. */
+        const hold = (ready: Answer): boolean => {
+          if (!(ready.body instanceof Uint8Array && ready.body.length <= INLINE_BODY && ready.close === undefined)) {
+            return false
           }
-          return Effect.zipRight(flush, queue.offer(ready))
+          held.add(headText(boundary, ready), ready.body)
+          charged += ready.charge ?? 0
+          return true
         }
-        return Effect.zipRight(
-          Effect.forEach(group, (item) => Effect.flatMap(answer(item[1], item[0], run, sink), add), { discard: true }),
-          flush
-        )
+        const add = (ready: Answer): Effect.Effect<unknown> =>
+          hold(ready) ? (held.size >= COALESCE ? flush : Effect.void) : Effect.zipRight(flush, queue.offer(ready))
+        if (immediate === undefined) {
+          return Effect.zipRight(
+            Effect.forEach(group, (item) => Effect.flatMap(answer(item[1], item[0], run, sink), add), {
+              discard: true
+            }),
+            flush
+          )
+        }
+        // A plain loop over the operations the store answers at once; an effect only for the others (and to hand
+        // a full buffer or a large answer to the writer).
+        return Effect.clockWith((clock) => {
+          const from = (start: number): Effect.Effect<void> => {
+            for (let i = start; i < group.length; i++) {
+              const [item, index] = group[i]!
+              let ready: Answer | undefined
+              if (Either.isRight(item)) {
+                const parsed = parse(index, item.right)
+                try {
+                  ready = "kind" in parsed ? immediateAnswer(immediate, index, item.right, parsed, clock, run) : parsed
+                } catch (defect) {
+                  return Effect.flatMap(unexpected(index, Cause.die(defect)), (failed) => then(failed, i))
+                }
+              }
+              if (ready === undefined) return Effect.flatMap(answer(index, item, run, sink), (done) => then(done, i))
+              if (!hold(ready)) return then(ready, i)
+              if (held.size >= COALESCE) return Effect.zipRight(flush, Effect.suspend(() => from(i + 1)))
+            }
+            return flush
+          }
+          const then = (ready: Answer, at: number) => Effect.zipRight(add(ready), Effect.suspend(() => from(at + 1)))
+          return from(0)
+        })
       })
 
     const produce = (run: Run, queue: Queue.Queue<Ready | null>) =>

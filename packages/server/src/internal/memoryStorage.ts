@@ -36,32 +36,43 @@ export const make: Effect.Effect<StorageModel.ObjectStore> = Effect.sync(() => {
     return info
   }
 
+  const readWhole = (id: StorageModel.ObjectId): StorageModel.WholeObject | undefined => {
+    const stored = objects.get(identityKey(id))
+    return stored === undefined ? undefined : { ...stored.info, bytes: stored.bytes }
+  }
+  const head = (id: StorageModel.ObjectId) => objects.get(identityKey(id))?.info
+  const remove = (id: StorageModel.ObjectId) => objects.delete(identityKey(id))
+  const setExpiry = (id: StorageModel.ObjectId, generation: string, timeExpires: bigint) => {
+    const key = identityKey(id)
+    const stored = objects.get(key)
+    if (stored === undefined || stored.info.generation !== generation) return false
+    objects.set(key, {
+      ...stored,
+      info: { ...stored.info, metadata: { ...stored.info.metadata, timeExpires } }
+    })
+    return true
+  }
+
+  const effects = {
+    putBytes: (id: StorageModel.ObjectId, metadata: StorageModel.ObjectInfo["metadata"], bytes: Uint8Array) =>
+      Effect.sync(() => store(id, metadata, bytes)),
+    readWhole: (id: StorageModel.ObjectId) => Effect.sync(() => Option.fromNullable(readWhole(id))),
+    head: (id: StorageModel.ObjectId) => Effect.sync(() => Option.fromNullable(head(id))),
+    delete: (id: StorageModel.ObjectId) => Effect.sync(() => remove(id)),
+    setExpiry: (id: StorageModel.ObjectId, generation: string, timeExpires: bigint) =>
+      Effect.sync(() => setExpiry(id, generation, timeExpires))
+  }
+
   const service: StorageModel.ObjectStore = {
+    ...effects,
+    immediate: { of: effects, putBytes: store, readWhole, head, delete: remove, setExpiry },
     put: <E>(
       id: StorageModel.ObjectId,
       metadata: StorageModel.ObjectInfo["metadata"],
       body: Stream.Stream<Uint8Array, E>
     ) => Effect.map(Bytes.collect(body), (bytes) => store(id, metadata, bytes)),
-    putBytes: (id, metadata, bytes) => Effect.sync(() => store(id, metadata, bytes)),
     open: (id) =>
       Effect.sync(() => Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => open(s.bytes, s.info))),
-    readWhole: (id) =>
-      Effect.sync(() =>
-        Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => ({ ...s.info, bytes: s.bytes }))
-      ),
-    head: (id) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(identityKey(id))), (s) => s.info)),
-    delete: (id) => Effect.sync(() => objects.delete(identityKey(id))),
-    setExpiry: (id, generation, timeExpires) =>
-      Effect.sync(() => {
-        const key = identityKey(id)
-        const stored = objects.get(key)
-        if (stored === undefined || stored.info.generation !== generation) return false
-        objects.set(key, {
-          ...stored,
-          info: { ...stored.info, metadata: { ...stored.info.metadata, timeExpires } }
-        })
-        return true
-      }),
     reap: (now) =>
       Effect.sync(() => {
         let count = 0
