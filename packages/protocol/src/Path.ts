@@ -26,19 +26,17 @@ const queryRaw = makeTable(alphanumerics + "-._~" + "/:@!$&'()*+,;=" + "?")
 const batchRaw = makeTable(alphanumerics)
 
 const encodeWith = (table: ReadonlyArray<boolean>, text: string): string => {
-  // Most paths need no escape at all: they are returned as they are, without a byte-by-byte copy.
-  let raw = true
-  for (let i = 0; i < text.length; i++) {
+  // Most paths need no escape at all and are returned as they are; ASCII text (nearly every key) is escaped without
+  // encoding it to bytes first.
+  let i = 0
+  while (i < text.length) {
     const code = text.charCodeAt(i)
-    if (code > 127 || !table[code]) {
-      raw = false
-      break
-    }
+    if (code > 127 || !table[code]) break
+    i++
   }
-  if (raw) return text
-  // ASCII text (nearly every key) escaped without encoding it to bytes first
-  let out = ""
-  for (let i = 0; i < text.length; i++) {
+  if (i === text.length) return text
+  let out = text.slice(0, i)
+  for (; i < text.length; i++) {
     const code = text.charCodeAt(i)
     if (code > 127) return encodeBytesWith(table, text)
     out += table[code] ? text[i] : percentByte(code)

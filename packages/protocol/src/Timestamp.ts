@@ -88,12 +88,12 @@ const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))
 export const parse = (text: string): Option.Option<bigint> => {
   // The canonical form (`YYYY-MM-DDTHH:MM:SS.ffffffZ`, as servers write it) of the second parsed last: the
   // timestamps of a batch's answers mostly share it.
-  if (text.length === 27 && text.charCodeAt(19) === 46 && text.charCodeAt(26) === 90 && text.startsWith(lastPrefix)) {
+  if (isCanonical(text) && text.startsWith(lastPrefix)) {
     const micros = sixDigits(text)
     if (micros >= 0) return Option.some(lastPrefixMicros + BigInt(micros))
   }
   const parsed = parseFull(text)
-  if (Option.isSome(parsed) && text.length === 27 && text.charCodeAt(19) === 46 && text.charCodeAt(26) === 90) {
+  if (Option.isSome(parsed) && isCanonical(text)) {
     const micros = sixDigits(text)
     if (micros >= 0) {
       lastPrefix = text.slice(0, 19)
@@ -102,6 +102,10 @@ export const parse = (text: string): Option.Option<bigint> => {
   }
   return parsed
 }
+
+/** `YYYY-MM-DDTHH:MM:SS.ffffffZ` by its length, its `.` and its `Z` (the digits are checked where they are read). */
+const isCanonical = (text: string): boolean =>
+  text.length === 27 && text.charCodeAt(19) === 46 && text.charCodeAt(26) === 90
 
 let lastPrefix = "\u0000" // matches no timestamp
 let lastPrefixMicros = 0n

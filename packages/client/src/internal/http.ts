@@ -373,9 +373,7 @@ const run = <A, E>(
       prepared: PreparedBody
     ): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> => {
       const failed = prepared.failed
-      const body = prepared === noBody
-        ? HttpBody.empty
-        : watchedBody(prepared.body, dog, limits, transport !== undefined) ?? prepared.body
+      const body = watchedBody(prepared.body, dog, limits, transport !== undefined) ?? prepared.body
       const trace = context.propagateTraces === true && span?._tag === "Span" ? span : undefined
       if (context.ownSpans === true && span !== undefined) Spans.annotateSpan(span, spanAttributes(spec.method, url()))
       let executed: Effect.Effect<

@@ -182,49 +182,63 @@ interface Outgoing {
   readonly shown: () => HttpClientRequest.HttpClientRequest
 }
 
-const dispatch = (
-  dispatcher: Undici.Dispatcher,
+/**
+ * The options undici dispatches `outgoing` with, its body as undici takes it (a form's boundary in the content
+ * type). Timeouts are left to Effect (the session's watchdog), as the platform client does.
+ */
+const dispatchOptions = (outgoing: Outgoing, body: RequestBody) => {
+  const form = body !== null && typeof body === "object" && formContentType in body
+    ? (body as { [formContentType]: string | null })[formContentType]
+    : null
+  return {
+    method: outgoing.method as Undici.Dispatcher.HttpMethod,
+    headers: form === null ? outgoing.headers : { ...outgoing.headers, "content-type": form },
+    origin: outgoing.origin,
+    path: outgoing.path,
+    body,
+    headersTimeout: 60 * 60 * 1000,
+    bodyTimeout: 0
+  }
+}
+
+/** `sent` with `outgoing`'s body as undici takes it; bodies already in memory skip a step. */
+const withBody = (
   outgoing: Outgoing,
-  controller: AbortController | undefined,
-  scoped: boolean
+  sent: (body: RequestBody) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
-  const sent = (body: RequestBody) =>
-    Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-      // Without a scope's controller, interruption before the response still needs one to abort the request.
-      const abort = controller ?? new AbortController()
-      let done = false
-      const form = body !== null && typeof body === "object" && formContentType in body
-        ? (body as { [formContentType]: string | null })[formContentType]
-        : null
-      dispatcher.request({
-        method: outgoing.method as Undici.Dispatcher.HttpMethod,
-        headers: form === null ? outgoing.headers : { ...outgoing.headers, "content-type": form },
-        origin: outgoing.origin,
-        path: outgoing.path,
-        body,
-        signal: abort.signal,
-        // Timeouts are left to Effect (the session's watchdog, through `abortWith`), as the platform client does.
-        headersTimeout: 60 * 60 * 1000,
-        bodyTimeout: 0
-      }, (cause, data) => {
-        done = true
-        if (cause !== null) return resume(Effect.fail(transportError(outgoing.shown(), cause)))
-        const response = new UndiciResponse(outgoing.shown, data)
-        if (!scoped) unread.register(response, data.body, response)
-        resume(Effect.succeed(response))
-      })
-      return Effect.sync(() => {
-        if (!done) abort.abort()
-      })
-    })
   const body = outgoing.body
-  // Bodies already in memory skip a step.
   return body._tag === "Uint8Array"
     ? sent(body.body)
     : body._tag === "Empty"
     ? sent(null)
     : Effect.flatMap(sendBody(body), sent)
 }
+
+const dispatch = (
+  dispatcher: Undici.Dispatcher,
+  outgoing: Outgoing,
+  controller: AbortController | undefined,
+  scoped: boolean
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  withBody(
+    outgoing,
+    (body) =>
+      Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+        // Without a scope's controller, interruption before the response still needs one to abort the request.
+        const abort = controller ?? new AbortController()
+        let done = false
+        dispatcher.request({ ...dispatchOptions(outgoing, body), signal: abort.signal }, (cause, data) => {
+          done = true
+          if (cause !== null) return resume(Effect.fail(transportError(outgoing.shown(), cause)))
+          const response = new UndiciResponse(outgoing.shown, data)
+          if (!scoped) unread.register(response, data.body, response)
+          resume(Effect.succeed(response))
+        })
+        return Effect.sync(() => {
+          if (!done) abort.abort()
+        })
+      })
+  )
 
 const send = (
   dispatcher: Undici.Dispatcher,
@@ -249,6 +263,26 @@ const send = (
   )
 
 /**
+ * A {@link Transport.Request} as {@link dispatch} sends it; the request it shows is made on first use, with the
+ * secret headers redacted (`Http.secretHeaders`), as `redactRequest` does for the HttpClient's requests.
+ */
+const outgoingOf = (request: Transport.Request): Outgoing => {
+  let shown: HttpClientRequest.HttpClientRequest | undefined
+  return {
+    method: request.method,
+    headers: request.headers,
+    origin: request.origin,
+    path: request.path,
+    body: request.body,
+    shown: () =>
+      shown ??= redactRequest(
+        HttpClientRequest.make(request.method)(request.origin + request.path, { headers: request.headers }),
+        Http.secretHeaders
+      )
+  }
+}
+
+/**
  * {@link Transport.Service.send} over `dispatcher`: the request is sent as given, without `HttpClient` objects; the
  * response is the same as the `HttpClient`'s.
  */
@@ -256,27 +290,8 @@ const sendDirect = (dispatcher: Undici.Dispatcher) =>
 (
   request: Transport.Request,
   controller: AbortController
-): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
-  let shown: HttpClientRequest.HttpClientRequest | undefined
-  return dispatch(
-    dispatcher,
-    {
-      method: request.method,
-      headers: request.headers,
-      origin: request.origin,
-      path: request.path,
-      body: request.body,
-      // The secret headers redacted (`Http.secretHeaders`), as `redactRequest` does for the HttpClient's requests.
-      shown: () =>
-        shown ??= redactRequest(
-          HttpClientRequest.make(request.method)(request.origin + request.path, { headers: request.headers }),
-          Http.secretHeaders
-        )
-    },
-    controller,
-    false
-  )
-}
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+  dispatch(dispatcher, outgoingOf(request), controller, false)
 
 /**
  * {@link Transport.Service.sendWhole} over `dispatcher`: the request sent as given, its whole response body collected
@@ -288,41 +303,20 @@ const sendWhole = (dispatcher: Undici.Dispatcher) =>
   request: Transport.Request,
   exchange: Transport.Exchange
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
-  let shown: HttpClientRequest.HttpClientRequest | undefined
-  const show = () =>
-    shown ??= redactRequest(
-      HttpClientRequest.make(request.method)(request.origin + request.path, { headers: request.headers }),
-      Http.secretHeaders
-    )
-  const sent = (body: RequestBody) =>
-    Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-      const form = body !== null && typeof body === "object" && formContentType in body
-        ? (body as { [formContentType]: string | null })[formContentType]
-        : null
-      const handler = new WholeHandler(exchange, show, resume)
-      exchange.onStart((reason) => handler.abort(reason))
-      dispatcher.dispatch({
-        method: request.method as Undici.Dispatcher.HttpMethod,
-        headers: form === null ? request.headers : { ...request.headers, "content-type": form },
-        origin: request.origin,
-        path: request.path,
-        body,
-        // HEAD answers from Objectstore servers have no body: the connection is kept (see NodeClient's dispatcher).
-        ...(request.method === "HEAD" ? { reset: false } : {}),
-        headersTimeout: 60 * 60 * 1000,
-        bodyTimeout: 0
-      }, handler)
-      return Effect.sync(() => {
-        handler.abort(new Error("interrupted"))
-        handler.end()
+  const outgoing = outgoingOf(request)
+  return withBody(
+    outgoing,
+    (body) =>
+      Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+        const handler = new WholeHandler(exchange, outgoing.shown, resume)
+        exchange.onStart((reason) => handler.abort(reason))
+        dispatcher.dispatch(dispatchOptions(outgoing, body), handler)
+        return Effect.sync(() => {
+          handler.abort(new Error("interrupted"))
+          handler.end()
+        })
       })
-    })
-  const body = request.body
-  return body._tag === "Uint8Array"
-    ? sent(body.body)
-    : body._tag === "Empty"
-    ? sent(null)
-    : Effect.flatMap(sendBody(body), sent)
+  )
 }
 
 /**
