@@ -89,6 +89,34 @@ export interface Service {
   readonly recordResponse: (operation: Operation, usecase: string, status: number) => Effect.Effect<void>
   /** Counts a retry. */
   readonly recordRetry: (operation: Operation, usecase: string) => Effect.Effect<void>
+  /**
+   * Optional synchronous forms of {@link recordSize} and {@link recordResponse}, for the client's request path, which
+   * already runs on the fiber: they record exactly what the Effect forms record, with `labels` the fiber's metric
+   * labels (`FiberRef.currentMetricLabels`, which the Effect forms read themselves). A service without them is
+   * called through the Effect forms. They must not throw.
+   */
+  readonly unsafe?: UnsafeRecorders | undefined
+}
+
+/**
+ * The synchronous recorders of a {@link Service} (see {@link Service.unsafe}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UnsafeRecorders {
+  readonly recordSize: (
+    operation: Operation,
+    usecase: string,
+    sizes: Sizes,
+    labels: ReadonlyArray<MetricLabel.MetricLabel>
+  ) => void
+  readonly recordResponse: (
+    operation: Operation,
+    usecase: string,
+    status: number,
+    labels: ReadonlyArray<MetricLabel.MetricLabel>
+  ) => void
 }
 
 /**
@@ -364,6 +392,46 @@ const updateAll = (updates: (extra: ReadonlyArray<MetricLabel.MetricLabel>) => v
     return Effect.void
   })
 
+const recordSizeWith = (
+  operation: Operation,
+  usecase: string,
+  sizes: Sizes,
+  extra: ReadonlyArray<MetricLabel.MetricLabel>
+): void => {
+  const entry = taggedOf(operation, usecase)
+  internal.eachDistribution(sizes, (kind, value, compression) => {
+    const slot = sizeSlot(kind, compression)
+    let histogram = entry.sizes[slot]
+    if (histogram === undefined) {
+      histogram = withTags(
+        histograms[kind][operation],
+        compression === undefined ? { usecase } : { usecase, compression }
+      )
+      entry.sizes[slot] = histogram
+    }
+    histogram.unsafeUpdate(value, extra)
+  })
+}
+
+const recordResponseWith = (
+  operation: Operation,
+  usecase: string,
+  status: number,
+  extra: ReadonlyArray<MetricLabel.MetricLabel>
+): void => {
+  const entry = taggedOf(operation, usecase)
+  let counter = entry.responses.get(status)
+  if (counter === undefined) {
+    counter = withTags(responses, {
+      "objectstore.operation": operation,
+      "objectstore.usecase": usecase,
+      "http.response.status_code": String(status)
+    })
+    entry.responses.set(status, counter)
+  }
+  counter.unsafeUpdate(1, extra)
+}
+
 /**
  * A service that records the Effect metrics of this module.
  *
@@ -378,37 +446,12 @@ export const make: Service = Metrics.of({
       outcomeCounter(entry, operation, usecase, outcomeOf(exit)).unsafeUpdate(1, extra)
       return Effect.void
     }),
-  recordSize: (operation, usecase, sizes) =>
-    updateAll((extra) => {
-      const entry = taggedOf(operation, usecase)
-      internal.eachDistribution(sizes, (kind, value, compression) => {
-        const slot = sizeSlot(kind, compression)
-        let histogram = entry.sizes[slot]
-        if (histogram === undefined) {
-          histogram = withTags(
-            histograms[kind][operation],
-            compression === undefined ? { usecase } : { usecase, compression }
-          )
-          entry.sizes[slot] = histogram
-        }
-        histogram.unsafeUpdate(value, extra)
-      })
-    }),
+  recordSize: (operation, usecase, sizes) => updateAll((extra) => recordSizeWith(operation, usecase, sizes, extra)),
   recordResponse: (operation, usecase, status) =>
-    updateAll((extra) => {
-      const entry = taggedOf(operation, usecase)
-      let counter = entry.responses.get(status)
-      if (counter === undefined) {
-        counter = withTags(responses, {
-          "objectstore.operation": operation,
-          "objectstore.usecase": usecase,
-          "http.response.status_code": String(status)
-        })
-        entry.responses.set(status, counter)
-      }
-      counter.unsafeUpdate(1, extra)
-    }),
-  recordRetry: (operation, usecase) => updateAll((extra) => taggedOf(operation, usecase).retries.unsafeUpdate(1, extra))
+    updateAll((extra) => recordResponseWith(operation, usecase, status, extra)),
+  recordRetry: (operation, usecase) =>
+    updateAll((extra) => taggedOf(operation, usecase).retries.unsafeUpdate(1, extra)),
+  unsafe: { recordSize: recordSizeWith, recordResponse: recordResponseWith }
 })
 
 /**
@@ -421,7 +464,8 @@ export const noop: Service = Metrics.of({
   track: (_operation, _usecase, effect) => effect,
   recordSize: () => Effect.void,
   recordResponse: () => Effect.void,
-  recordRetry: () => Effect.void
+  recordRetry: () => Effect.void,
+  unsafe: { recordSize: () => {}, recordResponse: () => {} }
 })
 
 /**

@@ -23,15 +23,18 @@ import * as Arr from "effect/Array"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import type * as EffectScope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Tracer from "effect/Tracer"
 import type * as Auth from "../Auth.js"
 import type * as Metrics from "../Metrics.js"
 import type { AuthError, NetworkError, ResponseError, RetriesOutcome } from "../ObjectstoreError.js"
@@ -151,10 +154,32 @@ export const failStatus = (
  * @internal
  */
 export const drain = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  readWhole.has(response) ? Effect.void : Effect.ignore(response.text)
+  response === wholeAtHand ? Effect.void : Effect.ignore(response.text)
 
-/** The responses whose body the transport read whole before handing them over (`Transport.sendWhole`). */
-const readWhole = new WeakSet<HttpClientResponse.HttpClientResponse>()
+/**
+ * The outcome of `effect` when it is already known without running it (an `Exit`, as `Effect.succeed` and
+ * `Effect.fail` make, and as the readers of a response read whole answer), or `undefined`: a caller on the request
+ * path then goes on at once instead of through an Effect step.
+ *
+ * @internal
+ */
+export const settled = <A, E, R>(effect: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>
+  Exit.isExit(effect) ? effect as Exit.Exit<A, E> : undefined
+
+/**
+ * {@link drain}, then `value`.
+ *
+ * @internal
+ */
+export const drained = <A>(response: HttpClientResponse.HttpClientResponse, value: A): Effect.Effect<A> =>
+  response === wholeAtHand ? Effect.succeed(value) : Effect.as(Effect.ignore(response.text), value)
+
+/**
+ * The response the transport read whole (`Transport.sendWhole`) whose handler is being built: its handler need not
+ * drain it. Set only while the handler is called (handlers drain as they are built; one that drains later reads the
+ * body from memory, as any reader of such a response does).
+ */
+let wholeAtHand: HttpClientResponse.HttpClientResponse | undefined = undefined
 
 const retrySchedule = (schedule: Schedule.Schedule<unknown, unknown>) =>
   Schedule.intersect(
@@ -364,11 +389,17 @@ const run = <A, E>(
   const { limits } = context
   const grant = { usecase: spec.usecase, scope: spec.scope }
   const timedOut = (fired: Watchdog.Fired): AttemptError<E> => Errors.timeout(target, fired)
-  const attempt = (clock: Clock.Clock, number: number): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> => {
-    const dog = new Watchdog.Watchdog(clock)
+  /** Attempt `number`: its deadlines, token and body, sent; its answer handed to `handle`. */
+  const attempt = (number: number): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> =>
+    Effect.withFiberRuntime((fiber) => attemptOn(fiber, number))
+  const attemptOn = (
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    number: number
+  ): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> => {
+    const dog = new Watchdog.Watchdog(Context.get(fiber.currentDefaultServices, Clock.Clock))
+    const span = fiber.currentSpan
     /** The request with its token and prepared body, sent; its answer handed to `handle`. */
     const send = (
-      span: Tracer.AnySpan | undefined,
       token: Option.Option<Redacted.Redacted<string>>,
       prepared: PreparedBody
     ): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> => {
@@ -439,11 +470,24 @@ const run = <A, E>(
           if (context.ownSpans === true && span !== undefined) {
             Spans.annotateSpan(span, { "http.response.status_code": response.status })
           }
+          const recorders = context.metrics.unsafe
+          if (recorders !== undefined) {
+            recorders.recordResponse(
+              spec.operation,
+              spec.usecase,
+              response.status,
+              fiber.getFiberRef(FiberRef.currentMetricLabels)
+            )
+          }
           let handled: Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
           if (whole !== undefined) {
             // Nothing is left to wait for: the exchange has stopped the deadlines (`onEnd`), and nothing to drain.
-            readWhole.add(response)
-            handled = handle(response, number)
+            wholeAtHand = response
+            try {
+              handled = handle(response, number)
+            } finally {
+              wholeAtHand = undefined
+            }
           } else {
             // Reads of the body within the attempt (`handle`) have the download deadline; a body handed on to the
             // caller (a `get` stream) gets deadlines of its own once the attempt is over.
@@ -466,21 +510,28 @@ const run = <A, E>(
             Option.isSome(own)
               ? Effect.zipRight(drain(response), Effect.fail(Errors.failure(own.value as E)))
               : handled)
-          return Effect.zipRight(context.metrics.recordResponse(spec.operation, spec.usecase, response.status), checked)
+          return recorders !== undefined ? checked : Effect.zipRight(
+            context.metrics.recordResponse(spec.operation, spec.usecase, response.status),
+            checked
+          )
         }
       })
     }
-    const sent: Effect.Effect<A, AttemptError<E>, EffectScope.Scope> = Effect.withFiberRuntime((fiber) =>
-      Effect.matchEffect(context.auth.token(grant), {
+    const withToken = (token: Option.Option<Redacted.Redacted<string>>) =>
+      spec.body === undefined
+        ? send(token, noBody)
+        : Effect.isEffect(spec.body)
+        ? Effect.flatMap(spec.body, (prepared) => send(token, prepared))
+        : send(token, spec.body)
+    // A token already at hand (no auth, a static token) is used as it is.
+    const token = context.auth.token(grant)
+    const known = settled(token)
+    const sent: Effect.Effect<A, AttemptError<E>, EffectScope.Scope> = known !== undefined && Exit.isSuccess(known)
+      ? withToken(known.value)
+      : Effect.matchEffect(token, {
         onFailure: (error) => Effect.fail(Errors.failure(error)),
-        onSuccess: (token) =>
-          spec.body === undefined
-            ? send(fiber.currentSpan, token, noBody)
-            : Effect.isEffect(spec.body)
-            ? Effect.flatMap(spec.body, (prepared) => send(fiber.currentSpan, token, prepared))
-            : send(fiber.currentSpan, token, spec.body)
+        onSuccess: withToken
       })
-    )
     // The whole answer's exchange stops the deadlines itself, however it ends (`onEnd`).
     const watched = whole !== undefined ? sent : Effect.ensuring(sent, Effect.sync(() => dog.stop()))
     // Request headers reach spans only through the transport's own spans: redact the token there.
@@ -503,44 +554,41 @@ const run = <A, E>(
   const retryable = (failure: AttemptError<E>): boolean =>
     spec.replayable && (failure.retry === "safe" || (failure.retry === "idempotent" && spec.idempotent))
   type Outcome = Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope>
-  return Effect.clockWith((clock): Outcome => {
-    let attempts = 0
-    // Each attempt after the first is counted as a retry before it starts.
-    const next = Effect.suspend(() => {
-      attempts++
-      return attempts === 1
-        ? attempt(clock, 1)
-        : Effect.zipRight(
-          // After the backoff, the I/O that arrived while it ran is handled first: a connection the server reset or
-          // closed after its answer (an early 429 or 503) is known dead, and the retry does not go out on it.
-          Effect.zipRight(context.metrics.recordRetry(spec.operation, spec.usecase), Watchdog.pendingIo),
-          attempt(clock, attempts)
-        )
-    })
-    const give = (failure: AttemptError<E>, retries: RetriesOutcome): Outcome =>
-      Effect.fail(Errors.withRetries(failure.error, attempts, retries))
-    if (schedule === undefined) {
-      return Effect.catchAll(next, (failure) => give(failure, notRetried(failure, spec, false)))
-    }
-    // `Effect.retry` with the schedule, entered only once a first attempt has failed in a retryable way (that failure
-    // is replayed to it first, so the schedule sees every failure): most requests succeed at once, and `Effect.retry`
-    // builds its schedule driver and wraps the attempt up front. Around every request it cost 1.08x the SDK's client
-    // CPU of a 1 KiB request against the lazy hand-written loop it replaced (`npm run bench:quick -- --only small`,
-    // median of 20 cases over two interleaved rounds at load 11-13; within noise relative to raw undici in the same
-    // runs), so only this entry is hand-written.
+  const give = (failure: AttemptError<E>, attempts: number, retries: RetriesOutcome): Outcome =>
+    Effect.fail(Errors.withRetries(failure.error, attempts, retries))
+  if (schedule === undefined) {
+    return Effect.catchAll(attempt(1), (failure) => give(failure, 1, notRetried(failure, spec, false)))
+  }
+  // `Effect.retry` with the schedule, entered only once a first attempt has failed in a retryable way (that failure
+  // is replayed to it first, so the schedule sees every failure): most requests succeed at once, and `Effect.retry`
+  // builds its schedule driver and wraps the attempt up front. Around every request it cost 1.08x the SDK's client
+  // CPU of a 1 KiB request against the lazy hand-written loop it replaced (`npm run bench:quick -- --only small`,
+  // median of 20 cases over two interleaved rounds at load 11-13; within noise relative to raw undici in the same
+  // runs), so only this entry is hand-written.
+  return Effect.catchAll(attempt(1), (first): Outcome => {
     // A retryable failure that ends the retries did so because the schedule was exhausted; any other was not retried.
-    const finish = (failure: AttemptError<E>): Outcome =>
-      give(failure, retryable(failure) ? "Exhausted" : notRetried(failure, spec, true))
-    return Effect.catchAll(next, (first): Outcome => {
-      if (!retryable(first)) return finish(first)
-      let replay: AttemptError<E> | undefined = first
-      const again = Effect.suspend(() => {
-        if (replay === undefined) return next
+    if (!retryable(first)) return give(first, 1, notRetried(first, spec, true))
+    // Counted for this run of the request (the handler runs once per failed first attempt).
+    let attempts = 1
+    let replay: AttemptError<E> | undefined = first
+    const again = Effect.suspend(() => {
+      if (replay !== undefined) {
         const failure = replay
         replay = undefined
         return Effect.fail(failure)
-      })
-      return Effect.catchAll(Effect.retry(again, { schedule: retrySchedule(schedule), while: retryable }), finish)
+      }
+      // Each attempt after the first is counted as a retry before it starts. After the backoff, the I/O that arrived
+      // while it ran is handled first: a connection the server reset or closed after its answer (an early 429 or
+      // 503) is known dead, and the retry does not go out on it.
+      attempts++
+      return Effect.zipRight(
+        Effect.zipRight(context.metrics.recordRetry(spec.operation, spec.usecase), Watchdog.pendingIo),
+        attempt(attempts)
+      )
     })
+    return Effect.catchAll(
+      Effect.retry(again, { schedule: retrySchedule(schedule), while: retryable }),
+      (failure) => give(failure, attempts, retryable(failure) ? "Exhausted" : notRetried(failure, spec, true))
+    )
   })
 }

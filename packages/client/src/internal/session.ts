@@ -13,8 +13,11 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import type * as Body from "../Body.js"
 import * as Compression from "../Compression.js"
+import type * as Metrics from "../Metrics.js"
 import { InvalidInputError } from "../ObjectstoreError.js"
 import type { NetworkError, NotFoundError } from "../ObjectstoreError.js"
 import * as Scope from "../Scope.js"
@@ -144,15 +147,16 @@ const putIn = (
         return Effect.flatMap(sent, (key) => {
           if (given === undefined) Spans.annotateSpan(fiber.currentSpan, { "objectstore.key": key })
           const { raw, sent } = counts()
-          return Effect.as(
-            context.metrics.recordSize("put", usecase.name, {
-              bytes: sent,
-              compression: resolved.compression,
-              uncompressedBytes: oneShot ? inMemory.length : resolved.compress ? raw : undefined,
-              elapsed: Duration.millis(clock.unsafeCurrentTimeMillis() - start)
-            }),
-            key
-          )
+          const sizes: Metrics.Sizes = {
+            bytes: sent,
+            compression: resolved.compression,
+            uncompressedBytes: oneShot ? inMemory.length : resolved.compress ? raw : undefined,
+            elapsed: Duration.millis(clock.unsafeCurrentTimeMillis() - start)
+          }
+          const recorders = context.metrics.unsafe
+          if (recorders === undefined) return Effect.as(context.metrics.recordSize("put", usecase.name, sizes), key)
+          recorders.recordSize("put", usecase.name, sizes, fiber.getFiberRef(FiberRef.currentMetricLabels))
+          return Effect.succeed(key)
         })
       }
       return oneShot
@@ -172,15 +176,20 @@ const putIn = (
 const readKey = (
   response: HttpClientResponse.HttpClientResponse,
   target: { readonly method: string; readonly path: string }
-): Effect.Effect<string, Errors.Failure<NetworkError>> =>
-  Effect.matchEffect(response.json, {
+): Effect.Effect<string, Errors.Failure<NetworkError>> => {
+  const keyOf = (json: unknown): Effect.Effect<string, Errors.Failure<NetworkError>> =>
+    Either.match(Validation.keyAnswer(json), {
+      onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `insert response: ${reason}`))),
+      onRight: Effect.succeed
+    })
+  const json = response.json
+  // A body read whole is parsed at once.
+  const known = Http.settled(json)
+  return known !== undefined && Exit.isSuccess(known) ? keyOf(known.value) : Effect.matchEffect(json, {
     onFailure: (error) => Effect.fail(Errors.fromHttpClientError(error, target)),
-    onSuccess: (json) =>
-      Either.match(Validation.keyAnswer(json), {
-        onLeft: (reason) => Effect.fail(Errors.failure(Errors.decode(target, `insert response: ${reason}`))),
-        onRight: Effect.succeed
-      })
+    onSuccess: keyOf
   })
+}
 
 const head = (env: Env.Env, key: string): Effect.Effect<Session.ObjectMetadata, Session.GetError> => {
   const checked = Validation.key(key)
@@ -196,7 +205,7 @@ const head = (env: Env.Env, key: string): Effect.Effect<Session.ObjectMetadata, 
         Http.AttemptError<NotFoundError>
       > => {
         if (response.status === 204 || response.status === 200) {
-          return Effect.as(Http.drain(response), Env.toObjectMetadata(response))
+          return Http.drained(response, Env.toObjectMetadata(response))
         }
         if (response.status === 404) {
           return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(Env.notFound(env, key))))

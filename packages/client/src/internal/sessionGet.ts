@@ -14,11 +14,14 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Compression from "../Compression.js"
 import * as Encoding from "../Encoding.js"
+import type * as Metrics from "../Metrics.js"
 import { InvalidInputError, RangeNotSatisfiableError } from "../ObjectstoreError.js"
 import type { AuthError, CompressionError, NetworkError, NotFoundError, ResponseError } from "../ObjectstoreError.js"
 import type * as Session from "../SessionModel.js"
@@ -106,26 +109,29 @@ const receive = (
   const { context } = env
   if (response.status === 200 || (response.status === 206 && rangeHeader !== undefined)) {
     if (!whole) return Effect.succeed({ response, bytes: undefined, decodedByTransport: false })
-    return Effect.flatMap(
-      Effect.mapError(response.arrayBuffer, (error) => Errors.fromHttpClientError(error, target)),
-      (body): Effect.Effect<Received, Http.AttemptError<never>> => {
-        const bytes = new Uint8Array(body)
-        // A `fetch` that decodes `content-encoding: zstd` itself (browsers, Node 24) hands over the payload,
-        // not the stored frames the length counts: stored zstd always starts with a frame's magic number.
-        if (
-          context.fetchMayDecode === true && response.headers["content-encoding"] === "zstd" &&
-          rangeHeader === undefined && Zstd.realCodecs.has(context.compression) && !ZstdFrames.startsWithFrame(bytes)
-        ) {
-          return Effect.succeed({ response, bytes, decodedByTransport: true })
-        }
-        // A body that ends short is a failure, whatever the transport (undici checks on a socket; an in-process
-        // client may not).
-        const expected = expectedOf(response)
-        return expected === undefined || bytes.length === expected
-          ? Effect.succeed({ response, bytes, decodedByTransport: false })
-          : Effect.fail(Errors.shortBody(target, bytes.length, expected))
+    const read = response.arrayBuffer
+    const received = (body: ArrayBuffer): Effect.Effect<Received, Http.AttemptError<never>> => {
+      const bytes = new Uint8Array(body)
+      // A `fetch` that decodes `content-encoding: zstd` itself (browsers, Node 24) hands over the payload,
+      // not the stored frames the length counts: stored zstd always starts with a frame's magic number.
+      if (
+        context.fetchMayDecode === true && response.headers["content-encoding"] === "zstd" &&
+        rangeHeader === undefined && Zstd.realCodecs.has(context.compression) && !ZstdFrames.startsWithFrame(bytes)
+      ) {
+        return Effect.succeed({ response, bytes, decodedByTransport: true })
       }
-    )
+      // A body that ends short is a failure, whatever the transport (undici checks on a socket; an in-process
+      // client may not).
+      const expected = expectedOf(response)
+      return expected === undefined || bytes.length === expected
+        ? Effect.succeed({ response, bytes, decodedByTransport: false })
+        : Effect.fail(Errors.shortBody(target, bytes.length, expected))
+    }
+    // A body read whole by the transport is at hand.
+    const known = Http.settled(read)
+    return known !== undefined && Exit.isSuccess(known)
+      ? received(known.value)
+      : Effect.flatMap(Effect.mapError(read, (error) => Errors.fromHttpClientError(error, target)), received)
   }
   if (response.status === 404) {
     return Effect.zipRight(Http.drain(response), Effect.fail(Errors.failure(Env.notFound(env, key))))
@@ -166,6 +172,11 @@ interface Opened {
   readonly decompress: boolean
   readonly size: number | undefined
   readonly recordSize: (received: number, delivered: number) => Effect.Effect<void>
+  /**
+   * {@link recordSize} at once, with the metric labels of the fiber that opened the get, when the metrics service
+   * records synchronously (`Metrics.Service.unsafe`): for a body read by that same fiber (`getBytes`).
+   */
+  readonly recordSizeHere: ((received: number, delivered: number) => void) | undefined
   readonly checkLength: (received: number) => Effect.Effect<void, NetworkError>
   readonly attempts: number
 }
@@ -245,13 +256,24 @@ const open = <R>(
             Errors.withRetries(Errors.shortBody(target, received, expected).error, attempts, "BodyStreamed")
           )
       if (!whole) start = clock.unsafeCurrentTimeMillis()
+      const sizes = (received: number, delivered: number): Metrics.Sizes => ({
+        bytes: received,
+        compression,
+        uncompressedBytes: decompress ? delivered : undefined,
+        elapsed: Duration.millis(clock.unsafeCurrentTimeMillis() - start)
+      })
       const recordSize = (received: number, delivered: number) =>
-        context.metrics.recordSize("get", env.usecase.name, {
-          bytes: received,
-          compression,
-          uncompressedBytes: decompress ? delivered : undefined,
-          elapsed: Duration.millis(clock.unsafeCurrentTimeMillis() - start)
-        })
+        context.metrics.recordSize("get", env.usecase.name, sizes(received, delivered))
+      const recorders = context.metrics.unsafe
+      const recordSizeHere = recorders === undefined ?
+        undefined :
+        (received: number, delivered: number) =>
+          recorders.recordSize(
+            "get",
+            env.usecase.name,
+            sizes(received, delivered),
+            fiber.getFiberRef(FiberRef.currentMetricLabels)
+          )
       return Effect.succeed({
         response,
         bytes,
@@ -265,6 +287,7 @@ const open = <R>(
         decompress,
         size,
         recordSize,
+        recordSizeHere,
         checkLength,
         attempts
       })
@@ -378,14 +401,19 @@ export const getBytes = (
     env.context,
     "get",
     env.usecase.name,
-    Effect.flatMap(open(env, key, options, Http.executeAndRead, true), ({ bytes, decompress, recordSize }) => {
-      const raw = bytes!
-      return decompress
-        ? Effect.flatMap(
-          Compression.decompressBytes(env.context.compression, raw),
-          (decoded) => Effect.as(recordSize(raw.length, decoded.length), decoded)
-        )
-        : Effect.as(recordSize(raw.length, raw.length), raw)
-    }),
+    Effect.flatMap(
+      open(env, key, options, Http.executeAndRead, true),
+      ({ bytes, decompress, recordSize, recordSizeHere }) => {
+        const raw = bytes!
+        const recorded = (delivered: Uint8Array): Effect.Effect<Uint8Array> => {
+          if (recordSizeHere === undefined) return Effect.as(recordSize(raw.length, delivered.length), delivered)
+          recordSizeHere(raw.length, delivered.length)
+          return Effect.succeed(delivered)
+        }
+        return decompress
+          ? Effect.flatMap(Compression.decompressBytes(env.context.compression, raw), recorded)
+          : recorded(raw)
+      }
+    ),
     () => Env.attributes(env, key)
   )

@@ -683,24 +683,27 @@ class WholeResponse extends ResponseBase {
     return this.#body.length === 0 ? Stream.empty : Stream.succeed(this.#body)
   }
 
+  // The readers answer at once (an `Exit`): the body is in memory, and a caller may take the result without running
+  // an effect (`Http.settled`).
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return Effect.sync(() => utf8.decode(this.#body))
+    return Effect.succeed(utf8.decode(this.#body))
   }
 
   override get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.try({
-      try: () => parseJson(utf8.decode(this.#body)),
-      catch: (cause) => this.decodeError(cause)
-    })
+    try {
+      return Effect.succeed(parseJson(utf8.decode(this.#body)))
+    } catch (cause) {
+      return Effect.fail(this.decodeError(cause))
+    }
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return Effect.sync(() => {
-      const body = this.#body
-      return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength
+    const body = this.#body
+    return Effect.succeed(
+      body.byteOffset === 0 && body.byteLength === body.buffer.byteLength
         ? body.buffer as ArrayBuffer
         : body.slice().buffer as ArrayBuffer
-    })
+    )
   }
 
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
