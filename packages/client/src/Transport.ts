@@ -82,27 +82,28 @@ export interface Service {
 }
 
 /**
- * How the client follows and stops one request sent with {@link Service.sendWhole} (its deadlines).
+ * How the client follows and stops one request sent with {@link Service.sendWhole} (its deadlines). Its callbacks are
+ * methods: call them on the exchange (`exchange.onEnd()`), not detached.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Exchange {
   /** Called once, when the response's status and headers have arrived (not for `1xx` answers). */
-  readonly onResponse: () => void
+  onResponse(): void
   /** Called with the length of every chunk of the response body as it arrives. */
-  readonly onBytes: (bytes: number) => void
+  onBytes(bytes: number): void
   /**
    * Called once when the request is over, however it ended: answered, failed, aborted, or its effect interrupted
    * (whether or not the connection has let go of it yet).
    */
-  readonly onEnd: () => void
+  onEnd(): void
   /**
    * Called once when the effect starts the request, with the function that aborts it whatever its state (queued,
    * sending, reading the body): the request then fails with a `RequestError` (`Transport`) whose `cause` is
    * `reason`. Once the request is over, `abort` does nothing.
    */
-  readonly onStart: (abort: (reason: Error) => void) => void
+  onStart(abort: (reason: Error) => void): void
 }
 
 /**

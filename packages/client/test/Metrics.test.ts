@@ -1,9 +1,19 @@
-import { assert, describe, it } from "@effect/vitest"
+import * as HttpServer from "@effect/platform/HttpServer"
+import { assert, describe, it, layer } from "@effect/vitest"
+import * as Auth from "@objectstore/client/Auth"
+import * as Compression from "@objectstore/client/Compression"
+import * as FetchClient from "@objectstore/client/FetchClient"
 import * as Metrics from "@objectstore/client/Metrics"
+import * as NodeClient from "@objectstore/client/NodeClient"
+import * as ObjectstoreClient from "@objectstore/client/ObjectstoreClient"
 import { NotFoundError } from "@objectstore/client/ObjectstoreError"
+import * as Scope from "@objectstore/client/Scope"
+import * as Usecase from "@objectstore/client/Usecase"
+import * as Server from "@objectstore/server/Server"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
 
@@ -212,4 +222,73 @@ describe("Metrics.layerBackend", () => {
         throw new Error("backend down")
       }
     }))))
+})
+
+describe("a session's metrics", () => {
+  // Metrics.layer's Effect forms only: the request path then records through them instead of `unsafe`.
+  const effectForms = Layer.succeed(
+    Metrics.Metrics,
+    Metrics.Metrics.of({
+      track: Metrics.make.track,
+      recordSize: Metrics.make.recordSize,
+      recordResponse: Metrics.make.recordResponse,
+      recordRetry: Metrics.make.recordRetry
+    })
+  )
+  const clients = (baseUrl: string) =>
+    [
+      ["NodeClient", NodeClient.layer({ baseUrl })],
+      [
+        "NodeClient, Effect forms",
+        ObjectstoreClient.layer({ baseUrl }).pipe(
+          Layer.provide(Layer.mergeAll(
+            NodeClient.layerHttpClient({ direct: true }),
+            Compression.layer,
+            Auth.layerNone,
+            effectForms
+          ))
+        )
+      ],
+      [
+        "FetchClient",
+        ObjectstoreClient.layer({ baseUrl }).pipe(
+          Layer.provide(Layer.mergeAll(FetchClient.layerHttpClient(), Compression.layer, Auth.layerNone, Metrics.layer))
+        )
+      ]
+    ] as const
+
+  layer(Server.layer({ port: 0 }), { excludeTestServices: true, timeout: 30_000 })("against the local server", (it) => {
+    it.effect("responses, sizes and outcomes are recorded with the caller's metric labels, whatever the transport", () =>
+      HttpServer.addressFormattedWith((baseUrl) =>
+        Effect.forEach(clients(baseUrl), ([name, client]) =>
+          Effect.gen(function*() {
+            const usecase = uniqueUsecase("session")
+            const tenant = [["tenant", name]] as const
+            yield* Effect.gen(function*() {
+              const objectstore = yield* ObjectstoreClient.ObjectstoreClient
+              const session = yield* objectstore.session(
+                Usecase.make(usecase, { compression: "none" }),
+                Scope.make({ org: 7 })
+              )
+              const key = yield* session.put(new Uint8Array(1000).fill(1), { key: "k" })
+              yield* session.head(key)
+              assert.strictEqual((yield* session.getBytes(key)).length, 1000)
+              yield* Effect.flip(session.head("missing"))
+            }).pipe(Effect.tagMetrics("tenant", name), Effect.provide(client))
+
+            const status = (operation: Metrics.Operation, code: string) =>
+              [...op(operation, usecase), ["http.response.status_code", code], ...tenant] as const
+            assert.strictEqual(yield* count(Metrics.responses, status("put", "200")), 1, name)
+            assert.strictEqual(yield* count(Metrics.responses, status("head", "204")), 1, name)
+            assert.strictEqual(yield* count(Metrics.responses, status("head", "404")), 1, name)
+            assert.strictEqual(yield* count(Metrics.responses, status("get", "200")), 1, name)
+            const none = [["usecase", usecase], ["compression", "none"], ...tenant] as const
+            assert.strictEqual((yield* histogram(Metrics.size.put, none)).sum, 1000, name)
+            assert.strictEqual((yield* histogram(Metrics.size.get, none)).sum, 1000, name)
+            const outcome = (operation: Metrics.Operation, result: string) =>
+              [...op(operation, usecase), ["objectstore.outcome", result], ...tenant] as const
+            assert.strictEqual(yield* count(Metrics.requests, outcome("head", "success")), 1, name)
+          }))
+      ))
+  })
 })

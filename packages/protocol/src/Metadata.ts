@@ -429,6 +429,11 @@ export const fromResponseHeaders = (headers: HeaderSource, names?: Iterable<stri
   if (typeof headers === "function") {
     get = headers
     allNames = names ?? []
+  } else if (plainLowerCase(headers)) {
+    // Headers as HTTP clients hand them over (undici, Effect's `Headers`): read as they are, without a copy.
+    const record = headers as Readonly<Record<string, string>>
+    get = (name) => Object.hasOwn(record, name) ? record[name] : undefined
+    allNames = Object.keys(record)
   } else {
     const lower = new Map<string, string>()
     for (const name in headers) {
@@ -468,6 +473,15 @@ export const fromResponseHeaders = (headers: HeaderSource, names?: Iterable<stri
     filename: optionalDecoded(get(FILENAME)),
     custom: Object.fromEntries(custom)
   }
+}
+
+/** Whether every own header name is lower case and every value a single string. */
+const plainLowerCase = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>): boolean => {
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue
+    if (typeof headers[name] !== "string" || name.toLowerCase() !== name) return false
+  }
+  return true
 }
 
 const optionalDecoded = (value: string | undefined): string | undefined =>

@@ -360,11 +360,47 @@ const notRetried = (
     ? "SingleUseBody"
     : "NotIdempotent"
 
+/** Whether a failed attempt of `spec` may be retried. */
+const retryable = (spec: RequestSpec, failure: Errors.Failure<unknown>): boolean =>
+  spec.replayable && (failure.retry === "safe" || (failure.retry === "idempotent" && spec.idempotent))
+
+/** The request's failure, with what its attempts and retries came to. */
+const giveUp = <E>(failure: Errors.Failure<E>, attempts: number, retries: RetriesOutcome): Effect.Effect<never, E> =>
+  Effect.fail(Errors.withRetries(failure.error, attempts, retries))
+
 /** A controller the transport's request carries, aborted when `dog` fires. */
 const abortedByDeadline = (dog: Watchdog.Watchdog): AbortController => {
   const aborts = new AbortController()
   dog.onFire = (fired) => aborts.abort(new Watchdog.DeadlineError(fired))
   return aborts
+}
+
+/**
+ * The exchange of a whole answer (`Transport.sendWhole`), followed by `dog`: the response deadline from the start
+ * (until the transport takes the first chunk of a streamed body, or for a request without one until the answer),
+ * then the download deadline from the headers, pushed out by every chunk. One object per request, its callbacks
+ * methods.
+ */
+class WatchedExchange implements Transport.Exchange {
+  readonly #dog: Watchdog.Watchdog
+  readonly #limits: Watchdog.Limits
+  constructor(dog: Watchdog.Watchdog, limits: Watchdog.Limits) {
+    this.#dog = dog
+    this.#limits = limits
+  }
+  onStart(abort: (reason: Error) => void): void {
+    this.#dog.onFire = (fired) => abort(new Watchdog.DeadlineError(fired))
+    this.#dog.arm("response", this.#limits.headers)
+  }
+  onResponse(): void {
+    this.#dog.arm("download", this.#limits.idle)
+  }
+  onBytes(): void {
+    this.#dog.progress()
+  }
+  onEnd(): void {
+    this.#dog.stop()
+  }
 }
 
 const noBody: PreparedBody = { body: HttpBody.empty }
@@ -379,7 +415,6 @@ const run = <A, E>(
   inScope: boolean
 ): Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope> => {
   const target = { method: spec.method, path: spec.path }
-  const url = () => context.origin + spec.path
   const transport = context.transport
   // Sent by the transport itself where it can, unless the `HttpClient`'s own spans are wanted (`httpSpans`); an
   // answer read within the attempt, and not as a stream, is read whole by the transport.
@@ -388,7 +423,6 @@ const run = <A, E>(
   const client = !inScope || transport !== undefined ? context.httpClient : scoped(context.httpClient)
   const { limits } = context
   const grant = { usecase: spec.usecase, scope: spec.scope }
-  const timedOut = (fired: Watchdog.Fired): AttemptError<E> => Errors.timeout(target, fired)
   /** Attempt `number`: its deadlines, token and body, sent; its answer handed to `handle`. */
   const attempt = (number: number): Effect.Effect<A, AttemptError<E>, EffectScope.Scope> =>
     Effect.withFiberRuntime((fiber) => attemptOn(fiber, number))
@@ -406,7 +440,9 @@ const run = <A, E>(
       const failed = prepared.failed
       const body = watchedBody(prepared.body, dog, limits, transport !== undefined) ?? prepared.body
       const trace = context.propagateTraces === true && span?._tag === "Span" ? span : undefined
-      if (context.ownSpans === true && span !== undefined) Spans.annotateSpan(span, spanAttributes(spec.method, url()))
+      if (context.ownSpans === true && span !== undefined) {
+        Spans.annotateSpan(span, spanAttributes(spec.method, context.origin + spec.path))
+      }
       let executed: Effect.Effect<
         HttpClientResponse.HttpClientResponse,
         HttpClientError.HttpClientError,
@@ -428,22 +464,12 @@ const run = <A, E>(
         const request = { method: spec.method, origin: context.origin, path: spec.path, headers, body }
         if (whole !== undefined) {
           // The answer arrives read: the download deadline runs from the headers, pushed out by every chunk.
-          executed = whole(request, {
-            onStart: (abort) => {
-              dog.onFire = (fired) => abort(new Watchdog.DeadlineError(fired))
-              // Until the transport takes the first chunk of a streamed body, or for a request without one until
-              // the answer, the response deadline runs from now.
-              dog.arm("response", limits.headers)
-            },
-            onResponse: () => dog.arm("download", limits.idle),
-            onBytes: () => dog.progress(),
-            onEnd: () => dog.stop()
-          })
+          executed = whole(request, new WatchedExchange(dog, limits))
         } else {
           executed = direct(request, abortedByDeadline(dog))
         }
       } else {
-        let request = HttpClientRequest.setBody(HttpClientRequest.make(spec.method)(url()), body)
+        let request = HttpClientRequest.setBody(HttpClientRequest.make(spec.method)(context.origin + spec.path), body)
         request = HttpClientRequest.setHeaders(request, { "user-agent": context.userAgent, ...spec.headers })
         if (Option.isSome(token)) {
           request = HttpClientRequest.setHeader(request, "x-os-auth", `Bearer ${Redacted.value(token.value)}`)
@@ -461,7 +487,9 @@ const run = <A, E>(
       return Effect.matchEffect(executed, {
         onFailure: (error): Effect.Effect<never, AttemptError<E>> => {
           const fail = (): Effect.Effect<never, AttemptError<E>> =>
-            Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : Errors.fromHttpClientError(error, target))
+            Effect.fail(
+              dog.fired !== undefined ? Errors.timeout(target, dog.fired) : Errors.fromHttpClientError(error, target)
+            )
           return failed === undefined ?
             fail() :
             Effect.flatMap(failed, (own) => Option.isSome(own) ? Effect.fail(Errors.failure(own.value as E)) : fail())
@@ -495,7 +523,7 @@ const run = <A, E>(
             if (transport !== undefined) transport.watchBody(response, () => dog.progress())
             handled = Effect.catchAll(
               handle(response, number),
-              (failure) => Effect.fail(dog.fired !== undefined ? timedOut(dog.fired) : failure)
+              (failure) => Effect.fail(dog.fired !== undefined ? Errors.timeout(target, dog.fired) : failure)
             )
             if (transport !== undefined && inScope) {
               handled = Effect.zipRight(
@@ -545,19 +573,15 @@ const run = <A, E>(
     return Effect.raceFirst(
       Effect.interruptible(redacted),
       Effect.interruptible(Effect.async<never, AttemptError<E>>((resume) => {
-        if (dog.fired !== undefined) return resume(Effect.fail(timedOut(dog.fired)))
-        dog.onFire = (fired) => resume(Effect.fail(timedOut(fired)))
+        if (dog.fired !== undefined) return resume(Effect.fail(Errors.timeout(target, dog.fired)))
+        dog.onFire = (fired) => resume(Effect.fail(Errors.timeout(target, fired)))
       }))
     )
   }
   const schedule = context.schedule
-  const retryable = (failure: AttemptError<E>): boolean =>
-    spec.replayable && (failure.retry === "safe" || (failure.retry === "idempotent" && spec.idempotent))
   type Outcome = Effect.Effect<A, E | AuthError | NetworkError | ResponseError, EffectScope.Scope>
-  const give = (failure: AttemptError<E>, attempts: number, retries: RetriesOutcome): Outcome =>
-    Effect.fail(Errors.withRetries(failure.error, attempts, retries))
   if (schedule === undefined) {
-    return Effect.catchAll(attempt(1), (failure) => give(failure, 1, notRetried(failure, spec, false)))
+    return Effect.catchAll(attempt(1), (failure) => giveUp(failure, 1, notRetried(failure, spec, false)))
   }
   // `Effect.retry` with the schedule, entered only once a first attempt has failed in a retryable way (that failure
   // is replayed to it first, so the schedule sees every failure): most requests succeed at once, and `Effect.retry`
@@ -567,7 +591,7 @@ const run = <A, E>(
   // runs), so only this entry is hand-written.
   return Effect.catchAll(attempt(1), (first): Outcome => {
     // A retryable failure that ends the retries did so because the schedule was exhausted; any other was not retried.
-    if (!retryable(first)) return give(first, 1, notRetried(first, spec, true))
+    if (!retryable(spec, first)) return giveUp(first, 1, notRetried(first, spec, true))
     // Counted for this run of the request (the handler runs once per failed first attempt).
     let attempts = 1
     let replay: AttemptError<E> | undefined = first
@@ -587,8 +611,8 @@ const run = <A, E>(
       )
     })
     return Effect.catchAll(
-      Effect.retry(again, { schedule: retrySchedule(schedule), while: retryable }),
-      (failure) => give(failure, attempts, retryable(failure) ? "Exhausted" : notRetried(failure, spec, true))
+      Effect.retry(again, { schedule: retrySchedule(schedule), while: (failure) => retryable(spec, failure) }),
+      (failure) => giveUp(failure, attempts, retryable(spec, failure) ? "Exhausted" : notRetried(failure, spec, true))
     )
   })
 }
