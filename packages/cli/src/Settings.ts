@@ -294,18 +294,21 @@ export const resolve = (
         token: yield* readSecret(auth.tokenFile, "token file", "check --token-file or OBJECTSTORE_TOKEN_FILE")
       }
     }
-    const deadline = (key: "timeout" | "idleTimeout" | "connectTimeout", variable: string) => {
+    const deadline = (
+      key: "timeout" | "idleTimeout" | "connectTimeout",
+      variable: string
+    ): Either.Either<Duration.Duration | undefined, ReturnType<typeof CliError.usage>> => {
       const source = sources.find((s) => s[key] !== undefined)
-      if (source === undefined) return Effect.succeed<Duration.Duration | undefined>(undefined)
+      if (source === undefined) return Either.right(undefined)
       const text = source[key]!
       const name = source.name === "environment" ? variable : `"${key}" in ${source.name}`
       return Either.match(Humantime.parse(text), {
         onLeft: (reason) =>
-          Effect.fail(CliError.usage(`${name}: ${reason}`, "give a positive duration such as 30s, 500ms or 2m")),
+          Either.left(CliError.usage(`${name}: ${reason}`, "give a positive duration such as 30s, 500ms or 2m")),
         onRight: (duration) =>
           Duration.toMillis(duration) > 0
-            ? Effect.succeed(duration)
-            : Effect.fail(CliError.usage(`${name} must be positive, got "${text}"`, "give a duration such as 30s"))
+            ? Either.right(duration)
+            : Either.left(CliError.usage(`${name} must be positive, got "${text}"`, "give a duration such as 30s"))
       })
     }
     return {
