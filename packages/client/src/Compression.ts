@@ -118,6 +118,7 @@ const service = (implementation: Implementation, backend: zstd.Backend): Service
     ...(decompressBytes === undefined ? {} : { decompressBytes })
   })
   zstd.realCodecs.add(made)
+  zstd.oneShots.set(made, { compress: backend.compressSync, decompress: backend.decompressSync })
   return made
 }
 

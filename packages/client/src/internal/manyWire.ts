@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @internal
  */
-import * as Headers from "@effect/platform/Headers"
+import type * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as MultipartForm from "@objectstore/protocol/MultipartForm"
@@ -24,6 +24,7 @@ import * as Errors from "./errors.js"
 import type * as Http from "./http.js"
 import type { BatchItem } from "./manyPlan.js"
 import { outcome } from "./manyPlan.js"
+import * as zstd from "./zstd.js"
 
 /** Request body buffers are flushed at this size. */
 const FLUSH_SIZE = 256 * 1024
@@ -45,6 +46,12 @@ export const randomBoundary = (): string => {
 
 const DISPOSITION = "content-disposition: form-data; name=\"part\"\r\n"
 
+// Node's `Buffer` where there is one (its native latin1 writer), plain `Uint8Array` elsewhere (browsers).
+const NodeBuffer: typeof Buffer | undefined = (globalThis as { readonly Buffer?: typeof Buffer }).Buffer
+
+const allocate = (size: number): Uint8Array =>
+  NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size)
+
 /**
  * A request buffer the parts are written straight into (§10.2 framing, as `MultipartForm.encodePart` with the
  * part's name first): no array per part, no concatenation. Grows as needed.
@@ -52,8 +59,10 @@ const DISPOSITION = "content-disposition: form-data; name=\"part\"\r\n"
 class PartsBuffer {
   private bytes: Uint8Array
   private used = 0
+  private readonly opening: string
   constructor(private readonly boundary: string, capacity: number) {
-    this.bytes = new Uint8Array(capacity)
+    this.bytes = allocate(capacity)
+    this.opening = `--${boundary}\r\n${DISPOSITION}`
   }
 
   get size(): number {
@@ -61,13 +70,12 @@ class PartsBuffer {
   }
 
   part(headers: ReadonlyArray<readonly [string, string]>, body: Uint8Array): void {
-    let head = `--${this.boundary}\r\n${DISPOSITION}`
+    let head = this.opening
     for (const [name, value] of headers) head += `${name}: ${value}\r\n`
     head += "\r\n"
     this.reserve(head.length + body.length + 2)
     const bytes = this.bytes
-    let at = this.used
-    for (let i = 0; i < head.length; i++) bytes[at++] = head.charCodeAt(i) & 0xff // latin1, like encodePart
+    let at = this.text(head, this.used)
     bytes.set(body, at)
     at += body.length
     bytes[at++] = 0x0d
@@ -78,7 +86,15 @@ class PartsBuffer {
   close(): void {
     const close = `--${this.boundary}--\r\n`
     this.reserve(close.length)
-    for (let i = 0; i < close.length; i++) this.bytes[this.used++] = close.charCodeAt(i)
+    this.used = this.text(close, this.used)
+  }
+
+  /** Writes `text` as latin1 (like `encodePart`) at `at`, where there is room; returns the end. */
+  private text(text: string, at: number): number {
+    if (NodeBuffer !== undefined) return at + (this.bytes as Buffer).write(text, at, "latin1")
+    const bytes = this.bytes
+    for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i) & 0xff
+    return at
   }
 
   contents(): Uint8Array {
@@ -87,7 +103,7 @@ class PartsBuffer {
 
   private reserve(size: number): void {
     if (this.used + size <= this.bytes.length) return
-    const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + size))
+    const grown = allocate(Math.max(2 * this.bytes.length, this.used + size))
     grown.set(this.bytes.subarray(0, this.used))
     this.bytes = grown
   }
@@ -99,10 +115,27 @@ class PartsBuffer {
  *
  * @internal
  */
-export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =>
+export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>, compression: Compression.Service) =>
   Effect.gen(function*() {
     const captured = yield* Ref.make(Option.none<unknown>())
     const empty = new Uint8Array(0)
+    // zstd in one call per body, on a pooled context (a zstd stream per body cost about 3 ms of CPU each), without
+    // an effect when the codec is this package's own
+    const compressNow = zstd.oneShots.get(compression)?.compress
+    const compressed = (bytes: Uint8Array) => Compression.compressBytes(compression, bytes)
+    /** The part body when it is at hand: in memory, and compressed at once if it must be. */
+    const atHand = (item: BatchItem, body: Effect.Effect<Uint8Array, Batch.ManyError>): Uint8Array | undefined => {
+      // bytes in memory: an `Exit` is the value itself
+      if (!(Exit.isExit(body) && Exit.isSuccess(body as Exit.Exit<Uint8Array, Batch.ManyError>))) return undefined
+      const bytes = (body as Exit.Success<Uint8Array, Batch.ManyError>).value
+      if (!item.compress) return bytes
+      if (compressNow === undefined) return undefined
+      try {
+        return compressNow(bytes)
+      } catch {
+        return undefined // the effect fails with the codec's error
+      }
+    }
     // A plain loop per buffer, an effect only for a put's body that is not already at hand (a stream step per part
     // cost more than encoding it).
     const buffer = (from: number): Effect.Effect<readonly [Uint8Array, number], Batch.ManyError> =>
@@ -113,13 +146,11 @@ export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =
           while (at < items.length && out.size < FLUSH_SIZE) {
             const item = items[at]!
             const body = item.body
-            if (body === undefined) {
-              out.part(item.headers, empty)
-            } else if (Exit.isExit(body) && Exit.isSuccess(body as Exit.Exit<Uint8Array, Batch.ManyError>)) {
-              // bytes at hand (in memory, uncompressed): an `Exit` is the value itself
-              out.part(item.headers, (body as Exit.Success<Uint8Array, Batch.ManyError>).value)
+            const bytes = body === undefined ? empty : atHand(item, body)
+            if (bytes !== undefined) {
+              out.part(item.headers, bytes)
             } else {
-              return Effect.flatMap(body, (bytes) => {
+              return Effect.flatMap(item.compress ? Effect.flatMap(body!, compressed) : body!, (bytes) => {
                 out.part(item.headers, bytes)
                 at++
                 return loop()
@@ -132,11 +163,14 @@ export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =
         }
         return loop()
       })
-    const parts = Stream.paginateEffect(0, (from: number) =>
-      Effect.map(buffer(from), ([bytes, next]) =>
-        [bytes, next < items.length ? Option.some(next) : Option.none()] as const)).pipe(Stream.tapError((error) =>
-          Ref.set(captured, Option.some<unknown>(error))
-        ))
+    const parts = Stream.paginateEffect(
+      0,
+      (from: number) =>
+        Effect.map(
+          buffer(from),
+          ([bytes, next]) => [bytes, next < items.length ? Option.some(next) : Option.none()] as const
+        )
+    ).pipe(Stream.tapError((error) => Ref.set(captured, Option.some<unknown>(error))))
     return {
       body: HttpBody.stream(parts, `multipart/form-data; boundary=${boundary}`),
       failed: Ref.get(captured)
@@ -235,6 +269,12 @@ type Mapped =
   }
   | { readonly _tag: "Unattributable"; readonly index: number | undefined; readonly reason: string }
 
+/**
+ * A part's headers as response headers: they already have lowercase names and string values, all that
+ * `toObjectMetadata` reads (`Headers.fromInput` would copy them for every part).
+ */
+const partHeaders = (part: MultipartForm.Part): Headers.Headers => part.headers as Headers.Headers
+
 /** §10.5 step 6. */
 const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: MultipartForm.Part): Mapped => {
   const indexText = part.headers["x-sn-batch-operation-index"]
@@ -268,11 +308,23 @@ const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: Mu
     case "delete":
       return done(Either.right(undefined))
     case "head":
-      return done(Either.right(Option.some(context.toObjectMetadata({ headers: Headers.fromInput(part.headers) }))))
+      return done(Either.right(Option.some(context.toObjectMetadata({ headers: partHeaders(part) }))))
     case "get": {
-      const stored = context.toObjectMetadata({ headers: Headers.fromInput(part.headers) })
+      const stored = context.toObjectMetadata({ headers: partHeaders(part) })
       if (stored.compression !== "zstd" || !item.decompress) {
         return done(Either.right(Option.some({ key, metadata: stored, bytes: part.body })))
+      }
+      const decompressNow = zstd.oneShots.get(context.compression)?.decompress
+      if (decompressNow !== undefined) {
+        let bytes: Uint8Array | undefined
+        try {
+          bytes = decompressNow(part.body)
+        } catch {
+          // the effect below fails with the codec's error
+        }
+        if (bytes !== undefined) {
+          return done(Either.right(Option.some({ key, metadata: { ...stored, compression: "none" as const }, bytes })))
+        }
       }
       return {
         _tag: "Outcome",

@@ -511,3 +511,15 @@ const framewise = (decodeFrame: (frame: Uint8Array) => Uint8Array) => (bytes: Ui
  * @internal
  */
 export const realCodecs = new WeakSet<object>()
+
+/**
+ * The one-call forms of this package's own codecs, by service: callers that already hold the bytes and can do without
+ * an effect per body (`many`'s request and answer parts) call them directly. A throw is the codec's failure: the
+ * caller then takes the service's effect, which fails with the proper `CompressionError`.
+ *
+ * @internal
+ */
+export const oneShots = new WeakMap<object, {
+  readonly compress: ((bytes: Uint8Array) => Uint8Array) | undefined
+  readonly decompress: ((bytes: Uint8Array) => Uint8Array) | undefined
+}>()
