@@ -274,8 +274,24 @@ export class Reader {
 
 const isBlank = (code: number) => code === 0x20 || code === 0x09
 
-// One pass over the block with indexOf (no split, no regular expression for the value): every part of a batch,
-// request and answer, comes here.
+/**
+ * The header name in `text[start, end)`, lowercased; `undefined` when it holds whitespace (the general rule then
+ * decides). A plain scan: names are almost always lowercase already, and no regular expression runs per header.
+ */
+const plainName = (text: string, start: number, end: number): string | undefined => {
+  let upper = false
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i)
+    // whitespace as `trim` and `\s` see it in latin1: TAB, LF, VT, FF, CR, space, NBSP
+    if ((code >= 0x09 && code <= 0x0d) || code === 0x20 || code === 0xa0) return undefined
+    if (code >= 0x41 && code <= 0x5a) upper = true
+  }
+  const name = text.slice(start, end)
+  return upper ? name.toLowerCase() : name
+}
+
+// One pass over the block with indexOf (no split, no regular expression): every part of a batch, request and
+// answer, comes here.
 const parseHeaders = (text: string): Record<string, string> => {
   const headers: Record<string, string> = {}
   if (text === "") return headers
@@ -285,8 +301,11 @@ const parseHeaders = (text: string): Record<string, string> => {
     const end = eol < 0 ? text.length : eol
     const colon = text.indexOf(":", start)
     if (colon <= start || colon >= end) throw new FramingError("malformed part header line")
-    const name = text.slice(start, colon).trim().toLowerCase()
-    if (name === "" || /\s/.test(name)) throw new FramingError("malformed part header name")
+    let name = plainName(text, start, colon)
+    if (name === undefined) {
+      name = text.slice(start, colon).trim().toLowerCase()
+      if (name === "" || /\s/.test(name)) throw new FramingError("malformed part header name")
+    }
     let from = colon + 1
     let to = end
     while (from < to && isBlank(text.charCodeAt(from))) from++
