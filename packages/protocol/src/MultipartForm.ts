@@ -52,6 +52,13 @@ export interface ReaderOptions {
   readonly maxHeaderBytes?: number | undefined
   /** Largest total input. Default unlimited. */
   readonly maxTotal?: number | undefined
+  /**
+   * Whether each body is copied into an array of its own (default `true`). With `false` a body that arrived in one
+   * input chunk is a view into that chunk or into the buffer the reader joined it into, which saves an allocation
+   * per part when the caller copies the body anyway (a store), but keeps that buffer alive as long as the body is:
+   * only for input chunks nobody changes afterwards.
+   */
+  readonly copyBodies?: boolean | undefined
 }
 
 // Bytes: Node's `Buffer` where there is one (its native search and latin1 codec), plain `Uint8Array` elsewhere
@@ -250,16 +257,20 @@ export class Reader {
     this.size += bytes.length
     const room = this.options.maxBody - this.kept
     if (room <= 0) return
-    // copy: the input chunk is not ours to keep alive
-    const kept = new Uint8Array(Math.min(bytes.length, room))
-    kept.set(bytes.length <= room ? bytes : bytes.subarray(0, room))
+    const wanted = bytes.length <= room ? bytes : bytes.subarray(0, room)
+    let kept = wanted
+    if (this.options.copyBodies !== false) {
+      // copy: the input chunk is not ours to keep alive
+      kept = new Uint8Array(wanted.length)
+      kept.set(wanted)
+    }
     this.chunks.push(kept)
     this.kept += kept.length
   }
 
   /** @internal */
   private finishPart(): Part {
-    const body = this.chunks.length === 1 ? this.chunks[0]! : concat(this.chunks)
+    const body = this.chunks.length === 1 ? this.chunks[0]! : this.chunks.length === 0 ? EMPTY : concat(this.chunks)
     const part: Part = {
       headers: this.headers,
       body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),

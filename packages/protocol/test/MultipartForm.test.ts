@@ -35,13 +35,25 @@ describe("MultipartForm.Reader", () => {
 
   it("a header name with whitespace inside, or none at all, is a framing error", () => {
     for (const line of ["x sn: 1", "x\u00a0sn: 1", "x\u000bsn: 1", ": 1", "  : 1", "no colon"]) {
-      assert.throws(
-        () => read(`--b0b0\r\n${line}\r\n\r\nbody\r\n--b0b0--`),
-        MultipartForm.FramingError,
-        undefined,
-        JSON.stringify(line)
-      )
+      let thrown: unknown
+      try {
+        read(`--b0b0\r\n${line}\r\n\r\nbody\r\n--b0b0--`)
+      } catch (error) {
+        thrown = error
+      }
+      assert.instanceOf(thrown, MultipartForm.FramingError, JSON.stringify(line))
     }
+  })
+
+  it("each body is an array of its own, unless copyBodies is false (then a view into the chunk's buffer)", () => {
+    const input = latin1("--b0b0\r\nx: 1\r\n\r\nabc\r\n--b0b0--")
+    const copied = new MultipartForm.Reader("b0b0", { maxBody: 1024 }).push(input)[0]!
+    assert.strictEqual(copied.body.buffer.byteLength, 3)
+    const viewed = new MultipartForm.Reader("b0b0", { maxBody: 1024, copyBodies: false }).push(input)[0]!
+    assert.isAbove(viewed.body.buffer.byteLength, 3)
+    input.fill(0)
+    assert.strictEqual(text(copied.body), "abc")
+    assert.strictEqual(text(viewed.body), "abc")
   })
 
   it("bodies over maxBody are cut and marked, with their full size", () => {

@@ -637,7 +637,9 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         const clock = yield* Effect.clock
         const reader = new MultipartForm.Reader(boundaryValue, {
           maxBody: Limits.MAX_BATCH_PART_SIZE,
-          maxTotal: MAX_REQUEST_SIZE
+          maxTotal: MAX_REQUEST_SIZE,
+          // the request's chunks are fresh buffers nobody changes, and the store copies what it keeps
+          copyBodies: false
         })
         const held = new AnswerBuffer(GROUP_BUFFER)
         const sink: Sink = { flush: Effect.void }
