@@ -164,12 +164,14 @@ const successAnswer = (
   kind: Kind,
   key: string,
   headers: ReadonlyArray<readonly [string, string]> = [],
-  body: Answer["body"] = EMPTY
+  body: Answer["body"] = EMPTY,
+  charge?: number
 ): Answer => ({
   index,
   status,
   headers: [["x-sn-batch-operation-key", Path.encodeBatchKey(key)], ["x-sn-batch-operation-kind", kind], ...headers],
-  body
+  body,
+  charge
 })
 
 /** The delimiter and headers of an answer part (§10.4), up to the blank line before its body (latin1 text). */
@@ -578,12 +580,20 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         if (Either.isLeft(expires)) return metadataError(index, expires.left)
         if (!limiter.tryTake()) return undefined
         const key = parsed.key ?? Crypto.randomUUID()
+        // every field named (a spread here cost more than the store's Map)
+        const given = metadata.right
+        const stored: Metadata.Metadata = {
+          contentType: given.contentType,
+          compression: given.compression,
+          expirationPolicy: given.expirationPolicy,
+          timeCreated: now,
+          timeExpires: expires.right,
+          origin: given.origin,
+          filename: given.filename,
+          custom: given.custom
+        }
         try {
-          store.putBytes(
-            { usecase, scopes, key },
-            { ...metadata.right, timeCreated: now, timeExpires: expires.right },
-            part.body
-          )
+          store.putBytes({ usecase, scopes, key }, stored, part.body)
         } finally {
           limiter.release()
         }
@@ -611,7 +621,7 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
       const bytes = (found as Storage.WholeObject).bytes
       const cost = costOf(bytes.length)
       if (!run.budget.tryTake(cost)) return undefined
-      return { ...successAnswer(index, 200, "get", id.key, headers, bytes), charge: cost }
+      return successAnswer(index, 200, "get", id.key, headers, bytes, cost)
     }
 
     /**
