@@ -275,17 +275,50 @@ type Mapped =
  */
 const partHeaders = (part: MultipartForm.Part): Headers.Headers => part.headers as Headers.Headers
 
+/** The metadata of a body handed on decompressed: every field named (a spread per answer cost more). */
+const decompressed = (stored: Session.ObjectMetadata): Session.ObjectMetadata => ({
+  contentType: stored.contentType,
+  compression: "none",
+  expirationPolicy: stored.expirationPolicy,
+  timeCreated: stored.timeCreated,
+  timeCreatedText: stored.timeCreatedText,
+  timeExpires: stored.timeExpires,
+  timeExpiresText: stored.timeExpiresText,
+  origin: stored.origin,
+  filename: stored.filename,
+  custom: stored.custom
+})
+
+/**
+ * The number written by the `min` to `max` decimal digits `text` starts with, followed by nothing (`whole`) or by
+ * nothing or a space; `undefined` otherwise. A scan, where a regular expression and a split cost more per part.
+ */
+const leadingDigits = (text: string, min: number, max: number, whole: boolean): number | undefined => {
+  let value = 0
+  let at = 0
+  for (; at < text.length; at++) {
+    const code = text.charCodeAt(at)
+    if (code < 0x30 || code > 0x39) break
+    if (at === max) return undefined
+    value = value * 10 + (code - 0x30)
+  }
+  if (at < min) return undefined
+  if (at < text.length && (whole || text.charCodeAt(at) !== 0x20)) return undefined
+  return value
+}
+
 /** §10.5 step 6. */
 const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: MultipartForm.Part): Mapped => {
   const indexText = part.headers["x-sn-batch-operation-index"]
-  const position = indexText !== undefined && /^[0-9]{1,9}$/.test(indexText.trim()) ? Number(indexText) : undefined
+  const position = indexText === undefined ? undefined : leadingDigits(indexText.trim(), 1, 9, true)
   if (position === undefined || position >= items.length) {
     return { _tag: "Unattributable", index: undefined, reason: `part with unknown index ${String(indexText)}` }
   }
   const item = items[position]!
   const unattributable = (reason: string): Mapped => ({ _tag: "Unattributable", index: position, reason })
-  const statusText = part.headers["x-sn-batch-operation-status"]?.trim().split(" ")[0]
-  const status = statusText !== undefined && /^[0-9]{3}$/.test(statusText) ? Number(statusText) : undefined
+  const statusText = part.headers["x-sn-batch-operation-status"]
+  // the text before the first space, three digits
+  const status = statusText === undefined ? undefined : leadingDigits(statusText.trim(), 3, 3, false)
   if (status === undefined) return unattributable("missing or invalid status")
   const keyText = part.headers["x-sn-batch-operation-key"]
   const decoded = keyText === undefined ? undefined : Either.getOrUndefined(Path.decodeBatchKey(keyText))
@@ -323,7 +356,7 @@ const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: Mu
           // the effect below fails with the codec's error
         }
         if (bytes !== undefined) {
-          return done(Either.right(Option.some({ key, metadata: { ...stored, compression: "none" as const }, bytes })))
+          return done(Either.right(Option.some({ key, metadata: decompressed(stored), bytes })))
         }
       }
       return {
@@ -336,8 +369,7 @@ const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: Mu
               item.kind,
               item.index,
               key,
-              Either.map(result, (bytes) =>
-                Option.some({ key, metadata: { ...stored, compression: "none" as const }, bytes }))
+              Either.map(result, (bytes) => Option.some({ key, metadata: decompressed(stored), bytes }))
             )
         )
       }
