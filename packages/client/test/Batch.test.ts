@@ -427,7 +427,8 @@ describe("Mapping answers to outcomes (§10.5 steps 6-7)", () => {
         ])
       )
       const outcomes = yield* Batch.collectAll((yield* session).many(deletes))
-      assert.isTrue(Either.isRight(outcomes[0]!.result))
+      const first: Either.Either<unknown, Batch.ManyError> = outcomes[0]!.result
+      assert.isTrue(Either.isRight(first))
       for (const index of [1, 2, 3]) {
         assert.include(errorOf(outcomes[index]!).message, "malformed answer: missing or invalid status", `${index}`)
       }
