@@ -8,6 +8,7 @@
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as Limits from "@objectstore/protocol/Limits"
 import * as MultipartForm from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
 import * as Effect from "effect/Effect"
@@ -69,15 +70,28 @@ class PartsBuffer {
     return this.used
   }
 
-  part(headers: ReadonlyArray<readonly [string, string]>, body: Uint8Array): void {
+  /**
+   * Adds a part; with `compressInto` its body is compressed straight into the buffer (no array of its own). A
+   * codec failure is thrown, with nothing added.
+   */
+  part(
+    headers: ReadonlyArray<readonly [string, string]>,
+    body: Uint8Array,
+    compressInto?: (into: Uint8Array, bytes: Uint8Array) => number
+  ): void {
     let head = this.opening
     for (const [name, value] of headers) head += `${name}: ${value}\r\n`
     head += "\r\n"
-    this.reserve(head.length + body.length + 2)
+    const room = compressInto === undefined ? body.length : Limits.compressBound(body.length)
+    this.reserve(head.length + room + 2)
     const bytes = this.bytes
     let at = this.text(head, this.used)
-    bytes.set(body, at)
-    at += body.length
+    if (compressInto === undefined) {
+      bytes.set(body, at)
+      at += body.length
+    } else {
+      at += compressInto(bytes.subarray(at, at + room), body)
+    }
     bytes[at++] = 0x0d
     bytes[at++] = 0x0a
     this.used = at
@@ -121,19 +135,24 @@ export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>, c
     const empty = new Uint8Array(0)
     // zstd in one call per body, on a pooled context (a zstd stream per body cost about 3 ms of CPU each), without
     // an effect when the codec is this package's own
-    const compressNow = zstd.oneShots.get(compression)?.compress
+    const codec = zstd.oneShots.get(compression)
     const compressed = (bytes: Uint8Array) => Compression.compressBytes(compression, bytes)
-    /** The part body when it is at hand: in memory, and compressed at once if it must be. */
-    const atHand = (item: BatchItem, body: Effect.Effect<Uint8Array, Batch.ManyError>): Uint8Array | undefined => {
-      // bytes in memory: an `Exit` is the value itself
-      if (!(Exit.isExit(body) && Exit.isSuccess(body as Exit.Exit<Uint8Array, Batch.ManyError>))) return undefined
+    /**
+     * Writes the part when its body is at hand (in memory, an `Exit` being the value itself), compressed at once if
+     * it must be and the codec is this package's own: `false` when the effect must run (which also reports a codec
+     * failure with the proper error).
+     */
+    const writeAtHand = (out: PartsBuffer, item: BatchItem, body: Effect.Effect<Uint8Array, Batch.ManyError>) => {
+      if (!(Exit.isExit(body) && Exit.isSuccess(body as Exit.Exit<Uint8Array, Batch.ManyError>))) return false
       const bytes = (body as Exit.Success<Uint8Array, Batch.ManyError>).value
-      if (!item.compress) return bytes
-      if (compressNow === undefined) return undefined
       try {
-        return compressNow(bytes)
+        if (!item.compress) out.part(item.headers, bytes)
+        else if (codec?.compressInto !== undefined) out.part(item.headers, bytes, codec.compressInto)
+        else if (codec?.compress !== undefined) out.part(item.headers, codec.compress(bytes))
+        else return false
+        return true
       } catch {
-        return undefined // the effect fails with the codec's error
+        return false
       }
     }
     // A plain loop per buffer, an effect only for a put's body that is not already at hand (a stream step per part
@@ -146,11 +165,10 @@ export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>, c
           while (at < items.length && out.size < FLUSH_SIZE) {
             const item = items[at]!
             const body = item.body
-            const bytes = body === undefined ? empty : atHand(item, body)
-            if (bytes !== undefined) {
-              out.part(item.headers, bytes)
-            } else {
-              return Effect.flatMap(item.compress ? Effect.flatMap(body!, compressed) : body!, (bytes) => {
+            if (body === undefined) {
+              out.part(item.headers, empty)
+            } else if (!writeAtHand(out, item, body)) {
+              return Effect.flatMap(item.compress ? Effect.flatMap(body, compressed) : body, (bytes) => {
                 out.part(item.headers, bytes)
                 at++
                 return loop()
