@@ -118,6 +118,11 @@ const service = (implementation: Implementation, backend: zstd.Backend): Service
     ...(decompressBytes === undefined ? {} : { decompressBytes })
   })
   zstd.realCodecs.add(made)
+  zstd.oneShots.set(made, {
+    compress: backend.compressSync,
+    compressInto: backend.compressInto,
+    decompress: backend.decompressSync
+  })
   return made
 }
 

@@ -413,6 +413,33 @@ describe("Mapping answers to outcomes (§10.5 steps 6-7)", () => {
       assert.include(errorOf(outcomes[4]!).message, "success without a key")
     }))
 
+  it.effect("index and status are decimal digits: an index of 1 to 9 alone, a status of 3 then a space or nothing", () =>
+    Effect.gen(function*() {
+      const deletes = ["d0", "d1", "d2", "d3", "d4", "d5"].map((key) => Batch.delete(key))
+      const { session } = sessionWith(() =>
+        multipart([
+          { headers: { "x-sn-batch-operation-index": "000", "x-sn-batch-operation-status": "204" } },
+          { headers: { "x-sn-batch-operation-index": "1", "x-sn-batch-operation-status": "2040 No Content" } },
+          { headers: { "x-sn-batch-operation-index": "2", "x-sn-batch-operation-status": "20 OK" } },
+          { headers: { "x-sn-batch-operation-index": "3", "x-sn-batch-operation-status": "204\tNo Content" } },
+          { headers: { "x-sn-batch-operation-index": "4x", "x-sn-batch-operation-status": "204 No Content" } },
+          { headers: { "x-sn-batch-operation-index": "0000000005", "x-sn-batch-operation-status": "204 No Content" } }
+        ])
+      )
+      const outcomes = yield* Batch.collectAll((yield* session).many(deletes))
+      const first: Either.Either<unknown, Batch.ManyError> = outcomes[0]!.result
+      assert.isTrue(Either.isRight(first))
+      for (const index of [1, 2, 3]) {
+        assert.include(errorOf(outcomes[index]!).message, "malformed answer: missing or invalid status", `${index}`)
+      }
+      for (const index of [4, 5]) {
+        const message = errorOf(outcomes[index]!).message
+        assert.include(message, `server did not return a response for operation ${index}`)
+        assert.notInclude(message, "malformed answer", `${index}`)
+        assert.include(message, "5 unattributable answer part(s)")
+      }
+    }))
+
   it.effect("an endless answer (the upstream framing quirk) is cut off after more parts than operations", () =>
     Effect.gen(function*() {
       let sent = 0

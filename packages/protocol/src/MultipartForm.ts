@@ -52,6 +52,13 @@ export interface ReaderOptions {
   readonly maxHeaderBytes?: number | undefined
   /** Largest total input. Default unlimited. */
   readonly maxTotal?: number | undefined
+  /**
+   * Whether each body is copied into an array of its own (default `true`). With `false` a body that arrived in one
+   * input chunk is a view into that chunk or into the buffer the reader joined it into, which saves an allocation
+   * per part when the caller copies the body anyway (a store), but keeps that buffer alive as long as the body is:
+   * only for input chunks nobody changes afterwards.
+   */
+  readonly copyBodies?: boolean | undefined
 }
 
 // Bytes: Node's `Buffer` where there is one (its native search and latin1 codec), plain `Uint8Array` elsewhere
@@ -250,16 +257,20 @@ export class Reader {
     this.size += bytes.length
     const room = this.options.maxBody - this.kept
     if (room <= 0) return
-    // copy: the input chunk is not ours to keep alive
-    const kept = new Uint8Array(Math.min(bytes.length, room))
-    kept.set(bytes.length <= room ? bytes : bytes.subarray(0, room))
+    const wanted = bytes.length <= room ? bytes : bytes.subarray(0, room)
+    let kept = wanted
+    if (this.options.copyBodies !== false) {
+      // copy: the input chunk is not ours to keep alive
+      kept = new Uint8Array(wanted.length)
+      kept.set(wanted)
+    }
     this.chunks.push(kept)
     this.kept += kept.length
   }
 
   /** @internal */
   private finishPart(): Part {
-    const body = this.chunks.length === 1 ? this.chunks[0]! : concat(this.chunks)
+    const body = this.chunks.length === 1 ? this.chunks[0]! : this.chunks.length === 0 ? EMPTY : concat(this.chunks)
     const part: Part = {
       headers: this.headers,
       body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
@@ -274,8 +285,24 @@ export class Reader {
 
 const isBlank = (code: number) => code === 0x20 || code === 0x09
 
-// One pass over the block with indexOf (no split, no regular expression for the value): every part of a batch,
-// request and answer, comes here.
+/**
+ * The header name in `text[start, end)`, lowercased; `undefined` when it holds whitespace (the general rule then
+ * decides). A plain scan: names are almost always lowercase already, and no regular expression runs per header.
+ */
+const plainName = (text: string, start: number, end: number): string | undefined => {
+  let upper = false
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i)
+    // whitespace as `trim` and `\s` see it in latin1: TAB, LF, VT, FF, CR, space, NBSP
+    if ((code >= 0x09 && code <= 0x0d) || code === 0x20 || code === 0xa0) return undefined
+    if (code >= 0x41 && code <= 0x5a) upper = true
+  }
+  const name = text.slice(start, end)
+  return upper ? name.toLowerCase() : name
+}
+
+// One pass over the block with indexOf (no split, no regular expression): every part of a batch, request and
+// answer, comes here.
 const parseHeaders = (text: string): Record<string, string> => {
   const headers: Record<string, string> = {}
   if (text === "") return headers
@@ -285,8 +312,11 @@ const parseHeaders = (text: string): Record<string, string> => {
     const end = eol < 0 ? text.length : eol
     const colon = text.indexOf(":", start)
     if (colon <= start || colon >= end) throw new FramingError("malformed part header line")
-    const name = text.slice(start, colon).trim().toLowerCase()
-    if (name === "" || /\s/.test(name)) throw new FramingError("malformed part header name")
+    let name = plainName(text, start, colon)
+    if (name === undefined) {
+      name = text.slice(start, colon).trim().toLowerCase()
+      if (name === "" || /\s/.test(name)) throw new FramingError("malformed part header name")
+    }
     let from = colon + 1
     let to = end
     while (from < to && isBlank(text.charCodeAt(from))) from++

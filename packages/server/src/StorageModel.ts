@@ -82,6 +82,7 @@ export interface WholeObject extends ObjectInfo {
 export interface ImmediateObjectStore {
   /** The effectful operations these mirror: the forms are used only while the store's own are these. */
   readonly of: Pick<ObjectStore, "putBytes" | "readWhole" | "head" | "delete" | "setExpiry">
+  /** `body` may be a view into a larger buffer (a batch request's chunk): keep a copy, not the view. */
   readonly putBytes: (id: ObjectId, metadata: Metadata.Metadata, body: Uint8Array) => ObjectInfo
   readonly readWhole: (id: ObjectId) => WholeObject | undefined
   readonly head: (id: ObjectId) => ObjectInfo | undefined

@@ -54,7 +54,7 @@ const runBatch = (deps: Deps, items: ReadonlyArray<Plan.BatchItem>): Effect.Effe
     method: "POST",
     path,
     headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
-    body: Wire.requestBody(boundary, items),
+    body: Wire.requestBody(boundary, items, context.compression),
     // every batchable body is in memory, a file or a replayable factory: all can be sent again
     replayable: true,
     // a keyless insert would store a second object

@@ -16,7 +16,7 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import type * as Batch from "../Batch.js"
 import * as Body from "../Body.js"
-import * as Compression from "../Compression.js"
+import type * as Compression from "../Compression.js"
 import type { InvalidInputError } from "../ObjectstoreError.js"
 import type * as Session from "../SessionModel.js"
 import type * as Usecase from "../Usecase.js"
@@ -55,8 +55,10 @@ export interface BatchItem {
   readonly key: string | undefined
   /** Part headers besides content-disposition. */
   readonly headers: ReadonlyArray<readonly [string, string]>
-  /** The part body of a put (read, and compressed, when the request is sent). */
+  /** The part body of a put, read when the request is sent. */
   readonly body: Effect.Effect<Uint8Array, Batch.ManyError> | undefined
+  /** Put: the body is compressed (zstd) when the request is sent. */
+  readonly compress: boolean
   /** Get: decompress zstd payloads. */
   readonly decompress: boolean
 }
@@ -204,8 +206,8 @@ const classifyPut = (
         kind: "put",
         key: given,
         headers: [...keyHeader("put", given), ...Object.entries(headers.right)],
-        // one call per body, on a pooled context: a zstd stream per body cost about 3 ms of CPU each
-        body: zstd ? Effect.flatMap(read, (bytes) => Compression.compressBytes(context.compression, bytes)) : read,
+        body: read,
+        compress: zstd,
         decompress: false
       }
     }
@@ -249,6 +251,7 @@ export const classify = (
           key: op.key,
           headers: keyHeader(kind, op.key),
           body: undefined,
+          compress: false,
           decompress: op._tag === "Get" && op.options?.decompress !== false
         }
       })

@@ -5,9 +5,10 @@
  * @since 0.1.0
  * @internal
  */
-import * as Headers from "@effect/platform/Headers"
+import type * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as Limits from "@objectstore/protocol/Limits"
 import * as MultipartForm from "@objectstore/protocol/MultipartForm"
 import * as Path from "@objectstore/protocol/Path"
 import * as Effect from "effect/Effect"
@@ -24,6 +25,7 @@ import * as Errors from "./errors.js"
 import type * as Http from "./http.js"
 import type { BatchItem } from "./manyPlan.js"
 import { outcome } from "./manyPlan.js"
+import * as zstd from "./zstd.js"
 
 /** Request body buffers are flushed at this size. */
 const FLUSH_SIZE = 256 * 1024
@@ -45,6 +47,12 @@ export const randomBoundary = (): string => {
 
 const DISPOSITION = "content-disposition: form-data; name=\"part\"\r\n"
 
+// Node's `Buffer` where there is one (its native latin1 writer), plain `Uint8Array` elsewhere (browsers).
+const NodeBuffer: typeof Buffer | undefined = (globalThis as { readonly Buffer?: typeof Buffer }).Buffer
+
+const allocate = (size: number): Uint8Array =>
+  NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size)
+
 /**
  * A request buffer the parts are written straight into (§10.2 framing, as `MultipartForm.encodePart` with the
  * part's name first): no array per part, no concatenation. Grows as needed.
@@ -52,24 +60,38 @@ const DISPOSITION = "content-disposition: form-data; name=\"part\"\r\n"
 class PartsBuffer {
   private bytes: Uint8Array
   private used = 0
+  private readonly opening: string
   constructor(private readonly boundary: string, capacity: number) {
-    this.bytes = new Uint8Array(capacity)
+    this.bytes = allocate(capacity)
+    this.opening = `--${boundary}\r\n${DISPOSITION}`
   }
 
   get size(): number {
     return this.used
   }
 
-  part(headers: ReadonlyArray<readonly [string, string]>, body: Uint8Array): void {
-    let head = `--${this.boundary}\r\n${DISPOSITION}`
+  /**
+   * Adds a part; with `compressInto` its body is compressed straight into the buffer (no array of its own). A
+   * codec failure is thrown, with nothing added.
+   */
+  part(
+    headers: ReadonlyArray<readonly [string, string]>,
+    body: Uint8Array,
+    compressInto?: (into: Uint8Array, bytes: Uint8Array) => number
+  ): void {
+    let head = this.opening
     for (const [name, value] of headers) head += `${name}: ${value}\r\n`
     head += "\r\n"
-    this.reserve(head.length + body.length + 2)
+    const room = compressInto === undefined ? body.length : Limits.compressBound(body.length)
+    this.reserve(head.length + room + 2)
     const bytes = this.bytes
-    let at = this.used
-    for (let i = 0; i < head.length; i++) bytes[at++] = head.charCodeAt(i) & 0xff // latin1, like encodePart
-    bytes.set(body, at)
-    at += body.length
+    let at = this.text(head, this.used)
+    if (compressInto === undefined) {
+      bytes.set(body, at)
+      at += body.length
+    } else {
+      at += compressInto(bytes.subarray(at, at + room), body)
+    }
     bytes[at++] = 0x0d
     bytes[at++] = 0x0a
     this.used = at
@@ -78,7 +100,15 @@ class PartsBuffer {
   close(): void {
     const close = `--${this.boundary}--\r\n`
     this.reserve(close.length)
-    for (let i = 0; i < close.length; i++) this.bytes[this.used++] = close.charCodeAt(i)
+    this.used = this.text(close, this.used)
+  }
+
+  /** Writes `text` as latin1 (like `encodePart`) at `at`, where there is room; returns the end. */
+  private text(text: string, at: number): number {
+    if (NodeBuffer !== undefined) return at + (this.bytes as Buffer).write(text, at, "latin1")
+    const bytes = this.bytes
+    for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i) & 0xff
+    return at
   }
 
   contents(): Uint8Array {
@@ -87,7 +117,7 @@ class PartsBuffer {
 
   private reserve(size: number): void {
     if (this.used + size <= this.bytes.length) return
-    const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + size))
+    const grown = allocate(Math.max(2 * this.bytes.length, this.used + size))
     grown.set(this.bytes.subarray(0, this.used))
     this.bytes = grown
   }
@@ -99,10 +129,32 @@ class PartsBuffer {
  *
  * @internal
  */
-export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =>
+export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>, compression: Compression.Service) =>
   Effect.gen(function*() {
     const captured = yield* Ref.make(Option.none<unknown>())
     const empty = new Uint8Array(0)
+    // zstd in one call per body, on a pooled context (a zstd stream per body cost about 3 ms of CPU each), without
+    // an effect when the codec is this package's own
+    const codec = zstd.oneShots.get(compression)
+    const compressed = (bytes: Uint8Array) => Compression.compressBytes(compression, bytes)
+    /**
+     * Writes the part when its body is at hand (in memory, an `Exit` being the value itself), compressed at once if
+     * it must be and the codec is this package's own: `false` when the effect must run (which also reports a codec
+     * failure with the proper error).
+     */
+    const writeAtHand = (out: PartsBuffer, item: BatchItem, body: Effect.Effect<Uint8Array, Batch.ManyError>) => {
+      if (!(Exit.isExit(body) && Exit.isSuccess(body as Exit.Exit<Uint8Array, Batch.ManyError>))) return false
+      const bytes = (body as Exit.Success<Uint8Array, Batch.ManyError>).value
+      try {
+        if (!item.compress) out.part(item.headers, bytes)
+        else if (codec?.compressInto !== undefined) out.part(item.headers, bytes, codec.compressInto)
+        else if (codec?.compress !== undefined) out.part(item.headers, codec.compress(bytes))
+        else return false
+        return true
+      } catch {
+        return false
+      }
+    }
     // A plain loop per buffer, an effect only for a put's body that is not already at hand (a stream step per part
     // cost more than encoding it).
     const buffer = (from: number): Effect.Effect<readonly [Uint8Array, number], Batch.ManyError> =>
@@ -115,11 +167,8 @@ export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =
             const body = item.body
             if (body === undefined) {
               out.part(item.headers, empty)
-            } else if (Exit.isExit(body) && Exit.isSuccess(body as Exit.Exit<Uint8Array, Batch.ManyError>)) {
-              // bytes at hand (in memory, uncompressed): an `Exit` is the value itself
-              out.part(item.headers, (body as Exit.Success<Uint8Array, Batch.ManyError>).value)
-            } else {
-              return Effect.flatMap(body, (bytes) => {
+            } else if (!writeAtHand(out, item, body)) {
+              return Effect.flatMap(item.compress ? Effect.flatMap(body, compressed) : body, (bytes) => {
                 out.part(item.headers, bytes)
                 at++
                 return loop()
@@ -132,11 +181,14 @@ export const requestBody = (boundary: string, items: ReadonlyArray<BatchItem>) =
         }
         return loop()
       })
-    const parts = Stream.paginateEffect(0, (from: number) =>
-      Effect.map(buffer(from), ([bytes, next]) =>
-        [bytes, next < items.length ? Option.some(next) : Option.none()] as const)).pipe(Stream.tapError((error) =>
-          Ref.set(captured, Option.some<unknown>(error))
-        ))
+    const parts = Stream.paginateEffect(
+      0,
+      (from: number) =>
+        Effect.map(
+          buffer(from),
+          ([bytes, next]) => [bytes, next < items.length ? Option.some(next) : Option.none()] as const
+        )
+    ).pipe(Stream.tapError((error) => Ref.set(captured, Option.some<unknown>(error))))
     return {
       body: HttpBody.stream(parts, `multipart/form-data; boundary=${boundary}`),
       failed: Ref.get(captured)
@@ -235,17 +287,56 @@ type Mapped =
   }
   | { readonly _tag: "Unattributable"; readonly index: number | undefined; readonly reason: string }
 
+/**
+ * A part's headers as response headers: they already have lowercase names and string values, all that
+ * `toObjectMetadata` reads (`Headers.fromInput` would copy them for every part).
+ */
+const partHeaders = (part: MultipartForm.Part): Headers.Headers => part.headers as Headers.Headers
+
+/** The metadata of a body handed on decompressed: every field named (a spread per answer cost more). */
+const decompressed = (stored: Session.ObjectMetadata): Session.ObjectMetadata => ({
+  contentType: stored.contentType,
+  compression: "none",
+  expirationPolicy: stored.expirationPolicy,
+  timeCreated: stored.timeCreated,
+  timeCreatedText: stored.timeCreatedText,
+  timeExpires: stored.timeExpires,
+  timeExpiresText: stored.timeExpiresText,
+  origin: stored.origin,
+  filename: stored.filename,
+  custom: stored.custom
+})
+
+/**
+ * The number written by the `min` to `max` decimal digits `text` starts with, followed by nothing (`whole`) or by
+ * nothing or a space; `undefined` otherwise. A scan, where a regular expression and a split cost more per part.
+ */
+const leadingDigits = (text: string, min: number, max: number, whole: boolean): number | undefined => {
+  let value = 0
+  let at = 0
+  for (; at < text.length; at++) {
+    const code = text.charCodeAt(at)
+    if (code < 0x30 || code > 0x39) break
+    if (at === max) return undefined
+    value = value * 10 + (code - 0x30)
+  }
+  if (at < min) return undefined
+  if (at < text.length && (whole || text.charCodeAt(at) !== 0x20)) return undefined
+  return value
+}
+
 /** §10.5 step 6. */
 const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: MultipartForm.Part): Mapped => {
   const indexText = part.headers["x-sn-batch-operation-index"]
-  const position = indexText !== undefined && /^[0-9]{1,9}$/.test(indexText.trim()) ? Number(indexText) : undefined
+  const position = indexText === undefined ? undefined : leadingDigits(indexText.trim(), 1, 9, true)
   if (position === undefined || position >= items.length) {
     return { _tag: "Unattributable", index: undefined, reason: `part with unknown index ${String(indexText)}` }
   }
   const item = items[position]!
   const unattributable = (reason: string): Mapped => ({ _tag: "Unattributable", index: position, reason })
-  const statusText = part.headers["x-sn-batch-operation-status"]?.trim().split(" ")[0]
-  const status = statusText !== undefined && /^[0-9]{3}$/.test(statusText) ? Number(statusText) : undefined
+  const statusText = part.headers["x-sn-batch-operation-status"]
+  // the text before the first space, three digits
+  const status = statusText === undefined ? undefined : leadingDigits(statusText.trim(), 3, 3, false)
   if (status === undefined) return unattributable("missing or invalid status")
   const keyText = part.headers["x-sn-batch-operation-key"]
   const decoded = keyText === undefined ? undefined : Either.getOrUndefined(Path.decodeBatchKey(keyText))
@@ -268,11 +359,23 @@ const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: Mu
     case "delete":
       return done(Either.right(undefined))
     case "head":
-      return done(Either.right(Option.some(context.toObjectMetadata({ headers: Headers.fromInput(part.headers) }))))
+      return done(Either.right(Option.some(context.toObjectMetadata({ headers: partHeaders(part) }))))
     case "get": {
-      const stored = context.toObjectMetadata({ headers: Headers.fromInput(part.headers) })
+      const stored = context.toObjectMetadata({ headers: partHeaders(part) })
       if (stored.compression !== "zstd" || !item.decompress) {
         return done(Either.right(Option.some({ key, metadata: stored, bytes: part.body })))
+      }
+      const decompressNow = zstd.oneShots.get(context.compression)?.decompress
+      if (decompressNow !== undefined) {
+        let bytes: Uint8Array | undefined
+        try {
+          bytes = decompressNow(part.body)
+        } catch {
+          // the effect below fails with the codec's error
+        }
+        if (bytes !== undefined) {
+          return done(Either.right(Option.some({ key, metadata: decompressed(stored), bytes })))
+        }
       }
       return {
         _tag: "Outcome",
@@ -284,8 +387,7 @@ const mapPart = (context: ReadContext, items: ReadonlyArray<BatchItem>, part: Mu
               item.kind,
               item.index,
               key,
-              Either.map(result, (bytes) =>
-                Option.some({ key, metadata: { ...stored, compression: "none" as const }, bytes }))
+              Either.map(result, (bytes) => Option.some({ key, metadata: decompressed(stored), bytes }))
             )
         )
       }

@@ -22,6 +22,11 @@ export interface Backend {
   ) => Stream.Stream<Uint8Array, E | CompressionError, R>
   /** One frame of `bytes`, in one synchronous call (throws on codec failure). */
   readonly compressSync?: ((bytes: Uint8Array) => Uint8Array) | undefined
+  /**
+   * As `compressSync`, written into `into` (at least `compressBound(bytes.length)` long): the bytes written. Throws
+   * on codec failure.
+   */
+  readonly compressInto?: ((into: Uint8Array, bytes: Uint8Array) => number) | undefined
   /** The content of the frames in `bytes`, in one synchronous call (throws on corrupt or truncated data). */
   readonly decompressSync?: ((bytes: Uint8Array) => Uint8Array) | undefined
 }
@@ -323,6 +328,16 @@ export const napiBackend = (binding: NapiBinding, workers = 0): Backend => {
     parallel: workers > 0 ? new Pool(() => newParallelCCtx(binding, workers), 2) : undefined
   }
   const decompressors = new Pool(() => new binding.DCtx())
+  // `ZSTD_compress2`: one frame with the content size in its header, into a buffer that always fits it.
+  const compressInto = (into: Uint8Array, bytes: Uint8Array): number => {
+    const cctx = compressors.take()
+    try {
+      return cctx.compress2(into, bytes)
+    } finally {
+      cctx.reset(binding.ResetDirective.sessionOnly)
+      compressors.give(cctx)
+    }
+  }
   const scratch: Scratch = {
     compress: new Uint8Array(binding.cStreamOutSize()),
     decompress: new Uint8Array(binding.dStreamOutSize())
@@ -331,17 +346,11 @@ export const napiBackend = (binding: NapiBinding, workers = 0): Backend => {
     compress: (self) => transformSync(self, "compress", () => napiCompressor(binding, streamCompressors, scratch)),
     decompress: (self) => transformSync(self, "decompress", () => napiDecompressor(binding, decompressors, scratch)),
     compressSync: (bytes) => {
-      // `ZSTD_compress2`: one frame with the content size in its header, into a buffer that always fits it.
-      const cctx = compressors.take()
-      try {
-        const out = new Uint8Array(binding.compressBound(bytes.length))
-        const written = cctx.compress2(out, bytes)
-        return written === out.length ? out : out.slice(0, written)
-      } finally {
-        cctx.reset(binding.ResetDirective.sessionOnly)
-        compressors.give(cctx)
-      }
+      const out = new Uint8Array(binding.compressBound(bytes.length))
+      const written = compressInto(out, bytes)
+      return written === out.length ? out : out.slice(0, written)
     },
+    compressInto,
     // The streaming decoder, run once over the whole input: it handles concatenated frames, frames without a
     // content size, and reports truncation.
     decompressSync: (bytes) =>
@@ -511,3 +520,16 @@ const framewise = (decodeFrame: (frame: Uint8Array) => Uint8Array) => (bytes: Ui
  * @internal
  */
 export const realCodecs = new WeakSet<object>()
+
+/**
+ * The one-call forms of this package's own codecs, by service: callers that already hold the bytes and can do without
+ * an effect per body (`many`'s request and answer parts) call them directly. A throw is the codec's failure: the
+ * caller then takes the service's effect, which fails with the proper `CompressionError`.
+ *
+ * @internal
+ */
+export const oneShots = new WeakMap<object, {
+  readonly compress: ((bytes: Uint8Array) => Uint8Array) | undefined
+  readonly compressInto: ((into: Uint8Array, bytes: Uint8Array) => number) | undefined
+  readonly decompress: ((bytes: Uint8Array) => Uint8Array) | undefined
+}>()

@@ -164,12 +164,14 @@ const successAnswer = (
   kind: Kind,
   key: string,
   headers: ReadonlyArray<readonly [string, string]> = [],
-  body: Answer["body"] = EMPTY
+  body: Answer["body"] = EMPTY,
+  charge?: number
 ): Answer => ({
   index,
   status,
   headers: [["x-sn-batch-operation-key", Path.encodeBatchKey(key)], ["x-sn-batch-operation-kind", kind], ...headers],
-  body
+  body,
+  charge
 })
 
 /** The delimiter and headers of an answer part (§10.4), up to the blank line before its body (latin1 text). */
@@ -578,12 +580,20 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
         if (Either.isLeft(expires)) return metadataError(index, expires.left)
         if (!limiter.tryTake()) return undefined
         const key = parsed.key ?? Crypto.randomUUID()
+        // every field named (a spread here cost more than the store's Map)
+        const given = metadata.right
+        const stored: Metadata.Metadata = {
+          contentType: given.contentType,
+          compression: given.compression,
+          expirationPolicy: given.expirationPolicy,
+          timeCreated: now,
+          timeExpires: expires.right,
+          origin: given.origin,
+          filename: given.filename,
+          custom: given.custom
+        }
         try {
-          store.putBytes(
-            { usecase, scopes, key },
-            { ...metadata.right, timeCreated: now, timeExpires: expires.right },
-            part.body
-          )
+          store.putBytes({ usecase, scopes, key }, stored, part.body)
         } finally {
           limiter.release()
         }
@@ -611,8 +621,142 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
       const bytes = (found as Storage.WholeObject).bytes
       const cost = costOf(bytes.length)
       if (!run.budget.tryTake(cost)) return undefined
-      return { ...successAnswer(index, 200, "get", id.key, headers, bytes), charge: cost }
+      return successAnswer(index, 200, "get", id.key, headers, bytes, cost)
     }
+
+    /**
+     * The answer body of a request served over TCP to a store with synchronous forms, in completion order, read and
+     * written by hand: each pull gives back the budget of what the previous pull handed to the response, reads the
+     * request only when it has nothing left to answer (so nothing is read ahead of the response), runs the
+     * operations the chunk completes in a plain loop (through `answer`'s effects only for one the store cannot
+     * answer at once: a permit to wait for, a TTI bump) and hands over their encoded answers: one buffer per request
+     * chunk (or `COALESCE` bytes), no Stream stage per chunk, group or answer. The same operations, answers and
+     * budget as the general path (`produce` and the writer), whose operations would all run here in request order.
+     */
+    const handBody = (
+      source: Http.IncomingMessage,
+      store: Storage.ImmediateObjectStore,
+      boundaryValue: string
+    ): Stream.Stream<Uint8Array> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const run: Run = {
+          budget: new Budget(budgetBytes),
+          requestBudget: yield* Effect.makeSemaphore(requestBytes),
+          resources: yield* Effect.scope
+        }
+        const clock = yield* Effect.clock
+        const reader = new MultipartForm.Reader(boundaryValue, {
+          maxBody: Limits.MAX_BATCH_PART_SIZE,
+          maxTotal: MAX_REQUEST_SIZE,
+          // the request's chunks are fresh buffers nobody changes, and the store copies what it keeps
+          copyBodies: false
+        })
+        const held = new AnswerBuffer(GROUP_BUFFER)
+        const sink: Sink = { flush: Effect.void }
+        let charged = 0 // budget held by the answers in `held`
+        let handed = 0 // budget held by what the last pull handed over
+        let parts: Array<MultipartForm.Part> = [] // completed by the last chunk, from `at` on not yet answered
+        let at = 0
+        let next = 0 // the index of `parts[at]`
+        let failure: string | undefined // a framing or read error, answered after `parts`
+        let inputDone = false
+        let closed = false
+
+        /** What `held` holds, plus `extra` (a large answer), handed over; the buffer starts afresh. */
+        const handOver = (extra?: ReadonlyArray<Uint8Array>): Chunk.Chunk<Uint8Array> => {
+          const out: Array<Uint8Array> = held.size > 0 ? [held.take()] : []
+          if (extra !== undefined) out.push(...extra)
+          handed = charged
+          charged = 0
+          return Chunk.unsafeFromArray(out)
+        }
+
+        /** Adds an answer: small ones into `held` (`undefined`), a large one handed over with it (the chunk). */
+        const add = (ready: Answer): Chunk.Chunk<Uint8Array> | undefined => {
+          charged += ready.charge ?? 0
+          const body = ready.body as Uint8Array // a store with `readWhole`: every body is in memory
+          if (body.length <= INLINE_BODY) {
+            held.add(headText(boundary, ready), body)
+            return held.size >= COALESCE ? handOver() : undefined
+          }
+          return handOver([encodeHead(boundary, ready), body, CRLF])
+        }
+
+        const feed = (chunk: Uint8Array | null): void => {
+          try {
+            if (chunk === null) {
+              inputDone = true
+              reader.end()
+            } else {
+              parts = reader.push(chunk)
+              at = 0
+              if (reader.done) inputDone = true
+            }
+          } catch (error) {
+            failure = error instanceof MultipartForm.FramingError ? error.reason : String(error)
+            inputDone = true
+          }
+        }
+
+        const step = (): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> => {
+          while (true) {
+            while (at < parts.length) {
+              const part = parts[at]!
+              const index = next
+              const parsed = parse(index, part)
+              let ready: Answer | undefined
+              try {
+                ready = "kind" in parsed ? immediateAnswer(store, index, part, parsed, clock, run) : parsed
+              } catch (defect) {
+                return Effect.flatMap(unexpected(index, Cause.die(defect)), answered)
+              }
+              if (ready === undefined) {
+                // through effects, once what is held is handed over (the budget is then free: nothing waits)
+                if (held.size > 0) return Effect.succeed(handOver())
+                return Effect.flatMap(answer(index, Either.right(part), run, sink), answered)
+              }
+              at++
+              next++
+              const chunk = add(ready)
+              if (chunk !== undefined) return Effect.succeed(chunk)
+            }
+            if (failure !== undefined) {
+              const chunk = add(framingAnswer(next++, failure))
+              failure = undefined
+              if (chunk !== undefined) return Effect.succeed(chunk)
+            }
+            if (held.size > 0) return Effect.succeed(handOver())
+            if (inputDone) {
+              closed = true
+              return Effect.succeed(Chunk.of(MultipartForm.encodeClose(boundary)))
+            }
+            return Effect.flatMap(Effect.either(RequestBody.read(source)), (read) => {
+              if (Either.isLeft(read)) {
+                failure = `stream error: ${read.left}`
+                inputDone = true
+              } else {
+                feed(read.right)
+              }
+              return step()
+            })
+          }
+        }
+
+        const answered = (ready: Answer): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> => {
+          at++
+          next++
+          const chunk = add(ready)
+          return chunk !== undefined ? Effect.succeed(chunk) : step()
+        }
+
+        return Stream.repeatEffectChunkOption(Effect.suspend(() => {
+          if (handed > 0) {
+            run.budget.give(handed)
+            handed = 0
+          }
+          return closed ? Effect.fail(Option.none()) : step()
+        }))
+      }))
 
     // Parts come in groups (those completed by one chunk of the request). A framing error becomes one more item
     // (one 400 part), after which the request is not read any further.
@@ -785,34 +929,37 @@ export const handle = (deps: Deps, input: Request): Effect.Effect<HttpServerResp
       return out.length === 1 ? out[0]! : Stream.concatAll(Chunk.unsafeFromArray(out))
     }
 
-    const body: Stream.Stream<Uint8Array> = Stream.unwrapScoped(Effect.gen(function*() {
-      const run: Run = {
-        budget: new Budget(budgetBytes),
-        requestBudget: yield* Effect.makeSemaphore(requestBytes),
-        resources: yield* Effect.scope
-      }
-      const queue = yield* Queue.unbounded<Ready | null>()
-      // answers never written (the client went away) give back their files
-      yield* Effect.addFinalizer(() =>
-        Effect.flatMap(
-          queue.takeAll,
-          (left) =>
-            Effect.forEach(left, (ready) => ready === null ? Effect.void : release(run, ready), { discard: true })
+    const source = immediate === undefined ? undefined : RequestBody.incomingMessage(request)
+    const body: Stream.Stream<Uint8Array> = immediate !== undefined && source !== undefined
+      ? handBody(source, immediate, requestBoundary.value)
+      : Stream.unwrapScoped(Effect.gen(function*() {
+        const run: Run = {
+          budget: new Budget(budgetBytes),
+          requestBudget: yield* Effect.makeSemaphore(requestBytes),
+          resources: yield* Effect.scope
+        }
+        const queue = yield* Queue.unbounded<Ready | null>()
+        // answers never written (the client went away) give back their files
+        yield* Effect.addFinalizer(() =>
+          Effect.flatMap(
+            queue.takeAll,
+            (left) =>
+              Effect.forEach(left, (ready) => ready === null ? Effect.void : release(run, ready), { discard: true })
+          )
         )
-      )
-      yield* Effect.forkScoped(produce(run, queue))
-      const ready = Stream.fromQueue(queue).pipe(Stream.takeWhile((item): item is Ready => item !== null))
-      if (streaming) {
-        return Stream.flatMap(Stream.chunks(ready), (chunk) => writeReady(run, Chunk.toReadonlyArray(chunk)))
-      }
-      return Stream.unwrap(Effect.gen(function*() {
-        const all = Chunk.toReadonlyArray(yield* Stream.runCollect(ready))
-        const reordered = config.batchOrder === "reverse"
-          ? [...all].reverse()
-          : Chunk.toReadonlyArray(yield* Random.shuffle(all))
-        return writeReady(run, reordered)
-      }))
-    })).pipe(Stream.concat(Stream.sync(() => MultipartForm.encodeClose(boundary))))
+        yield* Effect.forkScoped(produce(run, queue))
+        const ready = Stream.fromQueue(queue).pipe(Stream.takeWhile((item): item is Ready => item !== null))
+        if (streaming) {
+          return Stream.flatMap(Stream.chunks(ready), (chunk) => writeReady(run, Chunk.toReadonlyArray(chunk)))
+        }
+        return Stream.unwrap(Effect.gen(function*() {
+          const all = Chunk.toReadonlyArray(yield* Stream.runCollect(ready))
+          const reordered = config.batchOrder === "reverse"
+            ? [...all].reverse()
+            : Chunk.toReadonlyArray(yield* Random.shuffle(all))
+          return writeReady(run, reordered)
+        }))
+      })).pipe(Stream.concat(Stream.sync(() => MultipartForm.encodeClose(boundary))))
     return HttpServerResponse.stream(body, {
       status: 200,
       contentType: `multipart/form-data; boundary="${boundary}"`

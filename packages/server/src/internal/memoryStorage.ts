@@ -38,7 +38,9 @@ export const make: Effect.Effect<StorageModel.ObjectStore> = Effect.sync(() => {
 
   const readWhole = (id: StorageModel.ObjectId): StorageModel.WholeObject | undefined => {
     const stored = objects.get(identityKey(id))
-    return stored === undefined ? undefined : { ...stored.info, bytes: stored.bytes }
+    if (stored === undefined) return undefined
+    const info = stored.info
+    return { metadata: info.metadata, size: info.size, generation: info.generation, bytes: stored.bytes }
   }
   const head = (id: StorageModel.ObjectId) => objects.get(identityKey(id))?.info
   const remove = (id: StorageModel.ObjectId) => objects.delete(identityKey(id))

@@ -70,6 +70,59 @@ export const stream = <E>(
 }
 
 /**
+ * The next piece of a body read straight from the `node:http` request (everything it has buffered, waiting for more
+ * when it has nothing): `null` once the body has ended. Fails with the reason when the body cannot be read to its
+ * end (including a client that disconnected mid-body). Nothing is read until it is asked for, so the caller sets
+ * the pace, and stopping early leaves the socket alone (the response still reaches the client).
+ *
+ * @internal
+ */
+export const read = (source: Http.IncomingMessage): Effect.Effect<Uint8Array | null, string> =>
+  Effect.async<Uint8Array | null, string>((resume) => {
+    const take = (): boolean => {
+      const chunk: Buffer | null = source.read()
+      if (chunk !== null) resume(Effect.succeed(chunk))
+      else if (source.readableEnded) resume(Effect.succeed(null))
+      else return false
+      return true
+    }
+    if (source.readableEnded) return resume(Effect.succeed(null))
+    if (source.readableAborted || source.destroyed) {
+      return resume(Effect.fail("the client disconnected before the body ended"))
+    }
+    if (take()) return
+    const cleanup = () => {
+      source.off("readable", onReadable)
+      source.off("end", onEnd)
+      source.off("error", onFailure)
+      source.off("aborted", onClose)
+      source.off("close", onClose)
+    }
+    function onReadable() {
+      if (take()) cleanup()
+    }
+    function onEnd() {
+      cleanup()
+      resume(Effect.succeed(null))
+    }
+    function onFailure(error: unknown) {
+      cleanup()
+      resume(Effect.fail(String(error)))
+    }
+    function onClose() {
+      if (source.readableEnded) return
+      cleanup()
+      resume(Effect.fail("the client disconnected before the body ended"))
+    }
+    source.on("readable", onReadable)
+    source.once("end", onEnd)
+    source.once("error", onFailure)
+    source.once("aborted", onClose)
+    source.once("close", onClose)
+    return Effect.sync(cleanup)
+  })
+
+/**
  * Reads and discards the rest of a body (up to 64 MiB): `true` when the body ended, so the connection can carry the
  * next request; `false` when the response should close the connection.
  *
