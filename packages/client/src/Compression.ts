@@ -117,7 +117,6 @@ const service = (implementation: Implementation, backend: zstd.Backend): Service
     ...(compressBytes === undefined ? {} : { compressBytes }),
     ...(decompressBytes === undefined ? {} : { decompressBytes })
   })
-  zstd.realCodecs.add(made)
   zstd.oneShots.set(made, {
     compress: backend.compressSync,
     compressInto: backend.compressInto,

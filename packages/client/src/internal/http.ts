@@ -28,7 +28,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -498,15 +497,13 @@ const run = <A, E>(
           if (context.ownSpans === true && span !== undefined) {
             Spans.annotateSpan(span, { "http.response.status_code": response.status })
           }
-          const recorders = context.metrics.unsafe
-          if (recorders !== undefined) {
-            recorders.recordResponse(
-              spec.operation,
-              spec.usecase,
-              response.status,
-              fiber.getFiberRef(FiberRef.currentMetricLabels)
-            )
-          }
+          const recording = Spans.recordResponseOn(
+            context.metrics,
+            fiber,
+            spec.operation,
+            spec.usecase,
+            response.status
+          )
           let handled: Effect.Effect<A, AttemptError<E>, EffectScope.Scope>
           if (whole !== undefined) {
             // Nothing is left to wait for: the exchange has stopped the deadlines (`onEnd`), and nothing to drain.
@@ -538,10 +535,7 @@ const run = <A, E>(
             Option.isSome(own)
               ? Effect.zipRight(drain(response), Effect.fail(Errors.failure(own.value as E)))
               : handled)
-          return recorders !== undefined ? checked : Effect.zipRight(
-            context.metrics.recordResponse(spec.operation, spec.usecase, response.status),
-            checked
-          )
+          return recording === undefined ? checked : Effect.zipRight(recording, checked)
         }
       })
     }

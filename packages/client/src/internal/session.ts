@@ -14,7 +14,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import type * as Body from "../Body.js"
 import * as Compression from "../Compression.js"
 import type * as Metrics from "../Metrics.js"
@@ -153,10 +152,8 @@ const putIn = (
             uncompressedBytes: oneShot ? inMemory.length : resolved.compress ? raw : undefined,
             elapsed: Duration.millis(clock.unsafeCurrentTimeMillis() - start)
           }
-          const recorders = context.metrics.unsafe
-          if (recorders === undefined) return Effect.as(context.metrics.recordSize("put", usecase.name, sizes), key)
-          recorders.recordSize("put", usecase.name, sizes, fiber.getFiberRef(FiberRef.currentMetricLabels))
-          return Effect.succeed(key)
+          const recording = Spans.recordSizeOn(context.metrics, fiber, "put", usecase.name, sizes)
+          return recording === undefined ? Effect.succeed(key) : Effect.as(recording, key)
         })
       }
       return oneShot

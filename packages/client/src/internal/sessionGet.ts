@@ -15,7 +15,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -116,7 +115,7 @@ const receive = (
       // not the stored frames the length counts: stored zstd always starts with a frame's magic number.
       if (
         context.fetchMayDecode === true && response.headers["content-encoding"] === "zstd" &&
-        rangeHeader === undefined && Zstd.realCodecs.has(context.compression) && !ZstdFrames.startsWithFrame(bytes)
+        rangeHeader === undefined && Zstd.isRealCodec(context.compression) && !ZstdFrames.startsWithFrame(bytes)
       ) {
         return Effect.succeed({ response, bytes, decodedByTransport: true })
       }
@@ -173,10 +172,10 @@ interface Opened {
   readonly size: number | undefined
   readonly recordSize: (received: number, delivered: number) => Effect.Effect<void>
   /**
-   * {@link recordSize} at once, with the metric labels of the fiber that opened the get, when the metrics service
-   * records synchronously (`Metrics.Service.unsafe`): for a body read by that same fiber (`getBytes`).
+   * {@link recordSize} on the fiber that opened the get (`Spans.recordSizeOn`: at once when the metrics service
+   * records synchronously, answering `undefined`), for a body read by that same fiber (`getBytes`).
    */
-  readonly recordSizeHere: ((received: number, delivered: number) => void) | undefined
+  readonly recordSizeHere: (received: number, delivered: number) => Effect.Effect<void> | undefined
   readonly checkLength: (received: number) => Effect.Effect<void, NetworkError>
   readonly attempts: number
 }
@@ -264,16 +263,8 @@ const open = <R>(
       })
       const recordSize = (received: number, delivered: number) =>
         context.metrics.recordSize("get", env.usecase.name, sizes(received, delivered))
-      const recorders = context.metrics.unsafe
-      const recordSizeHere = recorders === undefined ?
-        undefined :
-        (received: number, delivered: number) =>
-          recorders.recordSize(
-            "get",
-            env.usecase.name,
-            sizes(received, delivered),
-            fiber.getFiberRef(FiberRef.currentMetricLabels)
-          )
+      const recordSizeHere = (received: number, delivered: number) =>
+        Spans.recordSizeOn(context.metrics, fiber, "get", env.usecase.name, sizes(received, delivered))
       return Effect.succeed({
         response,
         bytes,
@@ -341,7 +332,7 @@ const bodyStream = (env: Env.Env, opened: Opened, clock: Clock.Clock) => {
   const body: Stream.Stream<Uint8Array, NetworkError | CompressionError> = !decompress
     ? network
     : env.context.fetchMayDecode !== true || response.headers["content-encoding"] !== "zstd" ||
-        !Zstd.realCodecs.has(compression)
+        !Zstd.isRealCodec(compression)
     ? decoding(network)
     : sniffDecoded(network, decoding, () => (decodedByTransport = true))
   // Another transport's body cannot be destroyed from outside: the deadline ends the stream instead.
@@ -403,12 +394,11 @@ export const getBytes = (
     env.usecase.name,
     Effect.flatMap(
       open(env, key, options, Http.executeAndRead, true),
-      ({ bytes, decompress, recordSize, recordSizeHere }) => {
+      ({ bytes, decompress, recordSizeHere }) => {
         const raw = bytes!
         const recorded = (delivered: Uint8Array): Effect.Effect<Uint8Array> => {
-          if (recordSizeHere === undefined) return Effect.as(recordSize(raw.length, delivered.length), delivered)
-          recordSizeHere(raw.length, delivered.length)
-          return Effect.succeed(delivered)
+          const recording = recordSizeHere(raw.length, delivered.length)
+          return recording === undefined ? Effect.succeed(delivered) : Effect.as(recording, delivered)
         }
         return decompress
           ? Effect.flatMap(Compression.decompressBytes(env.context.compression, raw), recorded)

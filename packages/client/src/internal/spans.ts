@@ -13,6 +13,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import type * as Metrics from "../Metrics.js"
@@ -146,3 +147,39 @@ export const operation = <A, E, R>(
 }
 
 const propagating: Options = { propagateTraces: true }
+
+/**
+ * Records a transfer's `sizes` on `fiber`, with its metric labels: at once when the metrics service records
+ * synchronously (`Metrics.Service.unsafe`), answering `undefined`; otherwise the effect that records them, to run on
+ * that same fiber.
+ *
+ * @internal
+ */
+export const recordSizeOn = (
+  metrics: Metrics.Service,
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  operation: Metrics.Operation,
+  usecase: string,
+  sizes: Metrics.Sizes
+): Effect.Effect<void> | undefined => {
+  if (metrics.unsafe === undefined) return metrics.recordSize(operation, usecase, sizes)
+  metrics.unsafe.recordSize(operation, usecase, sizes, fiber.getFiberRef(FiberRef.currentMetricLabels))
+  return undefined
+}
+
+/**
+ * Counts a response status on `fiber`, as {@link recordSizeOn} records sizes.
+ *
+ * @internal
+ */
+export const recordResponseOn = (
+  metrics: Metrics.Service,
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  operation: Metrics.Operation,
+  usecase: string,
+  status: number
+): Effect.Effect<void> | undefined => {
+  if (metrics.unsafe === undefined) return metrics.recordResponse(operation, usecase, status)
+  metrics.unsafe.recordResponse(operation, usecase, status, fiber.getFiberRef(FiberRef.currentMetricLabels))
+  return undefined
+}

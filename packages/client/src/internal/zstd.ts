@@ -513,23 +513,15 @@ const framewise = (decodeFrame: (frame: Uint8Array) => Uint8Array) => (bytes: Ui
   return out.length === 1 ? out[0]! : Bytes.concat(out)
 }
 
-/**
- * The services of this package's own codecs (real zstd): only for them can a body that does not start with a zstd
- * frame be known to have been decoded by the transport already (a test's stand-in codec may encode anything).
- *
- * @internal
- */
-export const realCodecs = new WeakSet<object>()
-
-/**
- * The one-call forms of this package's own codecs, by service: callers that already hold the bytes and can do without
- * an effect per body (`many`'s request and answer parts) call them directly. A throw is the codec's failure: the
- * caller then takes the service's effect, which fails with the proper `CompressionError`.
- *
- * @internal
- */
 export const oneShots = new WeakMap<object, {
   readonly compress: ((bytes: Uint8Array) => Uint8Array) | undefined
   readonly compressInto: ((into: Uint8Array, bytes: Uint8Array) => number) | undefined
   readonly decompress: ((bytes: Uint8Array) => Uint8Array) | undefined
 }>()
+
+/**
+ * Whether `service` is one of this package's own codecs (see {@link oneShots}).
+ *
+ * @internal
+ */
+export const isRealCodec = (service: object): boolean => oneShots.has(service)

@@ -48,6 +48,41 @@ const disconnected = (source: Http.IncomingMessage): Effect.Effect<void> =>
     })
   })
 
+const DISCONNECTED = "the client disconnected before the body ended"
+
+/**
+ * Listens to a `node:http` request body read directly: `more` on every `event` ("data" hands each chunk, "readable"
+ * says there is something to `read()`), `end` once it has ended, and `failed` with the reason when it cannot be read
+ * to its end (an error, or the connection closed or aborted before the end). The listeners run only from the
+ * stream's events (never synchronously); the returned function removes them all.
+ */
+const listen = (
+  source: Http.IncomingMessage,
+  event: "data" | "readable",
+  on: {
+    readonly more: (chunk: Buffer) => void
+    readonly end: () => void
+    readonly failed: (reason: string) => void
+  }
+): () => void => {
+  const onError = (error: unknown) => on.failed(String(error))
+  const onClose = () => {
+    if (!source.readableEnded) on.failed(DISCONNECTED)
+  }
+  source.on(event, on.more)
+  source.once("end", on.end)
+  source.once("error", onError)
+  source.once("aborted", onClose)
+  source.once("close", onClose)
+  return () => {
+    source.off(event, on.more)
+    source.off("end", on.end)
+    source.off("error", onError)
+    source.off("aborted", onClose)
+    source.off("close", onClose)
+  }
+}
+
 /**
  * The request body as a stream. `onError` maps a read failure (including a client that disconnected mid-body)
  * to the caller's error type.
@@ -64,7 +99,7 @@ export const stream = <E>(
     closeOnDone: false
   }).pipe(
     Stream.interruptWhen(
-      Effect.flatMap(disconnected(source), () => Effect.fail(onError("the client disconnected before the body ended")))
+      Effect.flatMap(disconnected(source), () => Effect.fail(onError(DISCONNECTED)))
     )
   )
 }
@@ -87,39 +122,22 @@ export const read = (source: Http.IncomingMessage): Effect.Effect<Uint8Array | n
       return true
     }
     if (source.readableEnded) return resume(Effect.succeed(null))
-    if (source.readableAborted || source.destroyed) {
-      return resume(Effect.fail("the client disconnected before the body ended"))
-    }
+    if (source.readableAborted || source.destroyed) return resume(Effect.fail(DISCONNECTED))
     if (take()) return
-    const cleanup = () => {
-      source.off("readable", onReadable)
-      source.off("end", onEnd)
-      source.off("error", onFailure)
-      source.off("aborted", onClose)
-      source.off("close", onClose)
-    }
-    function onReadable() {
-      if (take()) cleanup()
-    }
-    function onEnd() {
-      cleanup()
-      resume(Effect.succeed(null))
-    }
-    function onFailure(error: unknown) {
-      cleanup()
-      resume(Effect.fail(String(error)))
-    }
-    function onClose() {
-      if (source.readableEnded) return
-      cleanup()
-      resume(Effect.fail("the client disconnected before the body ended"))
-    }
-    source.on("readable", onReadable)
-    source.once("end", onEnd)
-    source.once("error", onFailure)
-    source.once("aborted", onClose)
-    source.once("close", onClose)
-    return Effect.sync(cleanup)
+    const stop = listen(source, "readable", {
+      more: () => {
+        if (take()) stop()
+      },
+      end: () => {
+        stop()
+        resume(Effect.succeed(null))
+      },
+      failed: (reason) => {
+        stop()
+        resume(Effect.fail(reason))
+      }
+    })
+    return Effect.sync(stop)
   })
 
 /**
@@ -158,49 +176,28 @@ export const collect = <E>(
   if (found === undefined) return undefined
   const source: Http.IncomingMessage = found
   return Effect.async<Uint8Array, E>((resume) => {
+    if (source.readableEnded) return resume(Effect.succeed(new Uint8Array(0)))
+    if (source.readableAborted || source.destroyed) return resume(Effect.fail(options.onError(DISCONNECTED)))
     const chunks: Array<Buffer> = []
     let size = 0
-    const cleanup = () => {
-      source.off("data", onData)
-      source.off("end", onEnd)
-      source.off("error", onFailure)
-      source.off("aborted", onClose)
-      source.off("close", onClose)
-    }
     const fail = (error: E) => {
-      cleanup()
+      stop()
       source.pause()
       resume(Effect.fail(error))
     }
-    function onData(chunk: Buffer) {
-      size += chunk.length
-      if (options.limit !== undefined && size > options.limit) return fail(options.onTooLarge())
-      chunks.push(chunk)
-    }
-    function onEnd() {
-      cleanup()
-      resume(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-    }
-    function onFailure(error: unknown) {
-      fail(options.onError(String(error)))
-    }
-    function onClose() {
-      if (!source.readableEnded) fail(options.onError("the client disconnected before the body ended"))
-    }
-    if (source.readableEnded) {
-      resume(Effect.succeed(new Uint8Array(0)))
-      return
-    }
-    if (source.readableAborted || source.destroyed) {
-      resume(Effect.fail(options.onError("the client disconnected before the body ended")))
-      return
-    }
-    source.on("data", onData)
-    source.once("end", onEnd)
-    source.once("error", onFailure)
-    source.once("aborted", onClose)
-    source.once("close", onClose)
-    return Effect.sync(cleanup)
+    const stop = listen(source, "data", {
+      more: (chunk) => {
+        size += chunk.length
+        if (options.limit !== undefined && size > options.limit) return fail(options.onTooLarge())
+        chunks.push(chunk)
+      },
+      end: () => {
+        stop()
+        resume(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+      },
+      failed: (reason) => fail(options.onError(reason))
+    })
+    return Effect.sync(stop)
   })
 }
 
