@@ -223,20 +223,24 @@ const dispatch = (
   withBody(
     outgoing,
     (body) =>
-      Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+      Effect.suspend(() => {
         // Without a scope's controller, interruption before the response still needs one to abort the request.
         const abort = controller ?? new AbortController()
         let done = false
-        dispatcher.request({ ...dispatchOptions(outgoing, body), signal: abort.signal }, (cause, data) => {
-          done = true
-          if (cause !== null) return resume(Effect.fail(transportError(outgoing.shown(), cause)))
-          const response = new UndiciResponse(outgoing.shown, data)
-          if (!scoped) unread.register(response, data.body, response)
-          resume(Effect.succeed(response))
-        })
-        return Effect.sync(() => {
-          if (!done) abort.abort()
-        })
+        return interruptedBy(
+          Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+            dispatcher.request({ ...dispatchOptions(outgoing, body), signal: abort.signal }, (cause, data) => {
+              done = true
+              if (cause !== null) return resume(Effect.fail(transportError(outgoing.shown(), cause)))
+              const response = new UndiciResponse(outgoing.shown, data)
+              if (!scoped) unread.register(response, data.body, response)
+              resume(Effect.succeed(response))
+            })
+          }),
+          () => {
+            if (!done) abort.abort()
+          }
+        )
       })
   )
 
@@ -307,16 +311,44 @@ const sendWhole = (dispatcher: Undici.Dispatcher) =>
   return withBody(
     outgoing,
     (body) =>
-      Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-        const handler = new WholeHandler(exchange, outgoing.shown, resume)
-        exchange.onStart((reason) => handler.abort(reason))
-        dispatcher.dispatch(dispatchOptions(outgoing, body), handler)
-        return Effect.sync(() => {
-          handler.abort(new Error("interrupted"))
-          handler.end()
-        })
+      Effect.suspend(() => {
+        let sent: WholeHandler | undefined
+        return interruptedBy(
+          Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+            const handler = sent = new WholeHandler(exchange, outgoing.shown, resume)
+            exchange.onStart((reason) => handler.abort(reason))
+            dispatcher.dispatch(dispatchOptions(outgoing, body), handler)
+          }),
+          () => {
+            sent?.abort(new Error("interrupted"))
+            sent?.end()
+          }
+        )
       })
   )
+}
+
+/**
+ * `self`, with `cleanup` run when it is interrupted: `Effect.onInterrupt`, around an `Effect.async` that returns no
+ * canceler.
+ *
+ * Not the canceler `Effect.async` takes: with one, the closure that resumes the fiber (which undici keeps, through
+ * the handler, for a while after the answer) also holds the interruption wrapper and the canceler, and whatever they
+ * reach outlives the request. The young generation's collections then promote it instead of freeing it. Against the
+ * local server, 5,000 whole GETs through this transport (`--trace-gc-nvp`, the collections during the run) promoted
+ * 1,190 bytes per request with the canceler and 610 with this form; raw undici promotes about 10.
+ */
+const interruptedBy = <A, E>(self: Effect.Effect<A, E>, cleanup: () => void): Effect.Effect<A, E> =>
+  Effect.onInterrupt(self, () => Effect.sync(cleanup))
+
+const RELEASED: Transport.Exchange = {
+  onStart: noop,
+  onResponse: noop,
+  onBytes: noop,
+  onEnd: noop
+}
+const released = (): HttpClientRequest.HttpClientRequest => {
+  throw new Error("the request of a released handler")
 }
 
 /**
@@ -325,9 +357,9 @@ const sendWhole = (dispatcher: Undici.Dispatcher) =>
  * handler does with a signal).
  */
 class WholeHandler implements Undici.Dispatcher.DispatchHandler {
-  readonly #exchange: Transport.Exchange
-  readonly #show: () => HttpClientRequest.HttpClientRequest
-  readonly #resume: (
+  #exchange: Transport.Exchange
+  #show: () => HttpClientRequest.HttpClientRequest
+  #resume: (
     effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
   ) => void
   #controller: Undici.Dispatcher.DispatchController | undefined
@@ -336,7 +368,7 @@ class WholeHandler implements Undici.Dispatcher.DispatchHandler {
   #ended = false
   #status = 0
   #headers: Record<string, string | Array<string>> = {}
-  readonly #chunks: Array<Uint8Array> = []
+  #chunks: Array<Uint8Array> = []
   #length = 0
 
   constructor(
@@ -401,14 +433,34 @@ class WholeHandler implements Undici.Dispatcher.DispatchHandler {
       }
     }
     this.end()
-    this.#resume(Effect.succeed(new WholeResponse(this.#show, this.#status, this.#headers, body)))
+    const resume = this.#resume
+    const response = new WholeResponse(this.#show, this.#status, this.#headers, body)
+    this.#release()
+    resume(Effect.succeed(response))
+  }
+
+  /**
+   * Drops what the handler holds once it has answered. undici may keep the handler a while longer, and whatever it
+   * reaches (the fiber through `resume`, the response's headers and body) would then outlive the request: the young
+   * generation's collections would promote it instead of freeing it, the costliest thing a small request can do.
+   */
+  #release(): void {
+    this.#resume = noop
+    this.#exchange = RELEASED
+    this.#show = released
+    this.#headers = {}
+    this.#chunks = []
+    this.#controller = undefined
   }
 
   onResponseError(_controller: Undici.Dispatcher.DispatchController, error: Error): void {
     if (this.#done) return
     this.#done = true
     this.end()
-    this.#resume(Effect.fail(transportError(this.#show(), error)))
+    const resume = this.#resume
+    const failure = transportError(this.#show(), error)
+    this.#release()
+    resume(Effect.fail(failure))
   }
 }
 
