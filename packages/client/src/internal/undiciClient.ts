@@ -347,9 +347,6 @@ const RELEASED: Transport.Exchange = {
   onBytes: noop,
   onEnd: noop
 }
-const released = (): HttpClientRequest.HttpClientRequest => {
-  throw new Error("the request of a released handler")
-}
 
 /**
  * The dispatch handler of {@link sendWhole}: collects the body, reports progress to the exchange, and answers once.
@@ -358,7 +355,7 @@ const released = (): HttpClientRequest.HttpClientRequest => {
  */
 class WholeHandler implements Undici.Dispatcher.DispatchHandler {
   #exchange: Transport.Exchange
-  #show: () => HttpClientRequest.HttpClientRequest
+  readonly #show: () => HttpClientRequest.HttpClientRequest
   #resume: (
     effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
   ) => void
@@ -441,14 +438,13 @@ class WholeHandler implements Undici.Dispatcher.DispatchHandler {
 
   /**
    * Drops what the handler holds once it has answered: the fiber (through `resume`), the exchange, the headers and
-   * the body chunks. Kept, they outlived the request and the young generation's collections promoted them instead of
+   * the body chunks (not `#show`: the response keeps it). Kept, they outlived the request and the young generation's collections promoted them instead of
    * freeing them (about 3 KB per `getBytes`). The likely reason: a handler promoted while its request was in flight
    * keeps what it points to alive until a full collection, even once it is garbage itself.
    */
   #release(): void {
     this.#resume = noop
     this.#exchange = RELEASED
-    this.#show = released
     this.#headers = {}
     this.#chunks = []
     this.#controller = undefined
