@@ -69,6 +69,12 @@ export const readHeaders: Record<string, string> = { "user-agent": USER_AGENT }
 export const objectPath = (key: string): string =>
   Path.objectPath({ basePath: "", resource: "objects", usecase: USECASE, scope: SCOPE_SEGMENT, key })
 
+/** A raw undici GET of `key`, its body read whole: the baseline's get as the profiling aids make it. */
+export const rawGet = async (pool: Pool, origin: string, key: string): Promise<ArrayBuffer> => {
+  const response = await pool.request({ origin, path: objectPath(key), method: "GET", headers: readHeaders })
+  return response.body.arrayBuffer()
+}
+
 /** The headers the SDK sends with a put (manual expiration, no metadata). */
 export const putHeaders = (compression: "zstd" | "none"): Record<string, string> => ({
   "user-agent": USER_AGENT,

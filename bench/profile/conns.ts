@@ -6,7 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as diagnostics from "node:diagnostics_channel"
-import { makePool, makeSdk, objectPath, readHeaders } from "../lib/clients.js"
+import { makePool, makeSdk, objectPath, rawGet, readHeaders } from "../lib/clients.js"
 import { semiCompressible } from "../lib/data.js"
 import { KiB } from "../lib/harness.js"
 import { startServer } from "../lib/server.js"
@@ -24,15 +24,7 @@ const main = async () => {
   await sdk.run(sdk.session.put(body, { key: "small", compression: "none" }))
   const s = sdk.session
   const ops: Array<[string, () => Promise<unknown>]> = [
-    ["raw get", async () => {
-      const r = await agent.request({
-        origin: server.url,
-        path: objectPath("small"),
-        method: "GET",
-        headers: readHeaders
-      })
-      await r.body.arrayBuffer()
-    }],
+    ["raw get", () => rawGet(agent, server.url, "small")],
     ["raw head", async () => {
       const r = await agent.request({
         origin: server.url,

@@ -14,7 +14,7 @@ import * as GlobalValue from "effect/GlobalValue"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { makePool, makeSdk, objectPath, readHeaders } from "../lib/clients.js"
+import { makePool, makeSdk, objectPath, rawGet, readHeaders } from "../lib/clients.js"
 import { semiCompressible } from "../lib/data.js"
 import { KiB, median } from "../lib/harness.js"
 import { startServer } from "../lib/server.js"
@@ -61,15 +61,7 @@ const main = async () => {
       rate(async () => {
         let next = 0
         await Promise.all(Array.from({ length: C }, async () => {
-          while (next++ < count) {
-            const r = await agent.request({
-              origin: server.url,
-              path: objectPath("small"),
-              method: "GET",
-              headers: readHeaders
-            })
-            await r.body.arrayBuffer()
-          }
+          while (next++ < count) await rawGet(agent, server.url, "small")
         }))
       })],
     [

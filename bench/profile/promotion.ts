@@ -21,7 +21,7 @@ import * as Stream from "effect/Stream"
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import * as v8 from "node:v8"
-import { makePool, makeSdk, objectPath, readHeaders } from "../lib/clients.js"
+import { makePool, makeSdk, rawGet } from "../lib/clients.js"
 import { semiCompressible } from "../lib/data.js"
 import { KiB } from "../lib/harness.js"
 import { startServer } from "../lib/server.js"
@@ -55,15 +55,7 @@ const child = async (count: number, name: Case) => {
     }
     const loop = name === "raw"
       ? async () => {
-        for (let i = 0; i < count; i++) {
-          const response = await pool.request({
-            origin: server.url,
-            path: objectPath("promotion"),
-            method: "GET",
-            headers: readHeaders
-          })
-          await response.body.arrayBuffer()
-        }
+        for (let i = 0; i < count; i++) await rawGet(pool, server.url, "promotion")
       }
       : () => sdk.run(Effect.forEach(Array.from({ length: count }), operation, { discard: true }))
     await loop()
