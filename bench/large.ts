@@ -1,7 +1,9 @@
 /**
  * Large objects: 64 MiB put and get, zstd and none, on realistic semi-compressible data; the SDK against raw undici
  * plus the native zstd codec alone (zstd-napi's `CompressStream`/`DecompressStream` at level 3, fed the same
- * 256 KiB slices the SDK compresses). Target: 90% or more of the baseline throughput (MiB/s of payload).
+ * 256 KiB slices the SDK compresses). Targets, in MiB/s of payload against the baseline (issue 14, target 3): put zstd
+ * 1.2x or more (the SDK compresses on a second core where there is one), get zstd and get none 0.95x or more; put
+ * none 0.9x or more.
  *
  *   node --import tsx bench/large.ts [--quick]
  */
@@ -106,7 +108,8 @@ const main = async () => {
           operation === "put" ? sdkPut(sdk, compression) : sdkGet(sdk, compression),
           operation === "put" ? rawPut(agent, server.url, compression) : rawGet(agent, server.url, compression)
         )
-        const result = compareHigher(`${SIZE / MiB} MiB ${operation} ${compression}`, "MiB/s", samples, 0.9)
+        const bar = operation === "get" ? 0.95 : compression === "zstd" ? 1.2 : 0.9
+        const result = compareHigher(`${SIZE / MiB} MiB ${operation} ${compression}`, "MiB/s", samples, bar)
         results.push(result)
         progress(`${result.name}: sdk ${result.median.toFixed(1)}, baseline ${result.baseline!.toFixed(1)} MiB/s`)
       }
