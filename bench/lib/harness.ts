@@ -111,6 +111,30 @@ export const compareHigher = (
   }
 }
 
+/** A result comparing SDK samples to baseline samples where lower is better (CPU time, memory), with a maximum ratio. */
+export const compareLower = (
+  name: string,
+  unit: string,
+  samples: { readonly sdk: ReadonlyArray<number>; readonly baseline: ReadonlyArray<number> },
+  maximumRatio?: number
+): Result => {
+  const sdk = median(samples.sdk)
+  const baseline = median(samples.baseline)
+  const ratio = sdk / baseline
+  return {
+    name,
+    median: sdk,
+    unit,
+    baseline,
+    ratio,
+    ...(maximumRatio === undefined
+      ? {}
+      : { target: `<= ${maximumRatio.toFixed(2)} x baseline`, pass: ratio <= maximumRatio }),
+    samples: samples.sdk,
+    baselineSamples: samples.baseline
+  }
+}
+
 /** Formats a number for tables: 3 significant digits, thousands grouped. */
 export const format = (value: number | undefined): string => {
   if (value === undefined) return ""
